@@ -1,0 +1,205 @@
+#include "io/fault_injecting_filesystem.h"
+
+#include <algorithm>
+#include <cerrno>
+
+namespace spate::io {
+
+class faulty_file final : public file {
+ public:
+  faulty_file(fault_injecting_filesystem& fs, file_ptr inner) : _fs(fs), _inner(std::move(inner)) {}
+
+  result<size_t> read_at(uint64_t pos, mutable_bytes buf) override {
+    {
+      std::lock_guard lock(_fs._mu);
+      if (_fs._read_err != 0 && _fs.applies(path())) {
+        return errno_error(_fs._read_err, "injected read fault on " + path());
+      }
+    }
+    return _inner->read_at(pos, buf);
+  }
+
+  status write_at(uint64_t pos, bytes_view data) override {
+    auto [allowed, err] = _fs.admit_write(path(), data.size());
+    if (allowed > 0) {
+      SPATE_TRY(_inner->write_at(pos, data.first(allowed)));
+      _fs.note_write(path(), allowed);
+    }
+    if (err) return errno_error(*err, "injected write fault on " + path());
+    return ok();
+  }
+
+  status sync_data() override {
+    if (auto err = _fs.admit_sync(path())) {
+      return errno_error(*err, "injected fdatasync fault on " + path());
+    }
+    SPATE_TRY(_inner->sync_data());
+    auto size = _inner->size();
+    if (size) _fs.note_sync(path(), *size);
+    return ok();
+  }
+
+  status truncate(uint64_t size) override {
+    {
+      std::lock_guard lock(_fs._mu);
+      if (_fs._truncate_err != 0 && _fs.applies(path())) {
+        return errno_error(_fs._truncate_err, "injected truncate fault on " + path());
+      }
+    }
+    SPATE_TRY(_inner->truncate(size));
+    std::lock_guard lock(_fs._mu);
+    auto it = _fs._synced_size.find(path());
+    if (it != _fs._synced_size.end()) it->second = std::min(it->second, size);
+    return ok();
+  }
+
+  result<uint64_t> size() override { return _inner->size(); }
+  int native_handle() const override { return _inner->native_handle(); }
+  const std::string& path() const override { return _inner->path(); }
+
+ private:
+  fault_injecting_filesystem& _fs;
+  file_ptr _inner;
+};
+
+void fault_injecting_filesystem::set_path_filter(std::string fragment) {
+  std::lock_guard lock(_mu);
+  _filter = std::move(fragment);
+}
+
+void fault_injecting_filesystem::fail_writes_after(uint64_t bytes, int err) {
+  std::lock_guard lock(_mu);
+  _write_budget = bytes;
+  _write_err = err;
+}
+
+void fault_injecting_filesystem::fail_syncs(int err, int count) {
+  std::lock_guard lock(_mu);
+  _sync_err = err;
+  _sync_failures_left = count;
+}
+
+void fault_injecting_filesystem::fail_reads(int err) {
+  std::lock_guard lock(_mu);
+  _read_err = err;
+}
+
+void fault_injecting_filesystem::fail_truncates(int err) {
+  std::lock_guard lock(_mu);
+  _truncate_err = err;
+}
+
+void fault_injecting_filesystem::clear_faults() {
+  std::lock_guard lock(_mu);
+  _write_budget.reset();
+  _write_err = 0;
+  _sync_err = 0;
+  _sync_failures_left = 0;
+  _read_err = 0;
+  _truncate_err = 0;
+}
+
+bool fault_injecting_filesystem::applies(const std::string& path) const {
+  return _filter.empty() || path.find(_filter) != std::string::npos;
+}
+
+std::pair<uint64_t, std::optional<int>> fault_injecting_filesystem::admit_write(
+    const std::string& path, uint64_t size) {
+  std::lock_guard lock(_mu);
+  if (!_write_budget || !applies(path)) return {size, std::nullopt};
+  uint64_t allowed = std::min(size, *_write_budget);
+  *_write_budget -= allowed;
+  if (allowed == size && size > 0) return {size, std::nullopt};
+  return {allowed, _write_err};
+}
+
+std::optional<int> fault_injecting_filesystem::admit_sync(const std::string& path) {
+  std::lock_guard lock(_mu);
+  if (_sync_err == 0 || _sync_failures_left == 0 || !applies(path)) return std::nullopt;
+  if (_sync_failures_left > 0) --_sync_failures_left;
+  return _sync_err;
+}
+
+void fault_injecting_filesystem::note_write(const std::string& path, uint64_t bytes) {
+  std::lock_guard lock(_mu);
+  _bytes_written += bytes;
+  _synced_size.try_emplace(path, 0);
+}
+
+void fault_injecting_filesystem::note_sync(const std::string& path, uint64_t size) {
+  std::lock_guard lock(_mu);
+  _synced_size[path] = size;
+  ++_syncs;
+}
+
+result<file_ptr> fault_injecting_filesystem::open(const std::string& path, open_mode mode) {
+  auto existed = _base.exists(path);
+  auto f = _base.open(path, mode);
+  if (!f) return f.error();
+  {
+    std::lock_guard lock(_mu);
+    // A file that existed before we saw it counts as durable as found.
+    if (existed && *existed && !_synced_size.count(path)) {
+      auto size = (*f)->size();
+      if (size) _synced_size[path] = *size;
+    } else if (existed && !*existed) {
+      _synced_size[path] = 0;
+    }
+  }
+  return file_ptr(std::make_shared<faulty_file>(*this, *f));
+}
+
+status fault_injecting_filesystem::remove_file(const std::string& path) {
+  SPATE_TRY(_base.remove_file(path));
+  std::lock_guard lock(_mu);
+  _synced_size.erase(path);
+  return ok();
+}
+
+status fault_injecting_filesystem::remove_all(const std::string& path) {
+  SPATE_TRY(_base.remove_all(path));
+  std::lock_guard lock(_mu);
+  for (auto it = _synced_size.begin(); it != _synced_size.end();) {
+    it = it->first.rfind(path, 0) == 0 ? _synced_size.erase(it) : std::next(it);
+  }
+  return ok();
+}
+
+status fault_injecting_filesystem::rename(const std::string& from, const std::string& to) {
+  SPATE_TRY(_base.rename(from, to));
+  std::lock_guard lock(_mu);
+  auto it = _synced_size.find(from);
+  if (it != _synced_size.end()) {
+    _synced_size[to] = it->second;
+    _synced_size.erase(it);
+  }
+  return ok();
+}
+
+status fault_injecting_filesystem::simulate_power_loss(uint64_t keep_unsynced_bytes) {
+  std::map<std::string, uint64_t> synced;
+  {
+    std::lock_guard lock(_mu);
+    synced = _synced_size;
+  }
+  for (auto& [path, durable] : synced) {
+    auto f = _base.open(path, open_mode::read_write);
+    if (!f) continue;  // removed meanwhile
+    auto size = (*f)->size();
+    if (!size) return size.error();
+    if (*size > durable) SPATE_TRY((*f)->truncate(std::min(*size, durable + keep_unsynced_bytes)));
+  }
+  return ok();
+}
+
+uint64_t fault_injecting_filesystem::bytes_written() const {
+  std::lock_guard lock(_mu);
+  return _bytes_written;
+}
+
+uint64_t fault_injecting_filesystem::syncs() const {
+  std::lock_guard lock(_mu);
+  return _syncs;
+}
+
+}  // namespace spate::io

@@ -1,0 +1,88 @@
+// A filesystem that wraps another and makes it fail on purpose, for tests of everything that
+// stores data: torn and short writes, a disk that fills (ENOSPC), I/O errors (EIO) on read,
+// write or fsync, and power loss (everything written since a file's last successful sync is
+// dropped, optionally leaving a torn prefix of it).
+//
+//   io::posix_filesystem real;
+//   io::fault_injecting_filesystem fs(real);
+//   fs.set_path_filter(".log");                 // only segment files
+//   fs.fail_writes_after(4096, ENOSPC);          // the write crossing 4 KiB is torn, then fails
+//   ... storage reports the error, keeps no partial batch ...
+//   fs.clear_faults();
+//   fs.simulate_power_loss();                    // then reopen and check what survived
+//
+// Thread-safe: rules and bookkeeping sit behind one mutex (tests only; speed is irrelevant).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "io/file.h"
+
+namespace spate::io {
+
+class fault_injecting_filesystem final : public filesystem {
+ public:
+  explicit fault_injecting_filesystem(filesystem& base) : _base(base) {}
+
+  // Faults apply only to paths containing `fragment` (empty: all paths).
+  void set_path_filter(std::string fragment);
+  // After `bytes` more bytes have been written, the write that crosses the limit writes only
+  // the part below it (torn) and fails with `err`; every later write fails with `err` too.
+  void fail_writes_after(uint64_t bytes, int err);
+  // The next `count` syncs fail with `err` (count < 0: every sync).
+  void fail_syncs(int err, int count = 1);
+  void fail_reads(int err);
+  void fail_truncates(int err);
+  void clear_faults();
+
+  // Drops, in every file written through this filesystem, what was written after its last
+  // successful sync_data; keeps `keep_unsynced_bytes` of the unsynced tail (a torn write).
+  status simulate_power_loss(uint64_t keep_unsynced_bytes = 0);
+
+  uint64_t bytes_written() const;
+  uint64_t syncs() const;
+
+  result<file_ptr> open(const std::string& path, open_mode mode) override;
+  status create_dirs(const std::string& path) override { return _base.create_dirs(path); }
+  status remove_file(const std::string& path) override;
+  status remove_all(const std::string& path) override;
+  status rename(const std::string& from, const std::string& to) override;
+  result<std::vector<std::string>> list_dir(const std::string& path) override {
+    return _base.list_dir(path);
+  }
+  result<bool> exists(const std::string& path) override { return _base.exists(path); }
+  status sync_dir(const std::string& path) override { return _base.sync_dir(path); }
+  result<std::unique_ptr<dir_lock>> lock_file(const std::string& path) override {
+    return _base.lock_file(path);
+  }
+
+ private:
+  friend class faulty_file;
+  bool applies(const std::string& path) const;
+  // The part of a write of `size` bytes that may go through (size if no fault), and the error
+  // to return after it, if any.
+  std::pair<uint64_t, std::optional<int>> admit_write(const std::string& path, uint64_t size);
+  std::optional<int> admit_sync(const std::string& path);
+  void note_write(const std::string& path, uint64_t end);
+  void note_sync(const std::string& path, uint64_t size);
+
+  filesystem& _base;
+  mutable std::mutex _mu;
+  std::string _filter;
+  std::optional<uint64_t> _write_budget;
+  int _write_err = 0;
+  int _sync_err = 0;
+  int _sync_failures_left = 0;
+  int _read_err = 0;
+  int _truncate_err = 0;
+  uint64_t _bytes_written = 0;
+  uint64_t _syncs = 0;
+  // Per path: size when last synced (the durable prefix, assuming append-mostly files).
+  std::map<std::string, uint64_t> _synced_size;
+};
+
+}  // namespace spate::io

@@ -1,0 +1,86 @@
+// The I/O seam (io, row 1): every byte storage reads or writes goes through `filesystem` and
+// `file`, so tests can swap in `fault_injecting_filesystem` to tear writes, fill the disk,
+// fail fsync or lose what was never synced (conventions.md §6; the idea of leveldb's Env).
+//
+//   posix_filesystem fs;
+//   auto f = fs.open("data/x.log", open_mode::read_write_create);
+//   if (!f) return f.error();
+//   SPATE_TRY((*f)->write_at(0, bytes));
+//   SPATE_TRY((*f)->sync_data());
+//
+// Threading: a `file` may be used from several threads at once for positioned reads, writes
+// to disjoint ranges and sync (the group-commit flusher syncs while the partition's owner
+// appends), exactly as POSIX allows for pread/pwrite/fdatasync on one descriptor.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/result.h"
+
+namespace spate::io {
+
+enum class open_mode {
+  read_only,
+  read_write,         // must exist
+  read_write_create,  // created if missing
+  create_exclusive,   // fails if it exists
+};
+
+class file {
+ public:
+  virtual ~file() = default;
+
+  // Reads up to buf.size() bytes at `pos`; returns the count, which is short only at EOF.
+  virtual result<size_t> read_at(uint64_t pos, mutable_bytes buf) = 0;
+  // Writes all of `data` at `pos`, or fails. After a failure some prefix may have been written
+  // (a torn write); the caller decides how to undo it (storage truncates).
+  virtual status write_at(uint64_t pos, bytes_view data) = 0;
+  // fdatasync: everything written so far is on stable storage when this returns ok.
+  virtual status sync_data() = 0;
+  virtual status truncate(uint64_t size) = 0;
+  virtual result<uint64_t> size() = 0;
+  // The OS descriptor for zero-copy sendfile, or -1 if this file has none.
+  virtual int native_handle() const { return -1; }
+  virtual const std::string& path() const = 0;
+};
+
+using file_ptr = std::shared_ptr<file>;
+
+// Held while a data folder is in use; released on destruction.
+class dir_lock {
+ public:
+  virtual ~dir_lock() = default;
+};
+
+class filesystem {
+ public:
+  virtual ~filesystem() = default;
+
+  virtual result<file_ptr> open(const std::string& path, open_mode mode) = 0;
+  virtual status create_dirs(const std::string& path) = 0;
+  virtual status remove_file(const std::string& path) = 0;
+  // Removes a directory and everything in it.
+  virtual status remove_all(const std::string& path) = 0;
+  // Atomic replace (POSIX rename).
+  virtual status rename(const std::string& from, const std::string& to) = 0;
+  // Names (not paths) of the entries in a directory, unsorted.
+  virtual result<std::vector<std::string>> list_dir(const std::string& path) = 0;
+  virtual result<bool> exists(const std::string& path) = 0;
+  // Makes a directory's entries (creates, renames, removes) durable.
+  virtual status sync_dir(const std::string& path) = 0;
+  // An exclusive advisory lock on `path` (created if missing); fails at once if another
+  // process holds it.
+  virtual result<std::unique_ptr<dir_lock>> lock_file(const std::string& path) = 0;
+};
+
+// Writes `data` to `path` so that a crash leaves either the old or the new content: a
+// temporary file, fdatasync, rename, fsync of the directory.
+status write_file_atomically(filesystem& fs, const std::string& path, bytes_view data);
+// Reads a whole (small) file.
+result<byte_buffer> read_whole_file(filesystem& fs, const std::string& path);
+
+}  // namespace spate::io

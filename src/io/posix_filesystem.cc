@@ -1,0 +1,201 @@
+#include "io/posix_filesystem.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+namespace spate::io {
+namespace {
+
+class posix_file final : public file {
+ public:
+  posix_file(int fd, std::string path) : _fd(fd), _path(std::move(path)) {}
+  ~posix_file() override { ::close(_fd); }
+
+  result<size_t> read_at(uint64_t pos, mutable_bytes buf) override {
+    size_t done = 0;
+    while (done < buf.size()) {
+      ssize_t n = ::pread(_fd, buf.data() + done, buf.size() - done, static_cast<off_t>(pos + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno_error(errno, "pread " + _path);
+      }
+      if (n == 0) break;  // EOF
+      done += static_cast<size_t>(n);
+    }
+    return done;
+  }
+
+  status write_at(uint64_t pos, bytes_view data) override {
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n =
+          ::pwrite(_fd, data.data() + done, data.size() - done, static_cast<off_t>(pos + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno_error(errno, "pwrite " + _path);
+      }
+      if (n == 0) return errno_error(EIO, "pwrite wrote nothing to " + _path);
+      done += static_cast<size_t>(n);
+    }
+    return ok();
+  }
+
+  status sync_data() override {
+    if (::fdatasync(_fd) != 0) return errno_error(errno, "fdatasync " + _path);
+    return ok();
+  }
+
+  status truncate(uint64_t size) override {
+    while (::ftruncate(_fd, static_cast<off_t>(size)) != 0) {
+      if (errno != EINTR) return errno_error(errno, "ftruncate " + _path);
+    }
+    return ok();
+  }
+
+  result<uint64_t> size() override {
+    struct stat st;
+    if (::fstat(_fd, &st) != 0) return errno_error(errno, "fstat " + _path);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  int native_handle() const override { return _fd; }
+  const std::string& path() const override { return _path; }
+
+ private:
+  int _fd;
+  std::string _path;
+};
+
+class posix_dir_lock final : public dir_lock {
+ public:
+  explicit posix_dir_lock(int fd) : _fd(fd) {}
+  ~posix_dir_lock() override {
+    ::flock(_fd, LOCK_UN);
+    ::close(_fd);
+  }
+
+ private:
+  int _fd;
+};
+
+}  // namespace
+
+result<file_ptr> posix_filesystem::open(const std::string& path, open_mode mode) {
+  int flags = O_CLOEXEC;
+  switch (mode) {
+    case open_mode::read_only: flags |= O_RDONLY; break;
+    case open_mode::read_write: flags |= O_RDWR; break;
+    case open_mode::read_write_create: flags |= O_RDWR | O_CREAT; break;
+    case open_mode::create_exclusive: flags |= O_RDWR | O_CREAT | O_EXCL; break;
+  }
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags, 0644);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return errno_error(errno, "open " + path);
+  return file_ptr(std::make_shared<posix_file>(fd, path));
+}
+
+status posix_filesystem::create_dirs(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return error(ec, "create directories " + path);
+  return ok();
+}
+
+status posix_filesystem::remove_file(const std::string& path) {
+  if (::unlink(path.c_str()) != 0) return errno_error(errno, "unlink " + path);
+  return ok();
+}
+
+status posix_filesystem::remove_all(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec) return error(ec, "remove " + path);
+  return ok();
+}
+
+status posix_filesystem::rename(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return errno_error(errno, "rename " + from + " to " + to);
+  return ok();
+}
+
+result<std::vector<std::string>> posix_filesystem::list_dir(const std::string& path) {
+  DIR* d = ::opendir(path.c_str());
+  if (!d) return errno_error(errno, "opendir " + path);
+  std::vector<std::string> names;
+  errno = 0;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(std::move(name));
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err != 0) return errno_error(err, "readdir " + path);
+  return names;
+}
+
+result<bool> posix_filesystem::exists(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT) return false;
+  return errno_error(errno, "stat " + path);
+}
+
+status posix_filesystem::sync_dir(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_error(errno, "open directory " + path);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return errno_error(err, "fsync directory " + path);
+  return ok();
+}
+
+result<std::unique_ptr<dir_lock>> posix_filesystem::lock_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return errno_error(errno, "open lock file " + path);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return errno_error(err, "data folder is in use by another process (lock " + path + ")");
+    }
+    return errno_error(err, "flock " + path);
+  }
+  return std::unique_ptr<dir_lock>(std::make_unique<posix_dir_lock>(fd));
+}
+
+status write_file_atomically(filesystem& fs, const std::string& path, bytes_view data) {
+  std::string tmp = path + ".tmp";
+  {
+    auto f = fs.open(tmp, open_mode::read_write_create);
+    if (!f) return f.error();
+    SPATE_TRY((*f)->truncate(0));
+    SPATE_TRY((*f)->write_at(0, data));
+    SPATE_TRY((*f)->sync_data());
+  }
+  SPATE_TRY(fs.rename(tmp, path));
+  auto slash = path.find_last_of('/');
+  return fs.sync_dir(slash == std::string::npos ? "." : path.substr(0, slash));
+}
+
+result<byte_buffer> read_whole_file(filesystem& fs, const std::string& path) {
+  auto f = fs.open(path, open_mode::read_only);
+  if (!f) return f.error();
+  auto size = (*f)->size();
+  if (!size) return size.error();
+  byte_buffer buf(*size);
+  auto n = (*f)->read_at(0, buf);
+  if (!n) return n.error();
+  buf.resize(*n);
+  return buf;
+}
+
+}  // namespace spate::io
