@@ -1,0 +1,42 @@
+#include "storage/log_config.h"
+
+#include "storage/errc.h"
+
+namespace spate::storage {
+
+std::optional<flush_policy> parse_flush_policy(const std::string& s) {
+  if (s == "always") return flush_policy::always;
+  if (s == "interval") return flush_policy::interval;
+  if (s == "os") return flush_policy::os;
+  return std::nullopt;
+}
+
+const char* to_string(flush_policy p) {
+  switch (p) {
+    case flush_policy::always: return "always";
+    case flush_policy::interval: return "interval";
+    case flush_policy::os: return "os";
+  }
+  return "?";
+}
+
+status log_config::validate() const {
+  // Index entries hold 32-bit positions, as Kafka's do.
+  if (segment_bytes < 1024 || segment_bytes > (1ull << 31) - 1) {
+    return error(errc::invalid_config, "segment.bytes must be in [1024, 2^31-1]");
+  }
+  if (max_batch_bytes < 61 || max_batch_bytes > (1ull << 30)) {
+    return error(errc::invalid_config, "message.max.bytes must be in [61, 2^30]");
+  }
+  if (segment_ms <= 0) return error(errc::invalid_config, "segment.ms must be positive");
+  if (retention_ms < -1 || retention_bytes < -1) {
+    return error(errc::invalid_config, "retention.ms and retention.bytes must be >= -1");
+  }
+  if (flush_interval_ms <= 0) return error(errc::invalid_config, "flush.ms must be positive");
+  if (index_interval_bytes == 0) {
+    return error(errc::invalid_config, "index.interval.bytes must be positive");
+  }
+  return ok();
+}
+
+}  // namespace spate::storage

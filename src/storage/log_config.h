@@ -1,0 +1,46 @@
+// Per-log settings, with Kafka's topic-config names in the comments so a user's knowledge
+// carries over. Defaults serve a developer laptop and match Kafka's where Kafka has one.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+
+namespace spate::storage {
+
+// When the log calls fdatasync on its own.
+enum class flush_policy {
+  // Every append is synced, group-committed: appends that arrive while a sync is in flight
+  // share the next one. An append's durability completion fires after its sync.
+  always,
+  // Synced every flush_interval_ms; completions fire after the sync that covers them.
+  interval,
+  // Never synced by the log except on segment roll and close; completions fire at once and
+  // say the data reached only the page cache.
+  os,
+};
+
+std::optional<flush_policy> parse_flush_policy(const std::string& s);
+const char* to_string(flush_policy p);
+
+enum class timestamp_type { create_time, log_append_time };
+
+struct log_config {
+  uint64_t segment_bytes = 1ull << 30;                 // segment.bytes
+  int64_t segment_ms = 7ll * 24 * 3600 * 1000;         // segment.ms
+  int64_t retention_bytes = -1;                        // retention.bytes (-1: unlimited)
+  int64_t retention_ms = 7ll * 24 * 3600 * 1000;       // retention.ms (-1: unlimited)
+  uint32_t index_interval_bytes = 4096;                // index.interval.bytes
+  uint64_t max_batch_bytes = 1048588;                  // message.max.bytes
+  flush_policy flush = flush_policy::always;           // spate: flush.policy
+  int64_t flush_interval_ms = 1000;                    // flush.ms (for the interval policy)
+  timestamp_type message_timestamp_type = timestamp_type::create_time;  // message.timestamp.type
+  int64_t message_timestamp_difference_max_ms = INT64_MAX;  // message.timestamp.difference.max.ms
+
+  // Rejects values that cannot work (a segment smaller than one batch, positions past 2 GiB).
+  status validate() const;
+};
+
+}  // namespace spate::storage

@@ -1,0 +1,510 @@
+#include "storage/partition_log.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "base/crc32c.h"
+#include "storage/errc.h"
+
+namespace spate::storage {
+namespace {
+
+// partition.meta and clean_shutdown, version 1 (docs/formats/partition.md).
+constexpr const char* meta_name = "partition.meta";
+constexpr const char* clean_name = "clean_shutdown";
+constexpr uint8_t meta_magic[4] = {'S', 'P', 'P', 'M'};
+constexpr uint8_t clean_magic[4] = {'S', 'P', 'C', 'S'};
+constexpr uint16_t meta_version = 1;
+
+byte_buffer seal(const uint8_t (&magic)[4], std::initializer_list<int64_t> fields) {
+  byte_buffer out(std::begin(magic), std::end(magic));
+  append_be<uint16_t>(out, meta_version);
+  append_be<uint16_t>(out, 0);
+  for (int64_t f : fields) append_be<int64_t>(out, f);
+  append_be<uint32_t>(out, crc32c::value(out));
+  return out;
+}
+
+// The fields of a sealed file, or nullopt if it is not one (wrong magic, size, checksum or
+// version).
+std::optional<std::vector<int64_t>> unseal(bytes_view b, const uint8_t (&magic)[4],
+                                           size_t n_fields) {
+  if (b.size() != 8 + 8 * n_fields + 4) return std::nullopt;
+  if (!std::equal(std::begin(magic), std::end(magic), b.begin())) return std::nullopt;
+  if (crc32c::value(b.first(b.size() - 4)) != load_be<uint32_t>(b.data() + b.size() - 4)) {
+    return std::nullopt;
+  }
+  if (read_be<uint16_t>(b, 4) != meta_version) return std::nullopt;
+  std::vector<int64_t> fields(n_fields);
+  for (size_t i = 0; i < n_fields; ++i) fields[i] = read_be<int64_t>(b, 8 + 8 * i);
+  return fields;
+}
+
+// "00000000000000000042.log" -> 42.
+std::optional<offset> parse_segment_name(const std::string& name, const std::string& ext) {
+  if (name.size() != 20 + ext.size() || name.compare(20, ext.size(), ext) != 0) return std::nullopt;
+  int64_t v = 0;
+  for (size_t i = 0; i < 20; ++i) {
+    if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    if (v > (INT64_MAX - (name[i] - '0')) / 10) return std::nullopt;
+    v = v * 10 + (name[i] - '0');
+  }
+  return offset(v);
+}
+
+}  // namespace
+
+partition_log::partition_log(io::filesystem& fs, std::string dir, const log_config& config,
+                             flusher& flusher)
+    : _fs(fs), _dir(std::move(dir)), _config(config), _flusher(flusher),
+      _sync(std::make_shared<sync_target>()) {}
+
+partition_log::~partition_log() {
+  if (!_closed) (void)close();
+}
+
+result<std::unique_ptr<partition_log>> partition_log::open(io::filesystem& fs,
+                                                           const std::string& dir,
+                                                           const log_config& config,
+                                                           flusher& flusher,
+                                                           log_recovery_report* report) {
+  SPATE_TRY(config.validate());
+  SPATE_TRY(fs.create_dirs(dir));
+  std::unique_ptr<partition_log> log(new partition_log(fs, dir, config, flusher));
+  log_recovery_report local;
+  log_recovery_report& r = report ? *report : local;
+  r = log_recovery_report{};
+  r.dir = dir;
+  auto st = log->recover(r);
+  if (!st) {
+    log->_closed = true;  // nothing to write back
+    return std::move(st).error().with_context("recovering " + dir);
+  }
+  return log;
+}
+
+status partition_log::recover(log_recovery_report& report) {
+  auto names = _fs.list_dir(_dir);
+  if (!names) return names.error();
+  std::vector<offset> bases;
+  std::vector<offset> index_bases;
+  for (auto& name : *names) {
+    if (auto b = parse_segment_name(name, ".log")) {
+      bases.push_back(*b);
+    } else if (auto ib = parse_segment_name(name, ".index")) {
+      index_bases.push_back(*ib);
+    } else if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      SPATE_TRY(_fs.remove_file(_dir + "/" + name));  // an interrupted atomic write
+    }
+  }
+  std::sort(bases.begin(), bases.end());
+  // An index whose log is gone (a deletion interrupted by a crash) is removed.
+  for (offset ib : index_bases) {
+    if (!std::binary_search(bases.begin(), bases.end(), ib)) {
+      SPATE_TRY(_fs.remove_file(_dir + "/" + segment_file_name(ib, ".index")));
+      report.notes.push_back("removed orphan index " + segment_file_name(ib, ".index"));
+    }
+  }
+
+  // The log start offset (moved by delete_records and retention).
+  _log_start = bases.empty() ? offset(0) : bases.front();
+  auto meta_exists = _fs.exists(_dir + "/" + meta_name);
+  if (!meta_exists) return meta_exists.error();
+  if (*meta_exists) {
+    auto content = io::read_whole_file(_fs, _dir + "/" + meta_name);
+    if (!content) return content.error();
+    auto fields = unseal(*content, meta_magic, 1);
+    if (!fields) {
+      // Only the log start offset lives here; falling back to the first segment keeps every
+      // record and may re-expose records deleted by delete_records. Say so.
+      report.notes.push_back(std::string(meta_name) +
+                             " is corrupt; log start offset falls back to the first segment");
+    } else {
+      _log_start = std::max(_log_start, offset((*fields)[0]));
+    }
+  }
+
+  // A clean-shutdown marker that matches the active segment spares the scan.
+  std::optional<std::pair<offset, uint64_t>> clean;
+  auto clean_exists = _fs.exists(_dir + "/" + clean_name);
+  if (!clean_exists) return clean_exists.error();
+  if (*clean_exists) {
+    auto content = io::read_whole_file(_fs, _dir + "/" + clean_name);
+    if (!content) return content.error();
+    if (auto fields = unseal(*content, clean_magic, 2)) {
+      clean = std::pair{offset((*fields)[0]), static_cast<uint64_t>((*fields)[1])};
+    }
+    // Removed before any write, so a crash from here on is seen as unclean.
+    SPATE_TRY(_fs.remove_file(_dir + "/" + clean_name));
+    SPATE_TRY(_fs.sync_dir(_dir));
+  }
+
+  for (size_t i = 0; i < bases.size(); ++i) {
+    bool is_active = i + 1 == bases.size();
+    bool scan = is_active;
+    if (is_active && clean) {
+      // Trust the index only if it describes the log as it was closed.
+      auto f = _fs.open(_dir + "/" + segment_file_name(bases[i], ".log"), io::open_mode::read_only);
+      if (!f) return f.error();
+      auto size = (*f)->size();
+      if (!size) return size.error();
+      scan = *size != clean->second;
+    }
+    segment_open_report sr;
+    auto seg = segment::open(_fs, _dir, bases[i], _config.index_interval_bytes,
+                             _config.max_batch_bytes, scan, sr);
+    if (!seg) return seg.error();
+    std::string name = segment_file_name(bases[i], ".log");
+    if (sr.scanned) report.bytes_scanned += (*seg)->size() + sr.truncated_bytes;
+    if (sr.truncated_bytes > 0) {
+      report.truncated_bytes += sr.truncated_bytes;
+      report.notes.push_back(name + ": " + sr.reason);
+    } else if (sr.index_rebuilt) {
+      report.notes.push_back(name + ": index rebuilt (" + sr.reason + ")");
+    }
+    if (sr.index_rebuilt) ++report.indexes_rebuilt;
+    _segments.emplace(bases[i], std::move(*seg));
+  }
+  report.clean_shutdown = clean.has_value() && !_segments.empty();
+
+  // Segments wholly below the log start were due for deletion when a crash intervened.
+  while (_segments.size() > 1 && _segments.begin()->second->next_offset() <= _log_start) {
+    report.notes.push_back("removed " + segment_file_name(_segments.begin()->first, ".log") +
+                           " (below the log start offset)");
+    SPATE_TRY(_segments.begin()->second->remove_files());
+    _segments.erase(_segments.begin());
+  }
+  if (_segments.empty()) {
+    auto seg = segment::create(_fs, _dir, _log_start, _config.index_interval_bytes);
+    if (!seg) return seg.error();
+    _segments.emplace(_log_start, std::move(*seg));
+  }
+  // Offsets past a gap (a closed segment cut by corruption) are simply absent; reads skip to
+  // the next segment. A log start past the end can follow only from lost data: clamp it.
+  _log_end = active().next_offset();
+  _log_start = std::max(_log_start, _segments.begin()->first);
+  if (_log_start > _log_end) {
+    report.notes.push_back("log start offset " + std::to_string(_log_start.value) +
+                           " is past the recovered end " + std::to_string(_log_end.value) +
+                           "; clamped");
+    _log_start = _log_end;
+  }
+
+  {
+    std::lock_guard lock(_sync->mu);
+    _sync->file = active().log_file();
+    _sync->written_end = _log_end;
+    _sync->durable_end = _log_end;  // recovery synced what it kept
+    _sync->policy = _config.flush;
+    _sync->interval_ms = _config.flush_interval_ms;
+  }
+  _flusher.watch_interval(_sync);
+
+  report.segments = _segments.size();
+  report.log_start = _log_start;
+  report.log_end = _log_end;
+  report.size_bytes = size_bytes();
+  return ok();
+}
+
+uint64_t partition_log::size_bytes() const {
+  uint64_t total = 0;
+  for (auto& [base, seg] : _segments) total += seg->size();
+  return total;
+}
+
+std::optional<error> partition_log::failure() const {
+  if (_failed) return _failed;
+  std::lock_guard lock(_sync->mu);
+  return _sync->failed;
+}
+
+status partition_log::fail(const error& e) {
+  _failed = e;
+  std::vector<durability_callback> waiting;
+  {
+    std::lock_guard lock(_sync->mu);
+    if (!_sync->failed) _sync->failed = e;
+    for (auto& w : _sync->waiters) waiting.push_back(std::move(w.cb));
+    _sync->waiters.clear();
+  }
+  for (auto& cb : waiting) cb(e, durability::page_cache);
+  return e;
+}
+
+result<append_result> partition_log::append(mutable_bytes batch, timestamp_ms now) {
+  return append_checked(batch, now, false);
+}
+
+result<append_result> partition_log::append_internal(mutable_bytes batch, timestamp_ms now) {
+  return append_checked(batch, now, true);
+}
+
+result<append_result> partition_log::append_checked(mutable_bytes batch, timestamp_ms now,
+                                                    bool internal) {
+  if (_closed) return error(errc::log_closed, _dir);
+  if (auto f = failure()) return error(errc::log_failed, _dir + ": " + f->message());
+  batch_limits limits;
+  limits.max_batch_bytes = _config.max_batch_bytes;
+  limits.allow_control = internal;
+  limits.max_timestamp_difference_ms = _config.message_timestamp_difference_max_ms;
+  auto info = validate_batch(batch, limits, now);
+  if (!info) return info.error();
+
+  SPATE_TRY(maybe_roll(batch.size(), now));
+
+  append_result out;
+  out.log_append_time = timestamp_ms(-1);
+  if (_config.message_timestamp_type == timestamp_type::log_append_time) {
+    set_log_append_time(batch, now);
+    out.log_append_time = now;
+  }
+  set_base_offset(batch, _log_end);
+  batch_header h = batch_header::parse(batch);
+  segment& seg = active();
+  auto written = seg.append(batch, h);
+  if (!written) {
+    if (seg.broken()) {
+      return fail(written.error().with_context("append failed and could not be undone"))
+          .error();
+    }
+    return std::move(written).error();
+  }
+  _log_end = h.next_offset();
+  out.base_offset = h.base_offset;
+  out.last_offset = h.last_offset();
+  out.next_offset = _log_end;
+  out.size = batch.size();
+
+  bool schedule = false;
+  bool wake = false;
+  {
+    std::lock_guard lock(_sync->mu);
+    // The interval timer only watches dirty targets, so the first write after a sync wakes it.
+    wake = _config.flush == flush_policy::interval && _sync->written_end <= _sync->durable_end;
+    _sync->written_end = _log_end;
+    if (_config.flush == flush_policy::always && !_sync->queued) {
+      _sync->queued = true;
+      schedule = true;
+    }
+  }
+  if (schedule) _flusher.schedule(_sync);
+  if (wake) _flusher.wake();
+  return out;
+}
+
+void partition_log::when_durable(offset end, durability_callback cb) {
+  std::unique_lock lock(_sync->mu);
+  if (_sync->failed) {
+    error e = *_sync->failed;
+    lock.unlock();
+    cb(e, durability::page_cache);
+    return;
+  }
+  if (_sync->durable_end >= end) {
+    lock.unlock();
+    cb(ok(), durability::disk);
+    return;
+  }
+  if (_config.flush == flush_policy::os) {
+    lock.unlock();
+    cb(ok(), durability::page_cache);
+    return;
+  }
+  _sync->waiters.push_back({end, std::move(cb)});
+  // `always` scheduled a sync at append; `interval` leaves it to the timer.
+}
+
+status partition_log::flush() {
+  if (_closed) return error(errc::log_closed, _dir);
+  flusher::sync_now(*_sync);
+  if (auto f = failure()) return error(errc::log_failed, _dir + ": " + f->message());
+  return ok();
+}
+
+status partition_log::maybe_roll(uint64_t incoming, timestamp_ms) {
+  segment& seg = active();
+  if (seg.empty()) return ok();
+  bool full = seg.size() + incoming > _config.segment_bytes;
+  bool old = mono_clock::now() - seg.created() >= std::chrono::milliseconds(_config.segment_ms);
+  // Relative offsets in the index are 32-bit.
+  bool far = _log_end - seg.base() >= static_cast<int64_t>(UINT32_MAX) - 1;
+  if (full || old || far) return roll_locked();
+  return ok();
+}
+
+status partition_log::roll() {
+  if (_closed) return error(errc::log_closed, _dir);
+  if (auto f = failure()) return error(errc::log_failed, _dir + ": " + f->message());
+  if (active().empty()) return ok();
+  return roll_locked();
+}
+
+status partition_log::roll_locked() {
+  segment& old = active();
+  // The closed segment is made durable once, here, so that recovery need only scan the
+  // active segment and the flusher need only sync the active file.
+  auto synced = old.sync();
+  if (!synced) return fail(synced.error().with_context("syncing segment at roll"));
+  auto indexed = old.persist_index();
+  if (!indexed) return indexed;  // the old segment stays active; its index is rebuilt on open
+  auto seg = segment::create(_fs, _dir, _log_end, _config.index_interval_bytes);
+  if (!seg) return seg.error();
+  io::file_ptr file = (*seg)->log_file();
+  _segments.emplace(_log_end, std::move(*seg));
+  std::vector<durability_callback> done;
+  {
+    std::lock_guard lock(_sync->mu);
+    _sync->file = std::move(file);
+    _sync->durable_end = std::max(_sync->durable_end, _log_end);
+    done = _sync->take_satisfied();
+  }
+  for (auto& cb : done) cb(ok(), durability::disk);
+  return ok();
+}
+
+status partition_log::write_meta() {
+  return io::write_file_atomically(_fs, _dir + "/" + meta_name,
+                                   seal(meta_magic, {_log_start.value}));
+}
+
+result<read_result> partition_log::read(offset from, uint64_t max_bytes) {
+  if (_closed) return error(errc::log_closed, _dir);
+  read_result out;
+  out.log_start = _log_start;
+  out.log_end = _log_end;
+  if (from < _log_start || from > _log_end) {
+    return error(errc::offset_out_of_range,
+                 "offset " + std::to_string(from.value) + " outside [" +
+                     std::to_string(_log_start.value) + ", " + std::to_string(_log_end.value) +
+                     "]");
+  }
+  if (from == _log_end) return out;
+  // The segment holding `from`, or the next one if `from` fell into a gap.
+  auto it = _segments.upper_bound(from);
+  if (it != _segments.begin()) --it;
+  for (; it != _segments.end(); ++it) {
+    offset target = std::max(from, it->first);
+    auto loc = it->second->locate(target);
+    if (!loc) return loc.error();
+    if (!*loc) continue;
+    auto slice = it->second->slice_from((*loc)->position, max_bytes);
+    if (!slice) return slice.error();
+    out.slice = std::move(*slice);
+    return out;
+  }
+  return out;
+}
+
+result<std::optional<offset>> partition_log::offset_for_timestamp(timestamp_ms t) {
+  if (_closed) return error(errc::log_closed, _dir);
+  for (auto& [base, seg] : _segments) {
+    if (seg->next_offset() <= _log_start) continue;
+    auto found = seg->find_timestamp(t);
+    if (!found) return found.error();
+    if (*found) return std::optional<offset>(std::max(**found, _log_start));
+  }
+  return std::optional<offset>{};
+}
+
+status partition_log::remove_segments_below(offset start, retention_report* report) {
+  // Never the active segment: appends continue there.
+  while (_segments.size() > 1 && _segments.begin()->second->next_offset() <= start) {
+    auto& seg = *_segments.begin()->second;
+    if (report) {
+      ++report->segments_deleted;
+      report->bytes_deleted += seg.size();
+    }
+    SPATE_TRY(seg.remove_files());
+    _segments.erase(_segments.begin());
+  }
+  return _fs.sync_dir(_dir);
+}
+
+result<offset> partition_log::delete_records(offset new_start) {
+  if (_closed) return error(errc::log_closed, _dir);
+  if (new_start > _log_end || new_start.value < 0) {
+    return error(errc::offset_out_of_range, "delete records before " +
+                                                std::to_string(new_start.value) +
+                                                ", log end " + std::to_string(_log_end.value));
+  }
+  if (new_start <= _log_start) return _log_start;
+  // The start offset is made durable before any file goes, so a crash in between leaves
+  // segments that recovery deletes, never records that reappear.
+  offset previous = _log_start;
+  _log_start = new_start;
+  auto st = write_meta();
+  if (!st) {
+    _log_start = previous;
+    return std::move(st).error();
+  }
+  SPATE_TRY(remove_segments_below(_log_start, nullptr));
+  return _log_start;
+}
+
+result<retention_report> partition_log::apply_retention(timestamp_ms now) {
+  if (_closed) return error(errc::log_closed, _dir);
+  retention_report report;
+  offset new_start = _log_start;
+  // Candidates are the closed segments, oldest first; deletion stops at the first that is
+  // kept, so the log stays a contiguous suffix.
+  uint64_t total = size_bytes();
+  for (auto it = _segments.begin(); std::next(it) != _segments.end(); ++it) {
+    const segment& seg = *it->second;
+    bool expired = _config.retention_ms >= 0 &&
+                   seg.max_timestamp().value < now.value - _config.retention_ms;
+    bool oversize = _config.retention_bytes >= 0 &&
+                    total - seg.size() >= static_cast<uint64_t>(_config.retention_bytes);
+    if (!expired && !oversize) break;
+    total -= seg.size();
+    new_start = std::max(new_start, seg.next_offset());
+  }
+  if (new_start > _log_start) {
+    offset previous = _log_start;
+    _log_start = new_start;
+    auto st = write_meta();
+    if (!st) {
+      _log_start = previous;
+      return std::move(st).error();
+    }
+    SPATE_TRY(remove_segments_below(_log_start, &report));
+  }
+  report.log_start = _log_start;
+  return report;
+}
+
+status partition_log::set_config(const log_config& config) {
+  SPATE_TRY(config.validate());
+  _config = config;
+  std::lock_guard lock(_sync->mu);
+  _sync->policy = config.flush;
+  _sync->interval_ms = config.flush_interval_ms;
+  return ok();
+}
+
+status partition_log::close() {
+  if (_closed) return ok();
+  _closed = true;
+  if (failure()) {
+    // Leave no clean marker: the next open recovers by scanning.
+    return ok();
+  }
+  segment& seg = active();
+  auto st = seg.sync();
+  if (!st) return fail(st.error());
+  SPATE_TRY(seg.persist_index());
+  {
+    std::vector<durability_callback> done;
+    {
+      std::lock_guard lock(_sync->mu);
+      _sync->durable_end = _log_end;
+      done = _sync->take_satisfied();
+    }
+    for (auto& cb : done) cb(ok(), durability::disk);
+  }
+  return io::write_file_atomically(
+      _fs, _dir + "/" + clean_name,
+      seal(clean_magic, {_log_end.value, static_cast<int64_t>(seg.size())}));
+}
+
+}  // namespace spate::storage

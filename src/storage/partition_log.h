@@ -1,0 +1,137 @@
+// partition_log: the durable, append-only log of one topic-partition. Batches are validated,
+// given offsets and written to the active segment exactly as produced (compressed batches
+// stay compressed). Segments roll by size and age; retention deletes whole old segments by
+// size and time; delete_records moves the log start offset. Formats: docs/formats/.
+//
+//   auto log = partition_log::open(fs, "data/orders-0", cfg, flusher, &report);
+//   auto a = (*log)->append(batch_bytes, wall_now());       // offsets assigned, in page cache
+//   (*log)->when_durable(a->next_offset, [](status s, durability d) { ack(s, d); });
+//   auto r = (*log)->read(offset(0), 1 << 20);               // whole batches, for a fetch
+//
+// Owner and threading: one owner thread per partition (architecture.md, "one owner per
+// partition"); every method must be called from it. The only other thread involved is the
+// flusher, which shares `sync_target` (see flusher.h) and never touches the rest.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/strong_id.h"
+#include "io/file.h"
+#include "storage/flusher.h"
+#include "storage/log_config.h"
+#include "storage/segment.h"
+
+namespace spate::storage {
+
+// What opening a log found and did.
+struct log_recovery_report {
+  std::string dir;
+  bool clean_shutdown = false;  // closed cleanly: only the index files were read
+  size_t segments = 0;
+  offset log_start;
+  offset log_end;
+  uint64_t size_bytes = 0;
+  uint64_t bytes_scanned = 0;     // log bytes read to recover (0 after a clean shutdown)
+  uint64_t truncated_bytes = 0;   // invalid tail cut away
+  size_t indexes_rebuilt = 0;
+  std::vector<std::string> notes;  // one line per thing done, for the operator
+};
+
+struct append_result {
+  offset base_offset;
+  offset last_offset;
+  offset next_offset;  // pass to when_durable
+  timestamp_ms log_append_time;  // -1 unless the log uses LogAppendTime
+  uint64_t size = 0;
+};
+
+struct read_result {
+  file_slice slice;        // whole batches; empty at the log end
+  offset log_start;
+  offset log_end;          // Kafka's high watermark on a single node
+};
+
+struct retention_report {
+  size_t segments_deleted = 0;
+  uint64_t bytes_deleted = 0;
+  offset log_start;
+};
+
+class partition_log {
+ public:
+  // Opens (or creates) the log in `dir`, recovering it if it was not closed cleanly.
+  static result<std::unique_ptr<partition_log>> open(io::filesystem& fs, const std::string& dir,
+                                                     const log_config& config, flusher& flusher,
+                                                     log_recovery_report* report = nullptr);
+  ~partition_log();
+  partition_log(const partition_log&) = delete;
+  partition_log& operator=(const partition_log&) = delete;
+
+  // Validates `batch`, assigns its offsets (rewriting its base offset in place), and writes
+  // it. On any error nothing is written and the log is unchanged.
+  result<append_result> append(mutable_bytes batch, timestamp_ms now);
+  // Appends a batch the broker made itself (control batches are allowed).
+  result<append_result> append_internal(mutable_bytes batch, timestamp_ms now);
+
+  // Calls `cb` once the data below `end` meets the flush policy: on disk for `always` and
+  // `interval`, at once (page cache) for `os`; or with the error that failed the log.
+  void when_durable(offset end, durability_callback cb);
+  // Syncs everything written, now, on this thread.
+  status flush();
+
+  // Whole batches starting with the one that holds `from`: at least one, more while they fit
+  // in max_bytes. `from` == log_end gives an empty slice; outside [log_start, log_end] is
+  // offset_out_of_range.
+  result<read_result> read(offset from, uint64_t max_bytes);
+  // The first offset whose record timestamp is >= t; nullopt if there is none.
+  result<std::optional<offset>> offset_for_timestamp(timestamp_ms t);
+
+  // Moves the log start offset to `new_start` (<= log_end), deleting segments wholly below.
+  result<offset> delete_records(offset new_start);
+  // Deletes the oldest closed segments that break retention.ms or retention.bytes.
+  result<retention_report> apply_retention(timestamp_ms now);
+  // Starts a new segment if the active one is non-empty (also done by size and age).
+  status roll();
+
+  // Persists indexes, syncs, and marks the log as cleanly closed. Further calls fail.
+  status close();
+
+  status set_config(const log_config& config);
+  const log_config& config() const { return _config; }
+  offset log_start() const { return _log_start; }
+  offset log_end() const { return _log_end; }
+  uint64_t size_bytes() const;
+  size_t segment_count() const { return _segments.size(); }
+  const std::string& dir() const { return _dir; }
+  // The error that made the log read-only, if any.
+  std::optional<error> failure() const;
+
+ private:
+  partition_log(io::filesystem& fs, std::string dir, const log_config& config, flusher& flusher);
+  status recover(log_recovery_report& report);
+  result<append_result> append_checked(mutable_bytes batch, timestamp_ms now, bool internal);
+  status maybe_roll(uint64_t incoming, timestamp_ms now);
+  status roll_locked();
+  status write_meta();
+  status fail(const error& e);
+  segment& active() { return *_segments.rbegin()->second; }
+  status remove_segments_below(offset start, retention_report* report);
+
+  io::filesystem& _fs;
+  std::string _dir;
+  log_config _config;
+  flusher& _flusher;
+  std::map<offset, std::unique_ptr<segment>> _segments;  // by base offset
+  offset _log_start;
+  offset _log_end;
+  std::shared_ptr<sync_target> _sync;
+  std::optional<error> _failed;
+  bool _closed = false;
+};
+
+}  // namespace spate::storage

@@ -1,0 +1,402 @@
+#include "storage/segment.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "base/crc32c.h"
+#include "storage/errc.h"
+
+namespace spate::storage {
+namespace {
+
+// .index file, version 1 (docs/formats/index.md).
+namespace index_file {
+constexpr uint8_t magic[4] = {'S', 'P', 'I', 'X'};
+constexpr uint16_t version = 1;
+constexpr size_t header_size = 48;
+constexpr size_t offset_entry_size = 8;
+constexpr size_t time_entry_size = 12;
+constexpr size_t trailer_size = 4;  // crc32c of everything before it
+}  // namespace index_file
+
+// Reads a file sequentially through a large buffer, for scans.
+class chunk_reader {
+ public:
+  chunk_reader(io::file& f, uint64_t file_size) : _f(f), _file_size(file_size) {}
+
+  // The bytes [pos, pos+n), or an empty view if the file ends first.
+  result<bytes_view> get(uint64_t pos, size_t n) {
+    if (pos + n > _file_size) return bytes_view{};
+    if (pos < _start || pos + n > _start + _len) {
+      size_t want = std::max<size_t>(n, chunk);
+      want = static_cast<size_t>(std::min<uint64_t>(want, _file_size - pos));
+      if (_buf.size() < want) _buf.resize(want);
+      auto got = _f.read_at(pos, mutable_bytes(_buf.data(), want));
+      if (!got) return got.error();
+      _start = pos;
+      _len = *got;
+      if (_len < n) return bytes_view{};
+    }
+    return bytes_view(_buf.data() + (pos - _start), n);
+  }
+
+ private:
+  static constexpr size_t chunk = 1 << 20;
+  io::file& _f;
+  uint64_t _file_size;
+  byte_buffer _buf;
+  uint64_t _start = 0;
+  size_t _len = 0;
+};
+
+}  // namespace
+
+std::string segment_file_name(offset base, const char* extension) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%020lld", static_cast<long long>(base.value));
+  return std::string(name) + extension;
+}
+
+segment::segment(io::filesystem& fs, std::string dir, offset base, uint32_t interval,
+                 io::file_ptr log)
+    : _fs(fs), _dir(std::move(dir)), _base(base), _index_interval(interval), _log(std::move(log)),
+      _next(base) {}
+
+std::string segment::path(const char* extension) const {
+  return _dir + "/" + segment_file_name(_base, extension);
+}
+
+result<std::unique_ptr<segment>> segment::create(io::filesystem& fs, const std::string& dir,
+                                                 offset base, uint32_t index_interval_bytes) {
+  std::string p = dir + "/" + segment_file_name(base, ".log");
+  auto f = fs.open(p, io::open_mode::read_write_create);
+  if (!f) return f.error();
+  auto size = (*f)->size();
+  if (!size) return size.error();
+  if (*size != 0) SPATE_TRY((*f)->truncate(0));  // a leftover empty-named file from a crash
+  SPATE_TRY(fs.sync_dir(dir));
+  return std::unique_ptr<segment>(new segment(fs, dir, base, index_interval_bytes, *f));
+}
+
+result<std::unique_ptr<segment>> segment::open(io::filesystem& fs, const std::string& dir,
+                                               offset base, uint32_t index_interval_bytes,
+                                               uint64_t max_batch_bytes, bool scan,
+                                               segment_open_report& report) {
+  auto f = fs.open(dir + "/" + segment_file_name(base, ".log"), io::open_mode::read_write);
+  if (!f) return f.error();
+  auto size = (*f)->size();
+  if (!size) return size.error();
+  std::unique_ptr<segment> s(new segment(fs, dir, base, index_interval_bytes, *f));
+  if (!scan) {
+    std::string why;
+    auto loaded = s->load_index(*size, why);
+    if (!loaded) return loaded.error();
+    if (why.empty()) return s;
+    report.index_rebuilt = true;
+    report.reason = why;
+  }
+  SPATE_TRY(s->scan(max_batch_bytes, report));
+  if (!scan) SPATE_TRY(s->persist_index());  // next open is fast again
+  return s;
+}
+
+void segment::note_batch(uint64_t position, const batch_header& h) {
+  if (_bytes_since_index >= _index_interval) {
+    uint32_t rel = static_cast<uint32_t>(h.base_offset - _base);
+    _offset_index.push_back({rel, static_cast<uint32_t>(position)});
+    if (_time_index.empty() || _max_timestamp > _time_index.back().timestamp) {
+      _time_index.push_back({_max_timestamp, rel});
+    }
+    _bytes_since_index = 0;
+  }
+  _bytes_since_index += h.total_size();
+  _max_timestamp = std::max(_max_timestamp, h.max_timestamp.value);
+  _size = position + h.total_size();
+  _next = h.next_offset();
+  _last_batch = batch_location{position, h};
+}
+
+status segment::append(bytes_view batch, const batch_header& header) {
+  SPATE_ASSERT(header.base_offset == _next);
+  SPATE_ASSERT(!_broken);
+  auto written = _log->write_at(_size, batch);
+  if (!written) {
+    // Nothing of a failed append may stay: a torn batch would be served, or cut by recovery
+    // after later batches were acknowledged.
+    if (!_log->truncate(_size)) _broken = true;
+    return written;
+  }
+  note_batch(_size, header);
+  return ok();
+}
+
+result<std::optional<batch_header>> segment::header_at(uint64_t position) const {
+  if (position + batch_layout::header_size > _size) return std::optional<batch_header>{};
+  uint8_t buf[batch_layout::header_size];
+  auto n = _log->read_at(position, buf);
+  if (!n) return n.error();
+  if (*n < sizeof buf) return std::optional<batch_header>{};
+  return std::optional<batch_header>(batch_header::parse(buf));
+}
+
+result<std::optional<batch_location>> segment::locate(offset target) const {
+  if (target >= _next || target < _base) return std::optional<batch_location>{};
+  if (_last_batch && target >= _last_batch->header.base_offset) return _last_batch;
+  uint64_t pos = 0;
+  uint32_t rel = static_cast<uint32_t>(target - _base);
+  auto it = std::upper_bound(_offset_index.begin(), _offset_index.end(), rel,
+                             [](uint32_t r, const offset_index_entry& e) {
+                               return r < e.relative_offset;
+                             });
+  if (it != _offset_index.begin()) pos = std::prev(it)->position;
+  while (pos < _size) {
+    auto h = header_at(pos);
+    if (!h) return h.error();
+    if (!*h) break;
+    if ((*h)->last_offset() >= target) return std::optional<batch_location>(batch_location{pos, **h});
+    pos += (*h)->total_size();
+  }
+  return std::optional<batch_location>{};
+}
+
+result<file_slice> segment::slice_from(uint64_t position, uint64_t max_bytes) const {
+  file_slice s{_log, position, 0};
+  uint64_t pos = position;
+  while (pos < _size) {
+    uint8_t len_buf[batch_layout::length_field_end];
+    uint64_t batch_size;
+    if (_last_batch && pos == _last_batch->position) {
+      batch_size = _last_batch->header.total_size();
+    } else {
+      auto n = _log->read_at(pos, len_buf);
+      if (!n) return n.error();
+      if (*n < sizeof len_buf) break;
+      batch_size = batch_layout::length_field_end +
+                   static_cast<uint32_t>(load_be<int32_t>(len_buf + batch_layout::batch_length));
+    }
+    if (s.size > 0 && s.size + batch_size > max_bytes) break;
+    s.size += batch_size;
+    pos += batch_size;
+  }
+  return s;
+}
+
+result<std::optional<offset>> segment::find_timestamp(timestamp_ms t) const {
+  if (_max_timestamp < t.value) return std::optional<offset>{};
+  // Start after every batch known to be entirely older than t.
+  offset start = _base;
+  auto it = std::lower_bound(
+      _time_index.begin(), _time_index.end(), t.value,
+      [](const time_index_entry& e, int64_t ts) { return e.timestamp < ts; });
+  if (it != _time_index.begin()) start = _base + std::prev(it)->relative_offset;
+  auto loc = locate(start);
+  if (!loc) return loc.error();
+  if (!*loc) return std::optional<offset>{};
+  uint64_t pos = (*loc)->position;
+  while (pos < _size) {
+    auto h = header_at(pos);
+    if (!h) return h.error();
+    if (!*h) break;
+    const batch_header& hd = **h;
+    if (hd.max_timestamp >= t) {
+      // LogAppendTime gives every record the batch's max timestamp; a compressed batch is not
+      // decompressed here, so its base offset is the answer (records before t may be in it,
+      // and consumers skip them by timestamp if they care).
+      if (hd.codec() != compression::none ||
+          (hd.attributes & batch_attributes::timestamp_log_append)) {
+        return std::optional<offset>(hd.base_offset);
+      }
+      byte_buffer batch(hd.total_size());
+      auto n = _log->read_at(pos, batch);
+      if (!n) return n.error();
+      if (*n != batch.size()) break;
+      std::optional<offset> found;
+      SPATE_TRY(for_each_record(batch, [&](const record_view& r) {
+        if (r.timestamp >= t) {
+          found = r.off;
+          return false;
+        }
+        return true;
+      }));
+      return std::optional<offset>(found ? *found : hd.base_offset);
+    }
+    pos += hd.total_size();
+  }
+  return std::optional<offset>{};
+}
+
+status segment::scan(uint64_t max_batch_bytes, segment_open_report& report) {
+  report.scanned = true;
+  auto file_size = _log->size();
+  if (!file_size) return file_size.error();
+  _offset_index.clear();
+  _time_index.clear();
+  _bytes_since_index = 0;
+  _max_timestamp = -1;
+  _size = 0;
+  _next = _base;
+  _last_batch.reset();
+  chunk_reader reader(*_log, *file_size);
+  uint64_t pos = 0;
+  std::string stop_reason;
+  while (pos < *file_size) {
+    auto head = reader.get(pos, batch_layout::header_size);
+    if (!head) return head.error();
+    if (head->empty()) {
+      stop_reason = "incomplete batch header";
+      break;
+    }
+    // A batch larger than any we accept now may still be valid if limits were lowered.
+    if (!plausible_header(*head, std::max<uint64_t>(max_batch_bytes, 1ull << 30))) {
+      stop_reason = "invalid batch header";
+      break;
+    }
+    auto h = batch_header::parse(*head);
+    if (h.base_offset != _next) {
+      stop_reason = "batch base offset " + std::to_string(h.base_offset.value) + ", expected " +
+                    std::to_string(_next.value);
+      break;
+    }
+    auto whole = reader.get(pos, h.total_size());
+    if (!whole) return whole.error();
+    if (whole->empty()) {
+      stop_reason = "incomplete batch";
+      break;
+    }
+    if (!crc_matches(*whole)) {
+      stop_reason = "CRC-32C mismatch";
+      break;
+    }
+    note_batch(pos, h);
+    pos += h.total_size();
+  }
+  if (pos < *file_size) {
+    report.truncated_bytes = *file_size - pos;
+    if (!report.reason.empty()) report.reason += "; ";
+    report.reason += "cut " + std::to_string(*file_size - pos) + " bytes at position " +
+                     std::to_string(pos) + " (" + stop_reason + ")";
+    SPATE_TRY(_log->truncate(pos));
+    SPATE_TRY(_log->sync_data());
+  }
+  return ok();
+}
+
+status segment::persist_index() {
+  byte_buffer out;
+  out.reserve(index_file::header_size + _offset_index.size() * index_file::offset_entry_size +
+              _time_index.size() * index_file::time_entry_size + index_file::trailer_size);
+  out.insert(out.end(), std::begin(index_file::magic), std::end(index_file::magic));
+  append_be<uint16_t>(out, index_file::version);
+  append_be<uint16_t>(out, 0);
+  append_be<int64_t>(out, _base.value);
+  append_be<int64_t>(out, _next.value);
+  append_be<uint64_t>(out, _size);
+  append_be<int64_t>(out, _max_timestamp);
+  append_be<uint32_t>(out, static_cast<uint32_t>(_offset_index.size()));
+  append_be<uint32_t>(out, static_cast<uint32_t>(_time_index.size()));
+  for (auto& e : _offset_index) {
+    append_be<uint32_t>(out, e.relative_offset);
+    append_be<uint32_t>(out, e.position);
+  }
+  for (auto& e : _time_index) {
+    append_be<int64_t>(out, e.timestamp);
+    append_be<uint32_t>(out, e.relative_offset);
+  }
+  append_be<uint32_t>(out, crc32c::value(out));
+  auto f = _fs.open(path(".index"), io::open_mode::read_write_create);
+  if (!f) return f.error();
+  SPATE_TRY((*f)->truncate(0));
+  SPATE_TRY((*f)->write_at(0, out));
+  return (*f)->sync_data();
+}
+
+status segment::load_index(uint64_t log_size, std::string& why_not) {
+  auto exists = _fs.exists(path(".index"));
+  if (!exists) return exists.error();
+  if (!*exists) {
+    why_not = "index file missing";
+    return ok();
+  }
+  auto content = io::read_whole_file(_fs, path(".index"));
+  if (!content) return content.error();
+  bytes_view b = *content;
+  if (b.size() < index_file::header_size + index_file::trailer_size ||
+      !std::equal(std::begin(index_file::magic), std::end(index_file::magic), b.begin())) {
+    why_not = "index file too short or not an index";
+    return ok();
+  }
+  uint32_t stored_crc = load_be<uint32_t>(b.data() + b.size() - 4);
+  if (crc32c::value(b.first(b.size() - 4)) != stored_crc) {
+    why_not = "index checksum mismatch";
+    return ok();
+  }
+  if (read_be<uint16_t>(b, 4) != index_file::version) {
+    why_not = "unknown index version " + std::to_string(read_be<uint16_t>(b, 4));
+    return ok();
+  }
+  offset base(read_be<int64_t>(b, 8));
+  offset next(read_be<int64_t>(b, 16));
+  uint64_t size = read_be<uint64_t>(b, 24);
+  int64_t max_ts = read_be<int64_t>(b, 32);
+  uint32_t n_off = read_be<uint32_t>(b, 40);
+  uint32_t n_time = read_be<uint32_t>(b, 44);
+  if (base != _base || size != log_size || next < base ||
+      b.size() != index_file::header_size + n_off * index_file::offset_entry_size +
+                      n_time * index_file::time_entry_size + index_file::trailer_size) {
+    why_not = "index disagrees with the log (size " + std::to_string(size) + " vs " +
+              std::to_string(log_size) + ")";
+    return ok();
+  }
+  std::vector<offset_index_entry> offs(n_off);
+  std::vector<time_index_entry> times(n_time);
+  size_t p = index_file::header_size;
+  for (auto& e : offs) {
+    e.relative_offset = read_be<uint32_t>(b, p);
+    e.position = read_be<uint32_t>(b, p + 4);
+    p += index_file::offset_entry_size;
+  }
+  for (auto& e : times) {
+    e.timestamp = read_be<int64_t>(b, p);
+    e.relative_offset = read_be<uint32_t>(b, p + 8);
+    p += index_file::time_entry_size;
+  }
+  for (size_t i = 0; i < offs.size(); ++i) {
+    bool ordered = i == 0 || (offs[i].relative_offset > offs[i - 1].relative_offset &&
+                              offs[i].position > offs[i - 1].position);
+    if (!ordered || offs[i].position >= size || base + offs[i].relative_offset >= next) {
+      why_not = "index entry " + std::to_string(i) + " out of order or out of bounds";
+      return ok();
+    }
+  }
+  for (size_t i = 0; i < times.size(); ++i) {
+    if ((i > 0 && times[i].timestamp <= times[i - 1].timestamp) ||
+        base + times[i].relative_offset >= next) {
+      why_not = "time index entry " + std::to_string(i) + " out of order or out of bounds";
+      return ok();
+    }
+  }
+  _next = next;
+  _size = size;
+  _max_timestamp = max_ts;
+  _offset_index = std::move(offs);
+  _time_index = std::move(times);
+  // Spot check: the last indexed batch must be where the index says.
+  if (!_offset_index.empty()) {
+    auto h = header_at(_offset_index.back().position);
+    if (!h) return h.error();
+    if (!*h || (*h)->base_offset != _base + _offset_index.back().relative_offset) {
+      why_not = "last index entry does not point at its batch";
+      return ok();
+    }
+  }
+  return ok();
+}
+
+status segment::remove_files() {
+  SPATE_TRY(_fs.remove_file(path(".log")));
+  auto idx = _fs.exists(path(".index"));
+  if (idx && *idx) SPATE_TRY(_fs.remove_file(path(".index")));
+  return ok();
+}
+
+}  // namespace spate::storage

@@ -1,0 +1,133 @@
+// One segment of a partition log: a `.log` file of record batches stored exactly as produced
+// (base offsets assigned), and its sparse indexes. File formats: docs/formats/segment.md and
+// docs/formats/index.md.
+//
+// The indexes of the active segment live in memory and are written to the `.index` file when
+// the segment is rolled or the log is closed cleanly; after a crash they are rebuilt by the
+// scan that recovery does anyway. A closed segment's index is loaded at open and checked
+// against its log (size, checksum, bounds); one that disagrees is rebuilt from the log.
+//
+// Owned by its partition_log and used only on that log's owner thread, except the log file
+// handle, which the group-commit flusher syncs concurrently (io/file.h allows it).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "base/strong_id.h"
+#include "io/file.h"
+#include "storage/record_batch.h"
+
+namespace spate::storage {
+
+struct offset_index_entry {
+  uint32_t relative_offset;  // batch base offset - segment base offset
+  uint32_t position;         // byte position of that batch in the .log file
+};
+
+// (timestamp, relative_offset): every batch before `relative_offset` has a max timestamp of
+// at most `timestamp`. So the first record at or after time T is never before the last entry
+// whose timestamp is below T. Timestamps strictly increase along the index.
+struct time_index_entry {
+  int64_t timestamp;
+  uint32_t relative_offset;
+};
+
+// Where a batch sits in a segment.
+struct batch_location {
+  uint64_t position;
+  batch_header header;
+};
+
+// What opening a segment found and did, for the recovery report.
+struct segment_open_report {
+  uint64_t truncated_bytes = 0;  // invalid tail cut from the log
+  bool scanned = false;          // the log was read batch by batch
+  bool index_rebuilt = false;    // the index file was missing or disagreed with the log
+  std::string reason;            // why it was truncated or rebuilt
+};
+
+// A contiguous run of whole batches in one segment file: what a fetch sends.
+struct file_slice {
+  io::file_ptr file;
+  uint64_t position = 0;
+  uint64_t size = 0;
+};
+
+std::string segment_file_name(offset base, const char* extension);
+
+class segment {
+ public:
+  // Creates the files of a new, empty segment starting at `base`.
+  static result<std::unique_ptr<segment>> create(io::filesystem& fs, const std::string& dir,
+                                                 offset base, uint32_t index_interval_bytes);
+  // Opens an existing segment. With `scan`, the log is read batch by batch, a torn or corrupt
+  // tail is truncated, and the index rebuilt in memory (recovery of an active segment).
+  // Without it the index file is trusted if it agrees with the log, and rebuilt otherwise.
+  static result<std::unique_ptr<segment>> open(io::filesystem& fs, const std::string& dir,
+                                               offset base, uint32_t index_interval_bytes,
+                                               uint64_t max_batch_bytes, bool scan,
+                                               segment_open_report& report);
+
+  offset base() const { return _base; }
+  offset next_offset() const { return _next; }
+  uint64_t size() const { return _size; }
+  bool empty() const { return _size == 0; }
+  // The largest batch max timestamp in the segment (-1 if empty or no timestamps).
+  timestamp_ms max_timestamp() const { return timestamp_ms(_max_timestamp); }
+  mono_clock::time_point created() const { return _created; }
+  const io::file_ptr& log_file() const { return _log; }
+  const std::vector<offset_index_entry>& offset_index() const { return _offset_index; }
+  const std::vector<time_index_entry>& time_index() const { return _time_index; }
+
+  // Appends a validated batch whose base offset is set to next_offset(). On failure the log
+  // file is cut back to its previous size; if even that fails, broken() becomes true.
+  status append(bytes_view batch, const batch_header& header);
+  bool broken() const { return _broken; }
+
+  // The batch that holds `target`, or nullopt if target >= next_offset().
+  result<std::optional<batch_location>> locate(offset target) const;
+  // Whole batches from `position` (a batch start): at least the first, then as many more as
+  // fit in max_bytes.
+  result<file_slice> slice_from(uint64_t position, uint64_t max_bytes) const;
+  // The first offset whose record timestamp is >= t (see partition_log::offset_for_timestamp).
+  result<std::optional<offset>> find_timestamp(timestamp_ms t) const;
+
+  status sync() { return _log->sync_data(); }
+  // Writes the .index file (both indexes) and syncs it.
+  status persist_index();
+  status remove_files();
+
+ private:
+  segment(io::filesystem& fs, std::string dir, offset base, uint32_t interval, io::file_ptr log);
+  // Reads the header at `position`; nullopt past the end.
+  result<std::optional<batch_header>> header_at(uint64_t position) const;
+  status load_index(uint64_t log_size, std::string& why_not);
+  // Reads the log batch by batch; cuts an invalid tail; rebuilds the indexes.
+  status scan(uint64_t max_batch_bytes, segment_open_report& report);
+  void note_batch(uint64_t position, const batch_header& h);
+  std::string path(const char* extension) const;
+
+  io::filesystem& _fs;
+  std::string _dir;
+  offset _base;
+  uint32_t _index_interval;
+  io::file_ptr _log;
+  offset _next;
+  uint64_t _size = 0;
+  int64_t _max_timestamp = -1;
+  uint64_t _bytes_since_index = 0;
+  // The last batch, so tailing reads find it without a search.
+  std::optional<batch_location> _last_batch;
+  std::vector<offset_index_entry> _offset_index;
+  std::vector<time_index_entry> _time_index;
+  mono_clock::time_point _created = mono_clock::now();
+  bool _broken = false;
+};
+
+}  // namespace spate::storage

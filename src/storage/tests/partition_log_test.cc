@@ -1,0 +1,445 @@
+#include "storage/partition_log.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <future>
+
+#include "io/fault_injecting_filesystem.h"
+#include "io/posix_filesystem.h"
+#include "storage/errc.h"
+#include "support/batch_builder.h"
+#include "support/temp_dir.h"
+
+namespace spate::storage {
+namespace {
+
+const timestamp_ms now(1'700'000'000'000);
+
+class partition_log_test : public ::testing::Test {
+ protected:
+  std::unique_ptr<partition_log> open(log_config cfg = {}, log_recovery_report* report = nullptr) {
+    auto log = partition_log::open(_fs, _dir / "t-0", cfg, _flusher, report);
+    EXPECT_TRUE(log) << log.error().message();
+    return log ? std::move(*log) : nullptr;
+  }
+  append_result append(partition_log& log, byte_buffer b) {
+    auto r = log.append(b, now);
+    EXPECT_TRUE(r) << r.error().message();
+    return r ? *r : append_result{};
+  }
+  static result<append_result> try_append(partition_log& log, byte_buffer b) {
+    return log.append(b, now);
+  }
+  // The bytes a read returns.
+  byte_buffer read_bytes(partition_log& log, offset from, uint64_t max = 1 << 20) {
+    auto r = log.read(from, max);
+    EXPECT_TRUE(r) << r.error().message();
+    byte_buffer out(r->slice.size);
+    if (r->slice.size) {
+      auto n = r->slice.file->read_at(r->slice.position, out);
+      EXPECT_TRUE(n && *n == out.size());
+    }
+    return out;
+  }
+  // The base offsets of the batches in `bytes`.
+  static std::vector<int64_t> bases(bytes_view bytes) {
+    std::vector<int64_t> out;
+    for (size_t p = 0; p + 61 <= bytes.size();) {
+      auto h = batch_header::parse(bytes.subspan(p));
+      out.push_back(h.base_offset.value);
+      p += h.total_size();
+    }
+    return out;
+  }
+
+  test::temp_dir _dir;
+  io::posix_filesystem _fs;
+  flusher _flusher;
+};
+
+TEST_F(partition_log_test, assigns_consecutive_offsets_and_reads_back_identical_bytes) {
+  auto log = open();
+  auto b1 = test::make_batch(3, 100);
+  auto b2 = test::make_batch(2, 50);
+  auto a1 = append(*log, b1);
+  auto a2 = append(*log, b2);
+  EXPECT_EQ(a1.base_offset, offset(0));
+  EXPECT_EQ(a1.last_offset, offset(2));
+  EXPECT_EQ(a2.base_offset, offset(3));
+  EXPECT_EQ(log->log_end(), offset(5));
+  // Stored as sent, apart from the base offset the log assigned (b1/b2 were rewritten in
+  // place, so they now hold it too).
+  auto all = read_bytes(*log, offset(0));
+  byte_buffer expected = b1;
+  append_bytes(expected, b2);
+  set_base_offset(mutable_bytes(expected).subspan(b1.size()), offset(3));
+  EXPECT_EQ(all, expected);
+  // A read from the middle of a batch starts at that batch.
+  EXPECT_EQ(bases(read_bytes(*log, offset(4))), std::vector<int64_t>{3});
+  // At the end: empty. Past it: out of range.
+  EXPECT_EQ(read_bytes(*log, offset(5)).size(), 0u);
+  auto past = log->read(offset(6), 100);
+  ASSERT_FALSE(past);
+  EXPECT_EQ(past.error().code, make_error_code(errc::offset_out_of_range));
+}
+
+TEST_F(partition_log_test, read_returns_whole_batches_and_at_least_one) {
+  auto log = open();
+  for (int i = 0; i < 5; ++i) append(*log, test::make_batch(1, 1000));
+  auto one = read_bytes(*log, offset(0), 10);  // smaller than one batch
+  EXPECT_EQ(bases(one), std::vector<int64_t>{0});
+  auto three = read_bytes(*log, offset(1), 3 * one.size() + 10);
+  EXPECT_EQ(bases(three), (std::vector<int64_t>{1, 2, 3}));
+}
+
+TEST_F(partition_log_test, rejected_batch_writes_nothing) {
+  auto log = open();
+  append(*log, test::make_batch(1, 10));
+  auto bad = test::make_batch(2, 10);
+  bad.back() ^= 1;  // CRC now wrong
+  auto r = log->append(bad, now);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, make_error_code(errc::corrupt_batch));
+  EXPECT_EQ(log->log_end(), offset(1));
+  EXPECT_EQ(bases(read_bytes(*log, offset(0))), std::vector<int64_t>{0});
+}
+
+TEST_F(partition_log_test, rolls_by_size_and_reads_across_segments) {
+  log_config cfg;
+  cfg.segment_bytes = 4096;
+  auto log = open(cfg);
+  for (int i = 0; i < 40; ++i) append(*log, test::make_batch(2, 400));
+  EXPECT_GT(log->segment_count(), 5u);
+  for (int64_t o = 0; o < 80; ++o) {
+    auto got = bases(read_bytes(*log, offset(o), 1));
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0], o - o % 2);
+  }
+}
+
+TEST_F(partition_log_test, clean_reopen_skips_the_scan_and_keeps_everything) {
+  log_config cfg;
+  cfg.segment_bytes = 8192;
+  byte_buffer all;
+  {
+    auto log = open(cfg);
+    for (int i = 0; i < 30; ++i) append(*log, test::make_batch(3, 300));
+    ASSERT_TRUE(log->close());
+  }
+  log_recovery_report report;
+  auto log = open(cfg, &report);
+  EXPECT_TRUE(report.clean_shutdown);
+  EXPECT_EQ(report.bytes_scanned, 0u);
+  EXPECT_EQ(report.truncated_bytes, 0u);
+  EXPECT_EQ(log->log_end(), offset(90));
+  EXPECT_EQ(bases(read_bytes(*log, offset(45), 1)), std::vector<int64_t>{45});
+  EXPECT_EQ(append(*log, test::make_batch(1, 1)).base_offset, offset(90));
+}
+
+TEST_F(partition_log_test, unclean_reopen_scans_only_the_active_segment_and_cuts_a_torn_tail) {
+  log_config cfg;
+  cfg.segment_bytes = 8192;
+  std::string active_path;
+  uint64_t active_size = 0;
+  {
+    auto log = open(cfg);
+    for (int i = 0; i < 30; ++i) append(*log, test::make_batch(3, 300));
+    ASSERT_TRUE(log->flush());
+    active_path = _dir / ("t-0/" + segment_file_name(offset(log->log_end() - 3), ".log"));
+    // Simulate a crash: no close, and a torn half-batch at the end of the active segment.
+    auto segs = std::filesystem::directory_iterator(_dir / "t-0");
+    std::string last;
+    for (auto& e : segs) {
+      if (e.path().extension() == ".log" && e.path().string() > last) last = e.path().string();
+    }
+    active_path = last;
+    auto torn = test::make_batch(5, 100);
+    auto f = _fs.open(active_path, io::open_mode::read_write);
+    ASSERT_TRUE(f);
+    active_size = *(*f)->size();
+    ASSERT_TRUE((*f)->write_at(active_size, bytes_view(torn).first(torn.size() / 2)));
+    log.release();  // NOLINT: deliberately skip close(), as a crash would
+  }
+  log_recovery_report report;
+  auto log = open(cfg, &report);
+  EXPECT_FALSE(report.clean_shutdown);
+  EXPECT_GT(report.truncated_bytes, 0u);
+  EXPECT_LE(report.bytes_scanned, 8192u + report.truncated_bytes);
+  ASSERT_FALSE(report.notes.empty());
+  EXPECT_EQ(log->log_end(), offset(90));
+  EXPECT_EQ(std::filesystem::file_size(active_path), active_size);
+  EXPECT_EQ(append(*log, test::make_batch(1, 1)).base_offset, offset(90));
+}
+
+TEST_F(partition_log_test, corrupt_closed_index_is_rebuilt_from_the_log) {
+  log_config cfg;
+  cfg.segment_bytes = 4096;
+  cfg.index_interval_bytes = 512;
+  {
+    auto log = open(cfg);
+    for (int i = 0; i < 40; ++i) append(*log, test::make_batch(1, 300));
+    ASSERT_TRUE(log->close());
+  }
+  std::string index = _dir / ("t-0/" + segment_file_name(offset(0), ".index"));
+  {
+    auto f = _fs.open(index, io::open_mode::read_write);
+    ASSERT_TRUE(f);
+    ASSERT_TRUE((*f)->write_at(50, as_bytes("garbage")));
+  }
+  log_recovery_report report;
+  auto log = open(cfg, &report);
+  EXPECT_EQ(report.indexes_rebuilt, 1u);
+  for (int64_t o = 0; o < 40; ++o) {
+    EXPECT_EQ(bases(read_bytes(*log, offset(o), 1)), std::vector<int64_t>{o});
+  }
+}
+
+TEST_F(partition_log_test, offset_for_timestamp_finds_first_record_at_or_after) {
+  log_config cfg;
+  cfg.segment_bytes = 2048;
+  cfg.index_interval_bytes = 256;
+  auto log = open(cfg);
+  // Offsets 0..99, timestamps 1000, 1010, ... except an out-of-order dip at offset 50.
+  for (int i = 0; i < 100; ++i) {
+    int64_t ts = i == 50 ? 900 : 1000 + 10 * i;
+    append(*log, test::batch_builder().add("k", std::string(100, 'x'), ts).build());
+  }
+  auto at = [&](int64_t t) {
+    auto r = log->offset_for_timestamp(timestamp_ms(t));
+    EXPECT_TRUE(r);
+    return *r ? (*r)->value : -1;
+  };
+  EXPECT_EQ(at(0), 0);
+  EXPECT_EQ(at(1000), 0);
+  EXPECT_EQ(at(1001), 1);
+  EXPECT_EQ(at(1250), 25);
+  EXPECT_EQ(at(1495), 51);  // offset 50's record is older
+  EXPECT_EQ(at(1990), 99);
+  EXPECT_EQ(at(1991), -1);
+  // Within one batch, the exact record.
+  append(*log, test::batch_builder().add("a", "1", 5000).add("b", "2", 6000).build());
+  EXPECT_EQ(at(5500), 101);
+}
+
+TEST_F(partition_log_test, delete_records_moves_log_start_and_survives_reopen) {
+  log_config cfg;
+  cfg.segment_bytes = 4096;
+  {
+    auto log = open(cfg);
+    for (int i = 0; i < 40; ++i) append(*log, test::make_batch(1, 400));
+    size_t before = log->segment_count();
+    auto r = log->delete_records(offset(25));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(*r, offset(25));
+    EXPECT_LT(log->segment_count(), before);
+    auto below = log->read(offset(24), 100);
+    ASSERT_FALSE(below);
+    EXPECT_EQ(below.error().code, make_error_code(errc::offset_out_of_range));
+    EXPECT_FALSE(log->delete_records(offset(41)));
+    log.release();  // crash: no clean close
+  }
+  auto log = open(cfg);
+  EXPECT_EQ(log->log_start(), offset(25));
+  EXPECT_EQ(log->log_end(), offset(40));
+  EXPECT_EQ(bases(read_bytes(*log, offset(25), 1)), std::vector<int64_t>{25});
+}
+
+TEST_F(partition_log_test, retention_by_size_and_time_deletes_whole_old_segments) {
+  log_config cfg;
+  cfg.segment_bytes = 4096;
+  cfg.retention_bytes = 10000;
+  cfg.retention_ms = -1;
+  auto log = open(cfg);
+  for (int i = 0; i < 60; ++i) {
+    append(*log, test::batch_builder().add("k", std::string(400, 'x'), 1000 + i).build());
+  }
+  uint64_t before = log->size_bytes();
+  auto r = log->apply_retention(now);
+  ASSERT_TRUE(r);
+  EXPECT_GT(r->segments_deleted, 0u);
+  EXPECT_LE(log->size_bytes(), 10000u + 4096u);
+  EXPECT_GE(log->size_bytes(), 10000u - 4096u);
+  EXPECT_EQ(before - log->size_bytes(), r->bytes_deleted);
+  EXPECT_EQ(log->log_start(), r->log_start);
+  EXPECT_GT(log->log_start(), offset(0));
+
+  // Time: records with timestamps 1000..1059; retention 1 ms at "now" = 1050 keeps the
+  // segments holding 1049 and later, and never the active one.
+  log_config by_time = cfg;
+  by_time.retention_bytes = -1;
+  by_time.retention_ms = 1;
+  ASSERT_TRUE(log->set_config(by_time));
+  auto t = log->apply_retention(timestamp_ms(1050));
+  ASSERT_TRUE(t);
+  auto first = log->read(log->log_start(), 1);
+  ASSERT_TRUE(first);
+  auto rr = log->offset_for_timestamp(timestamp_ms(0));
+  ASSERT_TRUE(rr && *rr);
+  EXPECT_LE(**rr, offset(49));
+  auto all = log->apply_retention(timestamp_ms(1'000'000));
+  ASSERT_TRUE(all);
+  EXPECT_EQ(log->segment_count(), 1u);
+  EXPECT_EQ(log->log_end(), offset(60));
+}
+
+TEST_F(partition_log_test, durable_completion_fires_after_sync_and_reports_disk) {
+  auto log = open();
+  auto a = append(*log, test::make_batch(2, 10));
+  std::promise<std::pair<bool, durability>> done;
+  log->when_durable(a.next_offset, [&](status s, durability d) { done.set_value({bool(s), d}); });
+  auto [ok_, d] = done.get_future().get();
+  EXPECT_TRUE(ok_);
+  EXPECT_EQ(d, durability::disk);
+  EXPECT_GE(_flusher.syncs(), 1u);
+}
+
+TEST_F(partition_log_test, os_policy_completes_at_once_in_page_cache) {
+  log_config cfg;
+  cfg.flush = flush_policy::os;
+  auto log = open(cfg);
+  auto a = append(*log, test::make_batch(1, 10));
+  std::optional<durability> got;
+  log->when_durable(a.next_offset, [&](status s, durability d) {
+    EXPECT_TRUE(s);
+    got = d;
+  });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, durability::page_cache);
+}
+
+TEST_F(partition_log_test, interval_policy_syncs_on_the_timer) {
+  log_config cfg;
+  cfg.flush = flush_policy::interval;
+  cfg.flush_interval_ms = 20;
+  auto log = open(cfg);
+  auto a = append(*log, test::make_batch(1, 10));
+  std::promise<durability> done;
+  log->when_durable(a.next_offset, [&](status s, durability d) {
+    EXPECT_TRUE(s);
+    done.set_value(d);
+  });
+  EXPECT_EQ(done.get_future().get(), durability::disk);
+}
+
+TEST_F(partition_log_test, group_commit_shares_syncs_among_concurrent_waiters) {
+  auto log = open();
+  std::atomic<int> completed{0};
+  for (int i = 0; i < 200; ++i) {
+    auto a = append(*log, test::make_batch(1, 100));
+    log->when_durable(a.next_offset, [&](status s, durability) {
+      EXPECT_TRUE(s);
+      completed++;
+    });
+  }
+  ASSERT_TRUE(log->flush());
+  EXPECT_EQ(completed.load(), 200);
+  EXPECT_LT(_flusher.syncs(), 200u);
+}
+
+// --- Fault injection through the io seam -------------------------------------------------
+
+class faulty_log_test : public partition_log_test {
+ protected:
+  std::unique_ptr<partition_log> open_faulty(log_config cfg = {}) {
+    auto log = partition_log::open(_faulty, _dir / "t-0", cfg, _flusher);
+    EXPECT_TRUE(log) << log.error().message();
+    return log ? std::move(*log) : nullptr;
+  }
+  io::fault_injecting_filesystem _faulty{_fs};
+};
+
+TEST_F(faulty_log_test, enospc_mid_batch_leaves_no_partial_write_and_log_recovers) {
+  auto log = open_faulty();
+  append(*log, test::make_batch(2, 100));
+  uint64_t size = log->size_bytes();
+  _faulty.set_path_filter(".log");
+  _faulty.fail_writes_after(50, ENOSPC);
+  auto r = try_append(*log, test::make_batch(3, 100));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, std::errc::no_space_on_device);
+  EXPECT_EQ(log->size_bytes(), size);
+  EXPECT_EQ(log->log_end(), offset(2));
+  _faulty.clear_faults();
+  // Space is back: appends continue at the next offset.
+  EXPECT_EQ(append(*log, test::make_batch(1, 10)).base_offset, offset(2));
+  EXPECT_EQ(bases(read_bytes(*log, offset(0))), (std::vector<int64_t>{0, 2}));
+}
+
+TEST_F(faulty_log_test, torn_write_that_cannot_be_undone_fails_the_log_but_keeps_reads) {
+  auto log = open_faulty();
+  append(*log, test::make_batch(2, 100));
+  _faulty.set_path_filter(".log");
+  _faulty.fail_writes_after(30, EIO);
+  _faulty.fail_truncates(EIO);
+  auto r = try_append(*log, test::make_batch(3, 100));
+  ASSERT_FALSE(r);
+  ASSERT_TRUE(log->failure());
+  auto again = try_append(*log, test::make_batch(1, 10));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, make_error_code(errc::log_failed));
+  EXPECT_EQ(bases(read_bytes(*log, offset(0))), std::vector<int64_t>{0});
+  _faulty.clear_faults();
+  (void)log->close();
+  log.reset();
+  // Reopening recovers: the torn tail is cut, the acknowledged batch stays.
+  log_recovery_report report;
+  auto reopened = open({}, &report);
+  EXPECT_EQ(report.truncated_bytes, 30u);
+  EXPECT_EQ(reopened->log_end(), offset(2));
+  EXPECT_EQ(append(*reopened, test::make_batch(1, 10)).base_offset, offset(2));
+}
+
+TEST_F(faulty_log_test, failed_fsync_fails_waiters_and_the_log) {
+  auto log = open_faulty();
+  _faulty.set_path_filter(".log");
+  _faulty.fail_syncs(EIO, -1);
+  auto a = append(*log, test::make_batch(1, 10));
+  std::promise<status> done;
+  log->when_durable(a.next_offset, [&](status s, durability) { done.set_value(s); });
+  auto s = done.get_future().get();
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, std::errc::io_error);
+  auto next = try_append(*log, test::make_batch(1, 10));
+  ASSERT_FALSE(next);
+  EXPECT_EQ(next.error().code, make_error_code(errc::log_failed));
+  EXPECT_NE(next.error().message().find("fdatasync"), std::string::npos);
+}
+
+TEST_F(faulty_log_test, power_loss_keeps_everything_acknowledged_as_durable) {
+  byte_buffer durable_bytes;
+  {
+    auto log = open_faulty();
+    for (int i = 0; i < 10; ++i) {
+      auto b = test::make_batch(2, 200);
+      auto a = append(*log, b);
+      std::promise<void> synced;
+      log->when_durable(a.next_offset, [&](status s, durability d) {
+        EXPECT_TRUE(s);
+        EXPECT_EQ(d, durability::disk);
+        synced.set_value();
+      });
+      synced.get_future().get();
+      set_base_offset(b, a.base_offset);  // as the log stored it
+      append_bytes(durable_bytes, b);
+    }
+    // Written but never synced: may be lost.
+    ASSERT_TRUE(log->set_config([] {
+      log_config c;
+      c.flush = flush_policy::os;
+      return c;
+    }()));
+    for (int i = 0; i < 5; ++i) append(*log, test::make_batch(2, 200));
+    log.release();  // crash
+  }
+  ASSERT_TRUE(_faulty.simulate_power_loss(123));  // and a torn tail of 123 bytes
+  log_recovery_report report;
+  auto log = open({}, &report);
+  EXPECT_EQ(report.truncated_bytes, 123u);
+  EXPECT_EQ(log->log_end(), offset(20));
+  EXPECT_EQ(read_bytes(*log, offset(0)), durable_bytes);
+}
+
+}  // namespace
+}  // namespace spate::storage
