@@ -10,14 +10,14 @@ namespace spate::detail {
                                 const char* message);
 }  // namespace spate::detail
 
-#define SPATE_ASSERT(cond)                                                       \
-  do {                                                                           \
-    if (!(cond)) [[unlikely]]                                                    \
-      ::spate::detail::assert_failed(#cond, __FILE__, __LINE__, nullptr);        \
+#define SPATE_ASSERT(cond)                                                \
+  do {                                                                    \
+    if (!(cond)) [[unlikely]]                                             \
+      ::spate::detail::assert_failed(#cond, __FILE__, __LINE__, nullptr); \
   } while (0)
 
-#define SPATE_ASSERT_MSG(cond, msg)                                              \
-  do {                                                                           \
-    if (!(cond)) [[unlikely]]                                                    \
-      ::spate::detail::assert_failed(#cond, __FILE__, __LINE__, (msg));          \
+#define SPATE_ASSERT_MSG(cond, msg)                                     \
+  do {                                                                  \
+    if (!(cond)) [[unlikely]]                                           \
+      ::spate::detail::assert_failed(#cond, __FILE__, __LINE__, (msg)); \
   } while (0)

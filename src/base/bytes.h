@@ -36,7 +36,7 @@ constexpr U byte_swap(U v) {
 }
 
 template <class T>
-  requires std::is_integral_v<T>
+requires std::is_integral_v<T>
 inline T load_be(const uint8_t* p) {
   T v;
   std::memcpy(&v, p, sizeof(T));
@@ -47,7 +47,7 @@ inline T load_be(const uint8_t* p) {
 }
 
 template <class T>
-  requires std::is_integral_v<T>
+requires std::is_integral_v<T>
 inline void store_be(uint8_t* p, T v) {
   if constexpr (std::endian::native == std::endian::little && sizeof(T) > 1) {
     v = static_cast<T>(byte_swap(static_cast<std::make_unsigned_t<T>>(v)));
@@ -70,6 +70,8 @@ inline void append_be(byte_buffer& out, T v) {
   store_be<T>(out.data() + n, v);
 }
 
-inline void append_bytes(byte_buffer& out, bytes_view b) { out.insert(out.end(), b.begin(), b.end()); }
+inline void append_bytes(byte_buffer& out, bytes_view b) {
+  out.insert(out.end(), b.begin(), b.end());
+}
 
 }  // namespace spate

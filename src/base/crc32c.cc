@@ -82,8 +82,12 @@ uint32_t extend_portable(uint32_t crc, bytes_view data) {
   return ~c;
 }
 
-uint32_t extend(uint32_t crc, bytes_view data) { return chosen(crc, data); }
+uint32_t extend(uint32_t crc, bytes_view data) {
+  return chosen(crc, data);
+}
 
-bool hardware_available() { return chosen != extend_portable; }
+bool hardware_available() {
+  return chosen != extend_portable;
+}
 
 }  // namespace spate::crc32c

@@ -14,7 +14,9 @@ namespace spate::crc32c {
 
 // Extends `crc` (0 for a fresh checksum) over `data`.
 uint32_t extend(uint32_t crc, bytes_view data);
-inline uint32_t value(bytes_view data) { return extend(0, data); }
+inline uint32_t value(bytes_view data) {
+  return extend(0, data);
+}
 
 // The portable implementation, exposed so tests can compare it with the hardware one.
 uint32_t extend_portable(uint32_t crc, bytes_view data);

@@ -30,8 +30,8 @@ struct error {
   error() = default;
   error(std::error_code c, std::string d = {}) : code(c), detail(std::move(d)) {}
   template <class E>
-    requires std::is_error_code_enum_v<E>
-  error(E e, std::string d = {}) : code(make_error_code(e)), detail(std::move(d)) {}
+  requires std::is_error_code_enum_v<E> error(E e, std::string d = {})
+      : code(make_error_code(e)), detail(std::move(d)) {}
 
   // "detail: code message" — what logs and CLI messages print.
   std::string message() const {
@@ -55,8 +55,7 @@ class [[nodiscard]] result {
   result(T value) : _v(std::in_place_index<0>, std::move(value)) {}
   result(spate::error e) : _v(std::in_place_index<1>, std::move(e)) {}
   template <class E>
-    requires std::is_error_code_enum_v<E>
-  result(E e) : _v(std::in_place_index<1>, spate::error(e)) {}
+  requires std::is_error_code_enum_v<E> result(E e) : _v(std::in_place_index<1>, spate::error(e)) {}
 
   bool has_value() const { return _v.index() == 0; }
   explicit operator bool() const { return has_value(); }
@@ -99,8 +98,7 @@ class [[nodiscard]] result<void> {
   result() = default;
   result(spate::error e) : _e(std::move(e)), _failed(true) {}
   template <class E>
-    requires std::is_error_code_enum_v<E>
-  result(E e) : _e(spate::error(e)), _failed(true) {}
+  requires std::is_error_code_enum_v<E> result(E e) : _e(spate::error(e)), _failed(true) {}
 
   bool has_value() const { return !_failed; }
   explicit operator bool() const { return has_value(); }
@@ -120,13 +118,15 @@ class [[nodiscard]] result<void> {
 
 using status = result<void>;
 
-inline status ok() { return {}; }
+inline status ok() {
+  return {};
+}
 
 }  // namespace spate
 
 // Propagates the error of an expression returning result<...>; otherwise continues.
-#define SPATE_TRY(expr)                                 \
-  do {                                                  \
-    auto&& spate_try_r_ = (expr);                       \
+#define SPATE_TRY(expr)                                        \
+  do {                                                         \
+    auto&& spate_try_r_ = (expr);                              \
     if (!spate_try_r_) return std::move(spate_try_r_).error(); \
   } while (0)

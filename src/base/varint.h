@@ -18,7 +18,9 @@ inline int64_t zigzag_decode(uint64_t v) {
 }
 
 void append_unsigned(byte_buffer& out, uint64_t v);
-inline void append_signed(byte_buffer& out, int64_t v) { append_unsigned(out, zigzag_encode(v)); }
+inline void append_signed(byte_buffer& out, int64_t v) {
+  append_unsigned(out, zigzag_encode(v));
+}
 // Bytes append_unsigned would write.
 size_t unsigned_size(uint64_t v);
 

@@ -20,7 +20,8 @@ class posix_file final : public file {
   result<size_t> read_at(uint64_t pos, mutable_bytes buf) override {
     size_t done = 0;
     while (done < buf.size()) {
-      ssize_t n = ::pread(_fd, buf.data() + done, buf.size() - done, static_cast<off_t>(pos + done));
+      ssize_t n =
+          ::pread(_fd, buf.data() + done, buf.size() - done, static_cast<off_t>(pos + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         return errno_error(errno, "pread " + _path);
@@ -89,10 +90,18 @@ class posix_dir_lock final : public dir_lock {
 result<file_ptr> posix_filesystem::open(const std::string& path, open_mode mode) {
   int flags = O_CLOEXEC;
   switch (mode) {
-    case open_mode::read_only: flags |= O_RDONLY; break;
-    case open_mode::read_write: flags |= O_RDWR; break;
-    case open_mode::read_write_create: flags |= O_RDWR | O_CREAT; break;
-    case open_mode::create_exclusive: flags |= O_RDWR | O_CREAT | O_EXCL; break;
+    case open_mode::read_only:
+      flags |= O_RDONLY;
+      break;
+    case open_mode::read_write:
+      flags |= O_RDWR;
+      break;
+    case open_mode::read_write_create:
+      flags |= O_RDWR | O_CREAT;
+      break;
+    case open_mode::create_exclusive:
+      flags |= O_RDWR | O_CREAT | O_EXCL;
+      break;
   }
   int fd;
   do {
@@ -122,7 +131,8 @@ status posix_filesystem::remove_all(const std::string& path) {
 }
 
 status posix_filesystem::rename(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0) return errno_error(errno, "rename " + from + " to " + to);
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    return errno_error(errno, "rename " + from + " to " + to);
   return ok();
 }
 

@@ -30,7 +30,9 @@ enum class errc {
 
 const std::error_category& storage_category();
 
-inline std::error_code make_error_code(errc e) { return {static_cast<int>(e), storage_category()}; }
+inline std::error_code make_error_code(errc e) {
+  return {static_cast<int>(e), storage_category()};
+}
 
 }  // namespace spate::storage
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "storage/storage_metrics.h"
+
 namespace spate::storage {
 
 std::vector<durability_callback> sync_target::take_satisfied() {
@@ -65,7 +67,13 @@ void flusher::sync_now(sync_target& t, std::atomic<uint64_t>* counter) {
   }
   // Everything below `end` is either in `file` or in a segment that was synced when it was
   // rolled, so one fdatasync of `file` makes it all durable.
+  auto& metrics = storage_metrics::get();
+  auto began = mono_clock::now();
   status st = file->sync_data();
+  metrics.fdatasync_micros.record(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(mono_clock::now() - began).count()));
+  metrics.fdatasyncs.inc();
+  if (!st) metrics.fdatasync_failures.inc();
   if (counter) counter->fetch_add(1, std::memory_order_relaxed);
   std::optional<error> failure;
   {
@@ -84,6 +92,7 @@ void flusher::sync_now(sync_target& t, std::atomic<uint64_t>* counter) {
       t.waiters.clear();
     }
   }
+  if (!failure) metrics.durable_waiters_completed.inc(done.size());
   for (auto& cb : done) {
     if (failure) {
       cb(*failure, durability::page_cache);
@@ -115,8 +124,7 @@ void flusher::run(std::stop_token stop) {
     }
     if (_queue.empty() && due.empty()) {
       // Wake on a schedule() or at the next deadline; the interval list is re-read then.
-      _cv.wait_until(lock, stop, next_deadline,
-                     [&] { return !_queue.empty() || _woken; });
+      _cv.wait_until(lock, stop, next_deadline, [&] { return !_queue.empty() || _woken; });
       continue;
     }
     while (!_queue.empty()) {

@@ -37,9 +37,9 @@ using durability_callback = std::function<void(status, durability)>;
 
 struct sync_target {
   std::mutex mu;
-  io::file_ptr file;           // the active segment's log file
-  offset written_end;          // next offset after everything written
-  offset durable_end;          // everything below is on disk
+  io::file_ptr file;   // the active segment's log file
+  offset written_end;  // next offset after everything written
+  offset durable_end;  // everything below is on disk
   flush_policy policy = flush_policy::always;
   int64_t interval_ms = 1000;
   mono_clock::time_point last_sync = mono_clock::now();

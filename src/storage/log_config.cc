@@ -13,9 +13,12 @@ std::optional<flush_policy> parse_flush_policy(const std::string& s) {
 
 const char* to_string(flush_policy p) {
   switch (p) {
-    case flush_policy::always: return "always";
-    case flush_policy::interval: return "interval";
-    case flush_policy::os: return "os";
+    case flush_policy::always:
+      return "always";
+    case flush_policy::interval:
+      return "interval";
+    case flush_policy::os:
+      return "os";
   }
   return "?";
 }

@@ -28,14 +28,14 @@ const char* to_string(flush_policy p);
 enum class timestamp_type { create_time, log_append_time };
 
 struct log_config {
-  uint64_t segment_bytes = 1ull << 30;                 // segment.bytes
-  int64_t segment_ms = 7ll * 24 * 3600 * 1000;         // segment.ms
-  int64_t retention_bytes = -1;                        // retention.bytes (-1: unlimited)
-  int64_t retention_ms = 7ll * 24 * 3600 * 1000;       // retention.ms (-1: unlimited)
-  uint32_t index_interval_bytes = 4096;                // index.interval.bytes
-  uint64_t max_batch_bytes = 1048588;                  // message.max.bytes
-  flush_policy flush = flush_policy::always;           // spate: flush.policy
-  int64_t flush_interval_ms = 1000;                    // flush.ms (for the interval policy)
+  uint64_t segment_bytes = 1ull << 30;            // segment.bytes
+  int64_t segment_ms = 7ll * 24 * 3600 * 1000;    // segment.ms
+  int64_t retention_bytes = -1;                   // retention.bytes (-1: unlimited)
+  int64_t retention_ms = 7ll * 24 * 3600 * 1000;  // retention.ms (-1: unlimited)
+  uint32_t index_interval_bytes = 4096;           // index.interval.bytes
+  uint64_t max_batch_bytes = 1048588;             // message.max.bytes
+  flush_policy flush = flush_policy::always;      // spate: flush.policy
+  int64_t flush_interval_ms = 1000;               // flush.ms (for the interval policy)
   timestamp_type message_timestamp_type = timestamp_type::create_time;  // message.timestamp.type
   int64_t message_timestamp_difference_max_ms = INT64_MAX;  // message.timestamp.difference.max.ms
 

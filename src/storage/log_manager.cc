@@ -27,8 +27,8 @@ std::optional<topic_partition> parse_dir_name(const std::string& name) {
 bool valid_topic_name(const std::string& topic) {
   if (topic.empty() || topic.size() > 249 || topic == "." || topic == "..") return false;
   return std::all_of(topic.begin(), topic.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 
@@ -48,8 +48,8 @@ result<std::unique_ptr<log_manager>> log_manager::open(io::filesystem& fs, const
     auto tp = parse_dir_name(name);
     if (!tp) continue;  // not ours (the lock file, an operator's notes)
     log_recovery_report report;
-    auto log = partition_log::open(fs, opts.data_dir + "/" + name, opts.defaults, lm->_flusher,
-                                   &report);
+    auto log =
+        partition_log::open(fs, opts.data_dir + "/" + name, opts.defaults, lm->_flusher, &report);
     if (!log) return log.error();
     lm->_logs.emplace(*tp, std::shared_ptr<partition_log>(std::move(*log)));
     lm->_recovery.push_back(std::move(report));
@@ -57,7 +57,9 @@ result<std::unique_ptr<log_manager>> log_manager::open(io::filesystem& fs, const
   return lm;
 }
 
-log_manager::~log_manager() { (void)close(); }
+log_manager::~log_manager() {
+  (void)close();
+}
 
 result<std::shared_ptr<partition_log>> log_manager::get(const topic_partition& tp) const {
   std::lock_guard lock(_mu);

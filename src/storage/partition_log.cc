@@ -5,6 +5,7 @@
 
 #include "base/crc32c.h"
 #include "storage/errc.h"
+#include "storage/storage_metrics.h"
 
 namespace spate::storage {
 namespace {
@@ -56,7 +57,10 @@ std::optional<offset> parse_segment_name(const std::string& name, const std::str
 
 partition_log::partition_log(io::filesystem& fs, std::string dir, const log_config& config,
                              flusher& flusher)
-    : _fs(fs), _dir(std::move(dir)), _config(config), _flusher(flusher),
+    : _fs(fs),
+      _dir(std::move(dir)),
+      _config(config),
+      _flusher(flusher),
       _sync(std::make_shared<sync_target>()) {}
 
 partition_log::~partition_log() {
@@ -200,6 +204,8 @@ status partition_log::recover(log_recovery_report& report) {
   }
   _flusher.watch_interval(_sync);
 
+  storage_metrics::get().recovered_truncated_bytes.inc(report.truncated_bytes);
+  storage_metrics::get().indexes_rebuilt.inc(report.indexes_rebuilt);
   report.segments = _segments.size();
   report.log_start = _log_start;
   report.log_end = _log_end;
@@ -248,8 +254,12 @@ result<append_result> partition_log::append_checked(mutable_bytes batch, timesta
   limits.max_batch_bytes = _config.max_batch_bytes;
   limits.allow_control = internal;
   limits.max_timestamp_difference_ms = _config.message_timestamp_difference_max_ms;
+  auto& metrics = storage_metrics::get();
   auto info = validate_batch(batch, limits, now);
-  if (!info) return info.error();
+  if (!info) {
+    metrics.rejected_batches.inc();
+    return info.error();
+  }
 
   SPATE_TRY(maybe_roll(batch.size(), now));
 
@@ -264,13 +274,15 @@ result<append_result> partition_log::append_checked(mutable_bytes batch, timesta
   segment& seg = active();
   auto written = seg.append(batch, h);
   if (!written) {
+    metrics.append_failures.inc();
     if (seg.broken()) {
-      return fail(written.error().with_context("append failed and could not be undone"))
-          .error();
+      return fail(written.error().with_context("append failed and could not be undone")).error();
     }
     return std::move(written).error();
   }
   _log_end = h.next_offset();
+  metrics.appended_batches.inc();
+  metrics.appended_bytes.inc(batch.size());
   out.base_offset = h.base_offset;
   out.last_offset = h.last_offset();
   out.next_offset = _log_end;
@@ -352,6 +364,7 @@ status partition_log::roll_locked() {
   if (!seg) return seg.error();
   io::file_ptr file = (*seg)->log_file();
   _segments.emplace(_log_end, std::move(*seg));
+  storage_metrics::get().segments_rolled.inc();
   std::vector<durability_callback> done;
   {
     std::lock_guard lock(_sync->mu);
@@ -374,10 +387,9 @@ result<read_result> partition_log::read(offset from, uint64_t max_bytes) {
   out.log_start = _log_start;
   out.log_end = _log_end;
   if (from < _log_start || from > _log_end) {
-    return error(errc::offset_out_of_range,
-                 "offset " + std::to_string(from.value) + " outside [" +
-                     std::to_string(_log_start.value) + ", " + std::to_string(_log_end.value) +
-                     "]");
+    return error(errc::offset_out_of_range, "offset " + std::to_string(from.value) + " outside [" +
+                                                std::to_string(_log_start.value) + ", " +
+                                                std::to_string(_log_end.value) + "]");
   }
   if (from == _log_end) return out;
   // The segment holding `from`, or the next one if `from` fell into a gap.
@@ -417,6 +429,7 @@ status partition_log::remove_segments_below(offset start, retention_report* repo
     }
     SPATE_TRY(seg.remove_files());
     _segments.erase(_segments.begin());
+    storage_metrics::get().segments_deleted.inc();
   }
   return _fs.sync_dir(_dir);
 }
@@ -425,8 +438,8 @@ result<offset> partition_log::delete_records(offset new_start) {
   if (_closed) return error(errc::log_closed, _dir);
   if (new_start > _log_end || new_start.value < 0) {
     return error(errc::offset_out_of_range, "delete records before " +
-                                                std::to_string(new_start.value) +
-                                                ", log end " + std::to_string(_log_end.value));
+                                                std::to_string(new_start.value) + ", log end " +
+                                                std::to_string(_log_end.value));
   }
   if (new_start <= _log_start) return _log_start;
   // The start offset is made durable before any file goes, so a crash in between leaves
@@ -451,8 +464,8 @@ result<retention_report> partition_log::apply_retention(timestamp_ms now) {
   uint64_t total = size_bytes();
   for (auto it = _segments.begin(); std::next(it) != _segments.end(); ++it) {
     const segment& seg = *it->second;
-    bool expired = _config.retention_ms >= 0 &&
-                   seg.max_timestamp().value < now.value - _config.retention_ms;
+    bool expired =
+        _config.retention_ms >= 0 && seg.max_timestamp().value < now.value - _config.retention_ms;
     bool oversize = _config.retention_bytes >= 0 &&
                     total - seg.size() >= static_cast<uint64_t>(_config.retention_bytes);
     if (!expired && !oversize) break;

@@ -36,8 +36,8 @@ struct log_recovery_report {
   offset log_start;
   offset log_end;
   uint64_t size_bytes = 0;
-  uint64_t bytes_scanned = 0;     // log bytes read to recover (0 after a clean shutdown)
-  uint64_t truncated_bytes = 0;   // invalid tail cut away
+  uint64_t bytes_scanned = 0;    // log bytes read to recover (0 after a clean shutdown)
+  uint64_t truncated_bytes = 0;  // invalid tail cut away
   size_t indexes_rebuilt = 0;
   std::vector<std::string> notes;  // one line per thing done, for the operator
 };
@@ -45,15 +45,15 @@ struct log_recovery_report {
 struct append_result {
   offset base_offset;
   offset last_offset;
-  offset next_offset;  // pass to when_durable
+  offset next_offset;            // pass to when_durable
   timestamp_ms log_append_time;  // -1 unless the log uses LogAppendTime
   uint64_t size = 0;
 };
 
 struct read_result {
-  file_slice slice;        // whole batches; empty at the log end
+  file_slice slice;  // whole batches; empty at the log end
   offset log_start;
-  offset log_end;          // Kafka's high watermark on a single node
+  offset log_end;  // Kafka's high watermark on a single node
 };
 
 struct retention_report {

@@ -56,7 +56,8 @@ void set_log_append_time(mutable_bytes batch, timestamp_ms now) {
   uint16_t attrs = load_be<uint16_t>(batch.data() + bl::attributes);
   store_be<uint16_t>(batch.data() + bl::attributes, attrs | batch_attributes::timestamp_log_append);
   store_be<int64_t>(batch.data() + bl::max_timestamp, now.value);
-  store_be<uint32_t>(batch.data() + bl::crc, crc32c::value(bytes_view(batch).subspan(bl::attributes)));
+  store_be<uint32_t>(batch.data() + bl::crc,
+                     crc32c::value(bytes_view(batch).subspan(bl::attributes)));
 }
 
 namespace {
@@ -94,7 +95,9 @@ struct cursor {
   }
 };
 
-error invalid(std::string what) { return error(errc::invalid_records, std::move(what)); }
+error invalid(std::string what) {
+  return error(errc::invalid_records, std::move(what));
+}
 
 }  // namespace
 

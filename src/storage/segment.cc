@@ -59,7 +59,11 @@ std::string segment_file_name(offset base, const char* extension) {
 
 segment::segment(io::filesystem& fs, std::string dir, offset base, uint32_t interval,
                  io::file_ptr log)
-    : _fs(fs), _dir(std::move(dir)), _base(base), _index_interval(interval), _log(std::move(log)),
+    : _fs(fs),
+      _dir(std::move(dir)),
+      _base(base),
+      _index_interval(interval),
+      _log(std::move(log)),
       _next(base) {}
 
 std::string segment::path(const char* extension) const {
@@ -144,16 +148,16 @@ result<std::optional<batch_location>> segment::locate(offset target) const {
   if (_last_batch && target >= _last_batch->header.base_offset) return _last_batch;
   uint64_t pos = 0;
   uint32_t rel = static_cast<uint32_t>(target - _base);
-  auto it = std::upper_bound(_offset_index.begin(), _offset_index.end(), rel,
-                             [](uint32_t r, const offset_index_entry& e) {
-                               return r < e.relative_offset;
-                             });
+  auto it = std::upper_bound(
+      _offset_index.begin(), _offset_index.end(), rel,
+      [](uint32_t r, const offset_index_entry& e) { return r < e.relative_offset; });
   if (it != _offset_index.begin()) pos = std::prev(it)->position;
   while (pos < _size) {
     auto h = header_at(pos);
     if (!h) return h.error();
     if (!*h) break;
-    if ((*h)->last_offset() >= target) return std::optional<batch_location>(batch_location{pos, **h});
+    if ((*h)->last_offset() >= target)
+      return std::optional<batch_location>(batch_location{pos, **h});
     pos += (*h)->total_size();
   }
   return std::optional<batch_location>{};
@@ -185,9 +189,9 @@ result<std::optional<offset>> segment::find_timestamp(timestamp_ms t) const {
   if (_max_timestamp < t.value) return std::optional<offset>{};
   // Start after every batch known to be entirely older than t.
   offset start = _base;
-  auto it = std::lower_bound(
-      _time_index.begin(), _time_index.end(), t.value,
-      [](const time_index_entry& e, int64_t ts) { return e.timestamp < ts; });
+  auto it =
+      std::lower_bound(_time_index.begin(), _time_index.end(), t.value,
+                       [](const time_index_entry& e, int64_t ts) { return e.timestamp < ts; });
   if (it != _time_index.begin()) start = _base + std::prev(it)->relative_offset;
   auto loc = locate(start);
   if (!loc) return loc.error();

@@ -7,8 +7,8 @@ namespace spate::test {
 
 batch_builder& batch_builder::add(std::optional<std::string> key, std::optional<std::string> value,
                                   int64_t timestamp) {
-  return add(test_record{std::move(key), std::move(value), {},
-                         timestamp < 0 ? _base_ts : timestamp});
+  return add(
+      test_record{std::move(key), std::move(value), {}, timestamp < 0 ? _base_ts : timestamp});
 }
 
 batch_builder& batch_builder::add(test_record r) {
@@ -76,7 +76,8 @@ byte_buffer make_batch(int count, size_t value_size, int64_t timestamp,
   b.base_timestamp(timestamp);
   std::string value(value_size, 'v');
   for (int i = 0; i < count; ++i) {
-    for (size_t j = 0; j < value.size() && j < 16; ++j) value[j] = static_cast<char>('a' + (i + j) % 26);
+    for (size_t j = 0; j < value.size() && j < 16; ++j)
+      value[j] = static_cast<char>('a' + (i + j) % 26);
     b.add(key_prefix + std::to_string(i), value, timestamp);
   }
   return b.build();

@@ -12,7 +12,9 @@ TEST(crc32c, standard_check_value) {
   EXPECT_EQ(crc32c::extend_portable(0, as_bytes("123456789")), 0xE3069283u);
 }
 
-TEST(crc32c, empty_input_is_zero) { EXPECT_EQ(crc32c::value({}), 0u); }
+TEST(crc32c, empty_input_is_zero) {
+  EXPECT_EQ(crc32c::value({}), 0u);
+}
 
 // RFC 3720 (iSCSI) B.4 test vectors.
 TEST(crc32c, rfc3720_vectors) {

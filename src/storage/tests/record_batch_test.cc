@@ -11,7 +11,10 @@ namespace {
 const timestamp_ms now(1'700'000'000'000);
 
 TEST(record_batch, valid_batch_passes_and_header_reads_back) {
-  auto b = test::batch_builder().add("k1", "v1", now.value).add("k2", std::nullopt, now.value + 5).build();
+  auto b = test::batch_builder()
+               .add("k1", "v1", now.value)
+               .add("k2", std::nullopt, now.value + 5)
+               .build();
   auto info = validate_batch(b, {}, now);
   ASSERT_TRUE(info) << info.error().message();
   EXPECT_EQ(info->header.records_count, 2);

@@ -1,0 +1,50 @@
+// The storage layer's metrics: names and help texts in one table (this file), looked up once
+// in the process-wide registry and then recorded lock-free on the hot path.
+#pragma once
+
+#include "observe/metrics.h"
+
+namespace spate::storage {
+
+struct storage_metrics {
+  observe::counter& appended_batches;
+  observe::counter& appended_bytes;
+  observe::counter& rejected_batches;
+  observe::counter& append_failures;
+  observe::counter& fdatasyncs;
+  observe::counter& fdatasync_failures;
+  observe::histogram& fdatasync_micros;
+  observe::counter& durable_waiters_completed;
+  observe::counter& segments_rolled;
+  observe::counter& segments_deleted;
+  observe::counter& recovered_truncated_bytes;
+  observe::counter& indexes_rebuilt;
+
+  static storage_metrics& get() {
+    auto& r = observe::registry::global();
+    static storage_metrics m{
+        r.counter("spate_storage_appended_batches_total", "Record batches appended to logs"),
+        r.counter("spate_storage_appended_bytes_total", "Bytes of record batches appended"),
+        r.counter("spate_storage_rejected_batches_total",
+                  "Batches rejected by validation (nothing written)"),
+        r.counter("spate_storage_append_failures_total",
+                  "Appends that failed on I/O (undone; nothing kept)"),
+        r.counter("spate_storage_fdatasyncs_total", "fdatasync calls made by the flusher"),
+        r.counter("spate_storage_fdatasync_failures_total",
+                  "fdatasync calls that failed (the log became read-only)"),
+        r.histogram("spate_storage_fdatasync_microseconds", "Duration of flusher fdatasync calls"),
+        r.counter("spate_storage_durable_acks_total",
+                  "Durability waiters completed after a sync (group commit shares one sync)"),
+        r.counter("spate_storage_segments_rolled_total", "Segments closed by size, age or request"),
+        r.counter("spate_storage_segments_deleted_total",
+                  "Segments deleted by retention or delete-records"),
+        r.counter("spate_storage_recovery_truncated_bytes_total",
+                  "Bytes of torn or corrupt log tail cut by recovery"),
+        r.counter("spate_storage_indexes_rebuilt_total",
+                  "Segment indexes rebuilt because they disagreed with the log"),
+    };
+    return m;
+  }
+};
+
+}  // namespace spate::storage
