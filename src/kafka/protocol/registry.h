@@ -1,0 +1,52 @@
+// The one list of APIs this broker speaks. Dispatch (kafka/server), the ApiVersions table and
+// per-API metric labels are all derived from it: adding an API is adding its description to
+// this list and its handler file to kafka/server/handlers/.
+#pragma once
+
+#include <algorithm>
+#include <vector>
+
+#include "kafka/protocol/apis/api_versions.h"
+#include "kafka/protocol/apis/fetch.h"
+#include "kafka/protocol/apis/list_offsets.h"
+#include "kafka/protocol/apis/metadata.h"
+#include "kafka/protocol/apis/produce.h"
+
+namespace spate::kafka {
+
+template <class... A>
+struct api_list_t {};
+
+using api_list =
+    api_list_t<produce_api, fetch_api, list_offsets_api, metadata_api, api_versions_api>;
+
+// Calls f.template operator()<A>() for every API in the list.
+template <class F, class... A>
+void for_each_api(F&& f, api_list_t<A...>) {
+  (f.template operator()<A>(), ...);
+}
+template <class F>
+void for_each_api(F&& f) {
+  for_each_api(std::forward<F>(f), api_list{});
+}
+
+// The ApiVersions table: every API with its advertised range, in key order.
+inline std::vector<api_versions_response::api_version> supported_api_versions() {
+  std::vector<api_versions_response::api_version> out;
+  for_each_api([&]<class A>() {
+    out.push_back({static_cast<int16_t>(A::key), A::min_version, A::max_version});
+  });
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.api_key < b.api_key; });
+  return out;
+}
+
+// The name of an API key ("Produce"), or nullptr if we do not speak it.
+inline const char* api_name(api_key key) {
+  const char* name = nullptr;
+  for_each_api([&]<class A>() {
+    if (A::key == key) name = A::name;
+  });
+  return name;
+}
+
+}  // namespace spate::kafka
