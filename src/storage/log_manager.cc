@@ -7,6 +7,7 @@
 namespace spate::storage {
 namespace {
 
+// The data folder's lock file; layout in docs/formats/data-folder.md.
 constexpr const char* lock_name = ".lock";
 
 // "orders-3" -> {"orders", 3}. Topic names may contain '-', so the last one separates.
@@ -15,7 +16,8 @@ std::optional<topic_partition> parse_dir_name(const std::string& name) {
   if (dash == std::string::npos || dash == 0 || dash + 1 == name.size()) return std::nullopt;
   std::string topic = name.substr(0, dash);
   std::string digits = name.substr(dash + 1);
-  if (!valid_topic_name(topic) || digits.size() > 9 ||
+  // No leading zeros: "orders-07" must not alias "orders-7".
+  if (!valid_topic_name(topic) || digits.size() > 9 || (digits.size() > 1 && digits[0] == '0') ||
       !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }

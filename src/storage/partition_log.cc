@@ -117,6 +117,14 @@ status partition_log::recover(log_recovery_report& report) {
   if (*meta_exists) {
     auto content = io::read_whole_file(_fs, _dir + "/" + meta_name);
     if (!content) return content.error();
+    if (content->size() >= 6 && load_be<uint16_t>(content->data() + 4) > meta_version &&
+        std::equal(std::begin(meta_magic), std::end(meta_magic), content->begin())) {
+      // Written by a newer Spate: guessing could re-expose deleted records.
+      return error(errc::corrupt_metadata,
+                   std::string(meta_name) + " has a newer format version " +
+                       std::to_string(load_be<uint16_t>(content->data() + 4)) +
+                       "; upgrade Spate to open this folder");
+    }
     auto fields = unseal(*content, meta_magic, 1);
     if (!fields) {
       // Only the log start offset lives here; falling back to the first segment keeps every
@@ -192,7 +200,15 @@ status partition_log::recover(log_recovery_report& report) {
                            " is past the recovered end " + std::to_string(_log_end.value) +
                            "; clamped");
     _log_start = _log_end;
+    // Written back at once: appends will reuse these offsets, and a stale start would hide
+    // them after the next restart.
+    SPATE_TRY(write_meta());
   }
+  // A process that died between a write and its fdatasync leaves the data in the page cache,
+  // and the scan above keeps it. From here on it is readable and when_durable reports it on
+  // disk, so it must be: sync the active segment (closed ones were synced at roll). Cheap
+  // after a clean shutdown, when nothing is dirty.
+  SPATE_TRY(active().sync());
 
   {
     std::lock_guard lock(_sync->mu);
@@ -261,7 +277,7 @@ result<append_result> partition_log::append_checked(mutable_bytes batch, timesta
     return info.error();
   }
 
-  SPATE_TRY(maybe_roll(batch.size(), now));
+  SPATE_TRY(maybe_roll(info->header));
 
   append_result out;
   out.log_append_time = timestamp_ms(-1);
@@ -334,11 +350,18 @@ status partition_log::flush() {
   return ok();
 }
 
-status partition_log::maybe_roll(uint64_t incoming, timestamp_ms) {
+status partition_log::maybe_roll(const batch_header& incoming) {
   segment& seg = active();
   if (seg.empty()) return ok();
-  bool full = seg.size() + incoming > _config.segment_bytes;
-  bool old = mono_clock::now() - seg.created() >= std::chrono::milliseconds(_config.segment_ms);
+  bool full = seg.size() + incoming.total_size() > _config.segment_bytes;
+  // Kafka's rule: the incoming batch's timestamp against the segment's first batch; the
+  // process clock only when the batches carry no timestamps.
+  bool old;
+  if (seg.first_timestamp() >= 0 && incoming.max_timestamp.value >= 0) {
+    old = incoming.max_timestamp.value - seg.first_timestamp() > _config.segment_ms;
+  } else {
+    old = mono_clock::now() - seg.created() >= std::chrono::milliseconds(_config.segment_ms);
+  }
   // Relative offsets in the index are 32-bit.
   bool far = _log_end - seg.base() >= static_cast<int64_t>(UINT32_MAX) - 1;
   if (full || old || far) return roll_locked();

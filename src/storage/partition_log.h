@@ -115,7 +115,7 @@ class partition_log {
   partition_log(io::filesystem& fs, std::string dir, const log_config& config, flusher& flusher);
   status recover(log_recovery_report& report);
   result<append_result> append_checked(mutable_bytes batch, timestamp_ms now, bool internal);
-  status maybe_roll(uint64_t incoming, timestamp_ms now);
+  status maybe_roll(const batch_header& incoming);
   status roll_locked();
   status write_meta();
   status fail(const error& e);

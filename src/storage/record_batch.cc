@@ -9,6 +9,7 @@
 namespace spate::storage {
 
 namespace bl = batch_layout;
+constexpr uint16_t bl_log_append_time = batch_attributes::timestamp_log_append;
 
 batch_header batch_header::parse(bytes_view b) {
   SPATE_ASSERT(b.size() >= bl::header_size);
@@ -187,13 +188,33 @@ result<batch_info> validate_batch(bytes_view batch, const batch_limits& limits, 
   }
   if (h.codec() == compression::none) {
     // The offsets inside the batch are relative to the base offset the log assigns, so the
-    // check does not depend on what the producer wrote there.
+    // check does not depend on what the producer wrote there. The header's maxTimestamp feeds
+    // the time index and retention, so it must be the records' true maximum.
+    bool log_append = h.attributes & bl_log_append_time;
+    int64_t max_ts = INT64_MIN;
     int32_t seen = 0;
-    SPATE_TRY(for_each_record(batch, [&](const record_view&) {
+    std::optional<error> bad_time;
+    SPATE_TRY(for_each_record(batch, [&](const record_view& r) {
+      max_ts = std::max(max_ts, r.timestamp.value);
       ++seen;
+      if (!log_append && limits.max_timestamp_difference_ms != INT64_MAX) {
+        int64_t t = r.timestamp.value;
+        int64_t diff = t > now.value ? t - now.value : now.value - t;
+        if (diff > limits.max_timestamp_difference_ms) {
+          bad_time = error(errc::invalid_timestamp,
+                           "record timestamp " + std::to_string(t) + " too far from now");
+          return false;
+        }
+      }
       return true;
     }));
+    if (bad_time) return *bad_time;
     if (seen != h.records_count) return error(errc::invalid_records, "record count");
+    if (!log_append && max_ts != h.max_timestamp.value) {
+      return error(errc::invalid_timestamp,
+                   "maxTimestamp " + std::to_string(h.max_timestamp.value) +
+                       " is not the records' maximum " + std::to_string(max_ts));
+    }
   }
   return batch_info{h, batch.size()};
 }

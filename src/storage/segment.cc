@@ -114,6 +114,7 @@ void segment::note_batch(uint64_t position, const batch_header& h) {
     _bytes_since_index = 0;
   }
   _bytes_since_index += h.total_size();
+  if (position == 0) _first_timestamp = h.max_timestamp.value;
   _max_timestamp = std::max(_max_timestamp, h.max_timestamp.value);
   _size = position + h.total_size();
   _next = h.next_offset();
@@ -237,6 +238,7 @@ status segment::scan(uint64_t max_batch_bytes, segment_open_report& report) {
   _time_index.clear();
   _bytes_since_index = 0;
   _max_timestamp = -1;
+  _first_timestamp = -1;
   _size = 0;
   _next = _base;
   _last_batch.reset();
@@ -384,6 +386,15 @@ status segment::load_index(uint64_t log_size, std::string& why_not) {
   _max_timestamp = max_ts;
   _offset_index = std::move(offs);
   _time_index = std::move(times);
+  if (_size > 0) {
+    auto first = header_at(0);
+    if (!first) return first.error();
+    if (!*first || (*first)->base_offset != _base) {
+      why_not = "first batch does not start at the segment's base offset";
+      return ok();
+    }
+    _first_timestamp = (*first)->max_timestamp.value;
+  }
   // Spot check: the last indexed batch must be where the index says.
   if (!_offset_index.empty()) {
     auto h = header_at(_offset_index.back().position);

@@ -81,6 +81,9 @@ class segment {
   // The largest batch max timestamp in the segment (-1 if empty or no timestamps).
   timestamp_ms max_timestamp() const { return timestamp_ms(_max_timestamp); }
   mono_clock::time_point created() const { return _created; }
+  // The max timestamp of the first batch (-1 if empty or unknown): what segment.ms counts
+  // from, as in Kafka, so that a restart does not reset a segment's age.
+  int64_t first_timestamp() const { return _first_timestamp; }
   const io::file_ptr& log_file() const { return _log; }
   const std::vector<offset_index_entry>& offset_index() const { return _offset_index; }
   const std::vector<time_index_entry>& time_index() const { return _time_index; }
@@ -121,6 +124,7 @@ class segment {
   offset _next;
   uint64_t _size = 0;
   int64_t _max_timestamp = -1;
+  int64_t _first_timestamp = -1;
   uint64_t _bytes_since_index = 0;
   // The last batch, so tailing reads find it without a search.
   std::optional<batch_location> _last_batch;

@@ -4,6 +4,7 @@
 
 #include "io/posix_filesystem.h"
 #include "storage/errc.h"
+#include "storage/topic_catalog.h"
 #include "support/batch_builder.h"
 #include "support/temp_dir.h"
 
@@ -59,6 +60,68 @@ TEST(log_manager, topic_names_follow_kafka_rules) {
   EXPECT_FALSE(valid_topic_name(".."));
   EXPECT_FALSE(valid_topic_name("a b"));
   EXPECT_FALSE(valid_topic_name(std::string(250, 'a')));
+}
+
+}  // namespace
+}  // namespace spate::storage
+
+namespace spate::storage {
+namespace {
+
+TEST(topic_catalog, persists_topics_and_configs_and_rejects_bad_values) {
+  test::temp_dir dir;
+  io::posix_filesystem fs;
+  {
+    auto cat = topic_catalog::open(fs, dir.path());
+    ASSERT_TRUE(cat);
+    ASSERT_TRUE((*cat)->put({"orders", 6, {{"retention.ms", "3600000"}}}));
+    ASSERT_TRUE((*cat)->put({"payments", 1, {}}));
+    ASSERT_TRUE((*cat)->erase("payments"));
+  }
+  auto cat = topic_catalog::open(fs, dir.path());
+  ASSERT_TRUE(cat);
+  auto all = (*cat)->all();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].partitions, 6);
+  log_config c;
+  ASSERT_TRUE(apply_topic_configs(all[0].configs, c));
+  EXPECT_EQ(c.retention_ms, 3600000);
+  log_config unchanged;
+  auto bad = apply_topic_configs({{"retention.ms", "soon"}}, unchanged);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("retention.ms=soon"), std::string::npos);
+  EXPECT_FALSE(apply_topic_configs({{"no.such.config", "1"}}, unchanged));
+  EXPECT_FALSE(apply_topic_configs({{"segment.bytes", "10"}}, unchanged));
+  EXPECT_EQ(unchanged.retention_ms, log_config{}.retention_ms);
+}
+
+TEST(topic_catalog, corrupt_catalog_is_a_clear_error) {
+  test::temp_dir dir;
+  io::posix_filesystem fs;
+  {
+    auto cat = topic_catalog::open(fs, dir.path());
+    ASSERT_TRUE(cat);
+    ASSERT_TRUE((*cat)->put({"orders", 2, {}}));
+  }
+  {
+    auto f = fs.open(dir / "topics.catalog", io::open_mode::read_write);
+    ASSERT_TRUE(f);
+    ASSERT_TRUE((*f)->write_at(12, as_bytes("X")));
+  }
+  auto cat = topic_catalog::open(fs, dir.path());
+  ASSERT_FALSE(cat);
+  EXPECT_EQ(cat.error().code, make_error_code(errc::corrupt_metadata));
+}
+
+TEST(log_manager, folder_names_with_leading_zeros_are_not_partitions) {
+  test::temp_dir dir;
+  io::posix_filesystem fs;
+  log_manager::options opts;
+  opts.data_dir = dir / "data";
+  ASSERT_TRUE(fs.create_dirs(opts.data_dir + "/orders-07"));
+  auto lm = log_manager::open(fs, opts);
+  ASSERT_TRUE(lm);
+  EXPECT_TRUE((*lm)->partitions().empty());
 }
 
 }  // namespace

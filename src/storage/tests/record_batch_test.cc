@@ -115,6 +115,29 @@ TEST(record_batch, each_defect_has_its_own_error) {
   }
 }
 
+TEST(record_batch, max_timestamp_must_be_the_records_maximum) {
+  // The header claims 1000 while a record says 5000: the time index would lie.
+  auto b = test::batch_builder().add("a", "1", 1000).add("b", "2", 5000).build();
+  store_be<int64_t>(b.data() + 35, 1000);
+  test::reseal(b);
+  auto r = validate_batch(b, {}, now);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, make_error_code(errc::invalid_timestamp));
+}
+
+TEST(record_batch, every_record_timestamp_is_checked_against_the_window) {
+  batch_limits limits;
+  limits.max_timestamp_difference_ms = 1000;
+  auto b = test::batch_builder()
+               .add("a", "1", now.value)
+               .add("b", "2", now.value - 5000)
+               .add("c", "3", now.value)
+               .build();
+  auto r = validate_batch(b, limits, now);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, make_error_code(errc::invalid_timestamp));
+}
+
 TEST(record_batch, compressed_batches_are_not_parsed) {
   auto b = test::batch_builder().codec(4).add("k", "v").build();
   auto r = validate_batch(b, {}, now);

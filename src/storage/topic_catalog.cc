@@ -1,0 +1,221 @@
+#include "storage/topic_catalog.h"
+
+#include <charconv>
+
+#include "base/crc32c.h"
+#include "storage/errc.h"
+
+namespace spate::storage {
+namespace {
+
+constexpr uint8_t magic[4] = {'S', 'P', 'T', 'C'};
+constexpr uint16_t version = 1;
+constexpr const char* file_name = "topics.catalog";
+
+void put_string(byte_buffer& out, const std::string& s) {
+  append_be<uint16_t>(out, static_cast<uint16_t>(s.size()));
+  append_bytes(out, as_bytes(s));
+}
+
+struct cursor {
+  bytes_view b;
+  size_t pos = 0;
+  bool ok = true;
+  template <class T>
+  T num() {
+    if (!ok || b.size() - pos < sizeof(T)) {
+      ok = false;
+      return T{};
+    }
+    T v = load_be<T>(b.data() + pos);
+    pos += sizeof(T);
+    return v;
+  }
+  std::string str() {
+    uint16_t n = num<uint16_t>();
+    if (!ok || b.size() - pos < n) {
+      ok = false;
+      return {};
+    }
+    std::string s(reinterpret_cast<const char*>(b.data() + pos), n);
+    pos += n;
+    return s;
+  }
+};
+
+result<int64_t> parse_int(const std::string& name, const std::string& value) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || p != value.data() + value.size()) {
+    return error(errc::invalid_config, name + "=" + value + " is not an integer");
+  }
+  return v;
+}
+
+}  // namespace
+
+result<std::unique_ptr<topic_catalog>> topic_catalog::open(io::filesystem& fs,
+                                                           const std::string& dir) {
+  std::unique_ptr<topic_catalog> cat(new topic_catalog(fs, dir + "/" + file_name));
+  auto exists = fs.exists(cat->_path);
+  if (!exists) return exists.error();
+  if (!*exists) return cat;
+  auto content = io::read_whole_file(fs, cat->_path);
+  if (!content) return content.error();
+  bytes_view b = *content;
+  if (b.size() < 12 || !std::equal(std::begin(magic), std::end(magic), b.begin()) ||
+      crc32c::value(b.first(b.size() - 4)) != load_be<uint32_t>(b.data() + b.size() - 4)) {
+    return error(errc::corrupt_metadata, cat->_path + ": bad magic or checksum");
+  }
+  cursor c{b.first(b.size() - 4), 4};
+  if (c.num<uint16_t>() != version) {
+    return error(errc::corrupt_metadata, cat->_path + ": unknown version");
+  }
+  uint32_t n = c.num<uint32_t>();
+  for (uint32_t i = 0; i < n && c.ok; ++i) {
+    topic_entry e;
+    e.name = c.str();
+    e.partitions = c.num<int32_t>();
+    uint16_t configs = c.num<uint16_t>();
+    for (uint16_t k = 0; k < configs && c.ok; ++k) {
+      std::string key = c.str();
+      e.configs[key] = c.str();
+    }
+    cat->_topics[e.name] = std::move(e);
+  }
+  if (!c.ok || c.pos != c.b.size()) {
+    return error(errc::corrupt_metadata, cat->_path + ": truncated entries");
+  }
+  return cat;
+}
+
+std::optional<topic_entry> topic_catalog::get(const std::string& name) const {
+  std::lock_guard lock(_mu);
+  auto it = _topics.find(name);
+  if (it == _topics.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<topic_entry> topic_catalog::all() const {
+  std::lock_guard lock(_mu);
+  std::vector<topic_entry> out;
+  for (auto& [name, e] : _topics) out.push_back(e);
+  return out;
+}
+
+status topic_catalog::put(const topic_entry& entry) {
+  std::lock_guard lock(_mu);
+  auto previous = _topics.find(entry.name) != _topics.end()
+                      ? std::optional<topic_entry>(_topics[entry.name])
+                      : std::nullopt;
+  _topics[entry.name] = entry;
+  auto st = save_locked();
+  if (!st) {
+    if (previous) {
+      _topics[entry.name] = *previous;
+    } else {
+      _topics.erase(entry.name);
+    }
+  }
+  return st;
+}
+
+status topic_catalog::erase(const std::string& name) {
+  std::lock_guard lock(_mu);
+  auto it = _topics.find(name);
+  if (it == _topics.end()) return ok();
+  topic_entry previous = it->second;
+  _topics.erase(it);
+  auto st = save_locked();
+  if (!st) _topics[name] = previous;
+  return st;
+}
+
+status topic_catalog::save_locked() {
+  byte_buffer out(std::begin(magic), std::end(magic));
+  append_be<uint16_t>(out, version);
+  append_be<uint32_t>(out, static_cast<uint32_t>(_topics.size()));
+  for (auto& [name, e] : _topics) {
+    put_string(out, e.name);
+    append_be<int32_t>(out, e.partitions);
+    append_be<uint16_t>(out, static_cast<uint16_t>(e.configs.size()));
+    for (auto& [k, v] : e.configs) {
+      put_string(out, k);
+      put_string(out, v);
+    }
+  }
+  append_be<uint32_t>(out, crc32c::value(out));
+  return io::write_file_atomically(_fs, _path, out);
+}
+
+status apply_topic_configs(const std::map<std::string, std::string>& configs, log_config& out) {
+  log_config c = out;
+  for (auto& [name, value] : configs) {
+    auto number = [&](auto& field) -> status {
+      auto v = parse_int(name, value);
+      if (!v) return v.error();
+      field = static_cast<std::remove_reference_t<decltype(field)>>(*v);
+      return ok();
+    };
+    if (name == "retention.ms") {
+      SPATE_TRY(number(c.retention_ms));
+    } else if (name == "retention.bytes") {
+      SPATE_TRY(number(c.retention_bytes));
+    } else if (name == "segment.bytes") {
+      SPATE_TRY(number(c.segment_bytes));
+    } else if (name == "segment.ms") {
+      SPATE_TRY(number(c.segment_ms));
+    } else if (name == "max.message.bytes") {
+      SPATE_TRY(number(c.max_batch_bytes));
+    } else if (name == "index.interval.bytes") {
+      SPATE_TRY(number(c.index_interval_bytes));
+    } else if (name == "flush.ms") {
+      SPATE_TRY(number(c.flush_interval_ms));
+    } else if (name == "message.timestamp.difference.max.ms") {
+      SPATE_TRY(number(c.message_timestamp_difference_max_ms));
+    } else if (name == "flush.policy") {
+      auto p = parse_flush_policy(value);
+      if (!p) return error(errc::invalid_config, "flush.policy=" + value + " (always|interval|os)");
+      c.flush = *p;
+    } else if (name == "message.timestamp.type") {
+      if (value == "CreateTime") {
+        c.message_timestamp_type = timestamp_type::create_time;
+      } else if (value == "LogAppendTime") {
+        c.message_timestamp_type = timestamp_type::log_append_time;
+      } else {
+        return error(errc::invalid_config, name + "=" + value);
+      }
+    } else if (name == "cleanup.policy") {
+      // Compaction is not implemented yet; accept only what we do, and say so.
+      if (value != "delete") {
+        return error(errc::invalid_config,
+                     "cleanup.policy=" + value + " is not supported yet (only delete)");
+      }
+    } else {
+      return error(errc::invalid_config, "unknown topic config " + name);
+    }
+  }
+  SPATE_TRY(c.validate());
+  out = c;
+  return ok();
+}
+
+std::vector<std::pair<std::string, std::string>> describe_log_config(const log_config& c) {
+  return {
+      {"cleanup.policy", "delete"},
+      {"flush.ms", std::to_string(c.flush_interval_ms)},
+      {"flush.policy", to_string(c.flush)},
+      {"index.interval.bytes", std::to_string(c.index_interval_bytes)},
+      {"max.message.bytes", std::to_string(c.max_batch_bytes)},
+      {"message.timestamp.difference.max.ms",
+       std::to_string(c.message_timestamp_difference_max_ms)},
+      {"message.timestamp.type",
+       c.message_timestamp_type == timestamp_type::create_time ? "CreateTime" : "LogAppendTime"},
+      {"retention.bytes", std::to_string(c.retention_bytes)},
+      {"retention.ms", std::to_string(c.retention_ms)},
+      {"segment.bytes", std::to_string(c.segment_bytes)},
+      {"segment.ms", std::to_string(c.segment_ms)},
+  };
+}
+
+}  // namespace spate::storage
