@@ -1,9 +1,14 @@
 #include "broker/broker.h"
 
+#include <asio/post.hpp>
+#include <future>
 #include <thread>
 
 #include "base/clock.h"
 #include "io/posix_filesystem.h"
+#include "kafka/server/core_set.h"
+#include "kafka/server/server.h"
+#include "kafka/server/topic_manager.h"
 #include "observe/log.h"
 #include "storage/log_manager.h"
 
@@ -19,7 +24,8 @@ status set_flush_policy(broker_config& config, const std::string& name) {
   return config.log_defaults.validate();
 }
 
-status broker::run(const broker_config& config, const std::atomic<bool>& stop) {
+status broker::run(const broker_config& config, const std::atomic<bool>& stop,
+                   const std::function<void(uint16_t)>& on_ready) {
   static const auto log = observe::logger("broker");
   io::posix_filesystem fs;
   storage::log_manager::options opts;
@@ -49,27 +55,56 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop) {
       "storage ready in {} ms: data folder {}, {} partition(s), {} bytes; {} recovered after an "
       "unclean shutdown ({} bytes scanned, {} bytes of torn tail cut)",
       elapsed_ms, config.data_dir, (*lm)->recovery().size(), bytes, unclean, scanned, truncated);
-  log->info("the Kafka listener on {}:{} is not part of this build yet; storage only",
-            config.listen_host, config.listen_port);
+
+  auto catalog = storage::topic_catalog::open(fs, config.data_dir);
+  if (!catalog) return catalog.error();
+  size_t n_cores = config.cores ? config.cores : std::max(1u, std::thread::hardware_concurrency());
+  kafka::core_set cores(n_cores);
+  kafka::topic_manager topics(**lm, **catalog, config.log_defaults, cores.size());
+  SPATE_TRY(topics.load());
+  cores.start();
+  kafka::server_config scfg;
+  scfg.host = config.listen_host;
+  scfg.port = static_cast<uint16_t>(config.listen_port);
+  scfg.advertised_host = config.advertised_host;
+  scfg.advertised_port = static_cast<uint16_t>(config.advertised_port);
+  scfg.auto_create_topics = config.auto_create_topics;
+  scfg.default_partitions = config.default_partitions;
+  scfg.max_frame_bytes = config.max_frame_bytes;
+  kafka::server srv(scfg, topics, cores);
+  if (auto st = srv.start(); !st) {
+    cores.stop();
+    return st;
+  }
+  log->info("ready: Kafka clients can connect to {}:{} ({} core(s))", config.listen_host,
+            srv.port(), cores.size());
+  if (on_ready) on_ready(srv.port());
 
   auto next_retention = mono_clock::now() + config.retention_check_interval;
   while (!stop.load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (mono_clock::now() < next_retention) continue;
     next_retention = mono_clock::now() + config.retention_check_interval;
-    // One thread owns every log in this storage-only mode, so it may apply retention itself.
-    for (const auto& tp : (*lm)->partitions()) {
-      auto partition = (*lm)->get(tp);
-      if (!partition) continue;
-      auto r = (*partition)->apply_retention(wall_now());
-      if (!r) {
-        log->warn("{}: retention failed: {}", tp.dir_name(), r.error().message());
-      } else if (r->segments_deleted > 0) {
-        log->info("{}: retention deleted {} segment(s), {} bytes; log start offset {}",
-                  tp.dir_name(), r->segments_deleted, r->bytes_deleted, r->log_start.value);
+    // Each partition's retention runs on its owner core, like every other use of its log.
+    for (const auto& t : topics.all()) {
+      for (const auto& p : t->partitions) {
+        std::promise<void> done;
+        asio::post(cores.context(p->owner), [&, p] {
+          auto r = p->log->apply_retention(wall_now());
+          if (!r) {
+            log->warn("{}: retention failed: {}", p->tp.dir_name(), r.error().message());
+          } else if (r->segments_deleted > 0) {
+            log->info("{}: retention deleted {} segment(s), {} bytes; log start offset {}",
+                      p->tp.dir_name(), r->segments_deleted, r->bytes_deleted, r->log_start.value);
+          }
+          done.set_value();
+        });
+        done.get_future().wait();
       }
     }
   }
+  srv.stop();
+  cores.stop();
   log->info("stopping: closing logs");
   auto closed = (*lm)->close();
   if (!closed) return closed;

@@ -1,8 +1,8 @@
 // The composition root (row 5): configuration, wiring and lifecycle of one Spate process.
 //
-// Today it opens the storage engine on the data folder, reports what recovery found, applies
-// retention on a timer and closes every log cleanly on SIGINT/SIGTERM. The Kafka listener
-// (kafka/server) plugs in here when it lands.
+// It opens the storage engine on the data folder and reports what recovery found, starts one
+// event loop per core and the Kafka listener on them, applies retention on a timer, and on
+// SIGINT/SIGTERM stops listening and closes every log cleanly.
 //
 //   broker_config cfg;
 //   cfg.data_dir = "./data";
@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "base/result.h"
@@ -24,6 +25,12 @@ struct broker_config {
   std::string data_dir = "./data";
   std::string listen_host = "127.0.0.1";
   int listen_port = 9092;
+  std::string advertised_host;  // what Metadata tells clients (default: listen_host)
+  int advertised_port = 0;      // default: the bound port
+  size_t cores = 0;             // event loops; 0: one per hardware thread
+  bool auto_create_topics = true;
+  int32_t default_partitions = 1;
+  size_t max_frame_bytes = 100 * 1024 * 1024;
   storage::log_config log_defaults;
   std::chrono::milliseconds retention_check_interval{300'000};  // log.retention.check.interval.ms
 };
@@ -34,7 +41,9 @@ status set_flush_policy(broker_config& config, const std::string& name);
 class broker {
  public:
   // Runs until `stop` becomes true; returns the error that ended it early, if any.
-  static status run(const broker_config& config, const std::atomic<bool>& stop);
+  // `on_ready` (optional) receives the bound port once clients can connect.
+  static status run(const broker_config& config, const std::atomic<bool>& stop,
+                    const std::function<void(uint16_t)>& on_ready = {});
 };
 
 }  // namespace spate::broker

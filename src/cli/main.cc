@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
 
   spate::broker::broker_config cfg;
   std::string flush = "always";
+  int64_t retention_check_ms = 300000;
   auto* broker_cmd = app.add_subcommand("broker", "Run the broker on a data folder");
   broker_cmd->add_option("--data-dir", cfg.data_dir, "Data folder")->capture_default_str();
   broker_cmd->add_option("--host", cfg.listen_host, "Listen address")->capture_default_str();
@@ -46,7 +47,28 @@ int main(int argc, char** argv) {
                    "Default retention.bytes (-1: unlimited)")
       ->capture_default_str();
 
+  broker_cmd->add_option("--advertised-host", cfg.advertised_host,
+                         "Host that Metadata tells clients to connect to");
+  broker_cmd->add_option("--cores", cfg.cores, "Event loops (0: one per hardware thread)")
+      ->capture_default_str();
+  broker_cmd
+      ->add_option("--auto-create-topics", cfg.auto_create_topics,
+                   "Create unknown topics on Metadata requests")
+      ->capture_default_str();
+  broker_cmd
+      ->add_option("--num-partitions", cfg.default_partitions, "Partitions of auto-created topics")
+      ->capture_default_str();
+  broker_cmd
+      ->add_option("--max-request-bytes", cfg.max_frame_bytes,
+                   "Largest request frame accepted (socket.request.max.bytes)")
+      ->capture_default_str();
+  broker_cmd
+      ->add_option("--retention-check-ms", retention_check_ms,
+                   "How often retention runs (log.retention.check.interval.ms)")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+  cfg.retention_check_interval = std::chrono::milliseconds(retention_check_ms);
 
   if (auto s = spate::observe::set_log_level(log_level); !s) {
     std::fprintf(stderr, "spate: %s\n", s.error().message().c_str());

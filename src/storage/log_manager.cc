@@ -56,6 +56,9 @@ result<std::unique_ptr<log_manager>> log_manager::open(io::filesystem& fs, const
     lm->_logs.emplace(*tp, std::shared_ptr<partition_log>(std::move(*log)));
     lm->_recovery.push_back(std::move(report));
   }
+  // A partition folder created just before a crash may not have its directory entry on disk
+  // yet, though the previous process acknowledged appends in it.
+  SPATE_TRY(fs.sync_dir(opts.data_dir));
   return lm;
 }
 

@@ -1,0 +1,254 @@
+#include "kafka/server/connection.h"
+
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/read.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <chrono>
+
+#include "kafka/protocol/error_code.h"
+#include "kafka/server/handlers/handlers.h"
+#include "kafka/server/server.h"
+#include "observe/log.h"
+#include "observe/metrics.h"
+
+namespace spate::kafka {
+namespace {
+
+const auto& log() {
+  static const auto l = observe::logger("kafka");
+  return l;
+}
+
+struct connection_metrics {
+  observe::counter& malformed;
+  observe::counter& oversized;
+  observe::gauge& open;
+  static connection_metrics& get() {
+    auto& r = observe::registry::global();
+    static connection_metrics m{
+        r.counter("spate_kafka_malformed_requests_total",
+                  "Requests that failed to parse; the connection was closed"),
+        r.counter("spate_kafka_oversized_frames_total",
+                  "Frames over socket.request.max.bytes; the connection was closed"),
+        r.gauge("spate_kafka_connections", "Open client connections"),
+    };
+    return m;
+  }
+};
+
+// Per-API request counter and latency, labelled by the API's name from its description.
+struct api_metrics {
+  observe::counter& requests;
+  observe::histogram& micros;
+};
+
+template <class A>
+api_metrics& metrics_for() {
+  auto& r = observe::registry::global();
+  static api_metrics m{
+      r.counter("spate_kafka_requests_total", "Requests handled, by API", {{"api", A::name}}),
+      r.histogram("spate_kafka_request_microseconds", "Request handling time, by API",
+                  {{"api", A::name}}),
+  };
+  return m;
+}
+
+// The reply Kafka gives an ApiVersions request of a version it does not know: header v0 and a
+// v0 body with UNSUPPORTED_VERSION and our ApiVersions range (kafka-compat.md §7).
+byte_buffer unsupported_api_versions(int32_t correlation_id) {
+  api_versions_response resp;
+  resp.error_code = to_wire(error_code::unsupported_version);
+  resp.api_keys = {{static_cast<int16_t>(api_key::api_versions), api_versions_api::min_version,
+                    api_versions_api::max_version}};
+  return encode_response<api_versions_api>(correlation_id, 0, resp);
+}
+
+// What serving one request produced.
+struct served {
+  byte_buffer response;
+  bool respond = true;
+  bool close = false;
+  std::string failure;  // set: malformed or unsupported; the connection is closed
+};
+
+template <class A>
+asio::awaitable<void> serve(request_context& ctx, byte_buffer& frame, served& out) {
+  request_header hdr = ctx.header;
+  if (hdr.version < A::min_version || hdr.version > A::max_version) {
+    if constexpr (A::key == api_key::api_versions) {
+      out.response = unsupported_api_versions(hdr.correlation_id);
+    } else {
+      out.failure = std::string(A::name) + " v" + std::to_string(hdr.version) +
+                    " is not supported (we serve v" + std::to_string(A::min_version) + "-" +
+                    std::to_string(A::max_version) + ")";
+    }
+    co_return;
+  }
+  typename A::request req;
+  auto decoded = decode_request<A>(frame, hdr, req);
+  if (!decoded) {
+    out.failure = decoded.error().message();
+    co_return;
+  }
+  auto& m = metrics_for<A>();
+  auto began = std::chrono::steady_clock::now();
+  auto resp = co_await handle(ctx, req);
+  m.requests.inc();
+  m.micros.record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                            std::chrono::steady_clock::now() - began)
+                                            .count()));
+  out.close = ctx.close_connection;
+  out.respond = !ctx.suppress_response;
+  if (out.respond) out.response = encode_response<A>(hdr.correlation_id, hdr.version, resp);
+}
+
+using serve_fn = asio::awaitable<void> (*)(request_context&, byte_buffer&, served&);
+
+// The dispatch table, derived from the registry: one entry per API that has a handler.
+const std::array<serve_fn, 128> serve_table = [] {
+  std::array<serve_fn, 128> t{};
+  for_each_api([&]<class A>() {
+    if constexpr (handled<A>) t[static_cast<size_t>(A::key)] = &serve<A>;
+  });
+  return t;
+}();
+
+}  // namespace
+
+connection::connection(server& srv, asio::ip::tcp::socket socket)
+    : _srv(srv),
+      _socket(std::move(socket)),
+      _writer_wake(_socket.get_executor()),
+      _reader_wake(_socket.get_executor()) {
+  std::error_code ec;
+  auto ep = _socket.remote_endpoint(ec);
+  _peer = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  _socket.set_option(asio::ip::tcp::no_delay(true), ec);
+}
+
+void connection::start() {
+  connection_metrics::get().open.inc();
+  auto self = shared_from_this();
+  asio::co_spawn(
+      _socket.get_executor(), [self]() { return self->read_loop(); }, asio::detached);
+  asio::co_spawn(
+      _socket.get_executor(), [self]() { return self->write_loop(); }, asio::detached);
+}
+
+void connection::close() {
+  if (_closed) return;
+  _closed = true;
+  connection_metrics::get().open.dec();
+  std::error_code ec;
+  _socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  _socket.close(ec);
+  _writer_wake.cancel();
+  _reader_wake.cancel();
+}
+
+asio::awaitable<void> connection::read_loop() {
+  auto self = shared_from_this();
+  const auto& cfg = _srv.config();
+  while (!_closed) {
+    // Back-pressure: stop reading while the client has too much outstanding.
+    while (!_closed && (_slots.size() >= cfg.max_in_flight_requests ||
+                        _in_flight_bytes >= cfg.max_in_flight_bytes)) {
+      std::error_code ec;
+      _reader_wake.expires_at(asio::steady_timer::time_point::max());
+      co_await _reader_wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (_closed) break;
+    uint8_t size_buf[4];
+    std::error_code ec;
+    co_await asio::async_read(_socket, asio::buffer(size_buf),
+                              asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;  // the client went away
+    int32_t size = load_be<int32_t>(size_buf);
+    if (size < 8 || static_cast<size_t>(size) > cfg.max_frame_bytes) {
+      connection_metrics::get().oversized.inc();
+      log()->warn("{}: frame of {} bytes outside [8, {}]; closing", _peer, size,
+                  cfg.max_frame_bytes);
+      break;
+    }
+    auto frame = std::make_shared<byte_buffer>(static_cast<size_t>(size));
+    co_await asio::async_read(_socket, asio::buffer(*frame),
+                              asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+    auto s = std::make_shared<slot>();
+    s->request_bytes = frame->size();
+    _in_flight_bytes += s->request_bytes;
+    _slots.push_back(s);
+    asio::co_spawn(_socket.get_executor(), handle(frame, s), asio::detached);
+  }
+  // Let the writer drain what is already answered, then close.
+  if (_slots.empty()) {
+    close();
+  } else {
+    auto last = _slots.back();
+    last->close_after = true;
+    _writer_wake.cancel();
+  }
+}
+
+asio::awaitable<void> connection::write_loop() {
+  auto self = shared_from_this();
+  while (!_closed) {
+    if (_slots.empty() || !_slots.front()->done) {
+      std::error_code ec;
+      _writer_wake.expires_at(asio::steady_timer::time_point::max());
+      co_await _writer_wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    auto s = _slots.front();
+    _slots.pop_front();
+    _in_flight_bytes -= s->request_bytes;
+    _reader_wake.cancel();
+    if (s->respond && !s->response.empty()) {
+      std::error_code ec;
+      co_await asio::async_write(_socket, asio::buffer(s->response),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+    }
+    if (s->close_after) break;
+  }
+  close();
+}
+
+asio::awaitable<void> connection::handle(std::shared_ptr<byte_buffer> frame,
+                                         std::shared_ptr<slot> s) {
+  auto self = shared_from_this();
+  auto hdr = parse_request_header(*frame);
+  served out;
+  if (!hdr) {
+    out.failure = hdr.error().message();
+  } else {
+    int key = static_cast<int>(hdr->key);
+    auto fn = key >= 0 && key < static_cast<int>(serve_table.size()) ? serve_table[key] : nullptr;
+    if (!fn) {
+      out.failure = "unsupported API key " + std::to_string(key);
+    } else {
+      request_context ctx{_srv, *hdr, _socket.get_executor()};
+      co_await fn(ctx, *frame, out);
+    }
+  }
+  if (!out.failure.empty()) {
+    // Kafka closes the connection on a request it cannot parse or does not serve; the
+    // client reconnects and renegotiates (kafka-compat.md §2.3).
+    connection_metrics::get().malformed.inc();
+    log()->warn("{}: {}; closing the connection", _peer, out.failure);
+    s->respond = false;
+    s->close_after = true;
+  } else {
+    s->response = std::move(out.response);
+    s->respond = out.respond;
+    s->close_after = out.close;
+  }
+  s->done = true;
+  _writer_wake.cancel();
+}
+
+}  // namespace spate::kafka

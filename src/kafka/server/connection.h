@@ -1,0 +1,52 @@
+// One client connection. Requests are read in order and handled concurrently (so that, say,
+// pipelined acks=all produces share one group-committed fdatasync), and their responses are
+// written strictly in request order (kafka-compat.md §2.3). Memory is bounded: reading pauses
+// while too many requests or bytes are in flight, so a client that stops reading cannot make
+// us buffer without limit, and it only ever stalls itself.
+//
+// Threading: lives on one core's loop; every member is touched only there.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <deque>
+#include <memory>
+
+#include "base/bytes.h"
+
+namespace spate::kafka {
+
+class server;
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(server& srv, asio::ip::tcp::socket socket);
+  // Runs the connection until the client goes away or breaks the protocol.
+  void start();
+
+ private:
+  struct slot {
+    byte_buffer response;
+    bool done = false;
+    bool respond = true;
+    bool close_after = false;
+    size_t request_bytes = 0;
+  };
+
+  asio::awaitable<void> read_loop();
+  asio::awaitable<void> write_loop();
+  asio::awaitable<void> handle(std::shared_ptr<byte_buffer> frame, std::shared_ptr<slot> s);
+  void close();
+
+  server& _srv;
+  asio::ip::tcp::socket _socket;
+  std::string _peer;
+  asio::steady_timer _writer_wake;
+  asio::steady_timer _reader_wake;
+  std::deque<std::shared_ptr<slot>> _slots;
+  size_t _in_flight_bytes = 0;
+  bool _closed = false;
+};
+
+}  // namespace spate::kafka

@@ -1,0 +1,32 @@
+// One handler per API, each in its own file in this folder. A handler takes the decoded
+// request and returns the response; it runs on the connection's core and hops to partition
+// owners through core_set::run_on.
+//
+// Dispatch and the ApiVersions table are derived from kafka/protocol's api_list, keeping the
+// APIs that have a handler declared here: an API is advertised exactly when it is served.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <vector>
+
+#include "kafka/protocol/error_code.h"
+#include "kafka/protocol/registry.h"
+#include "kafka/server/request_context.h"
+
+namespace spate::kafka {
+
+asio::awaitable<api_versions_response> handle(request_context& ctx, api_versions_request& req);
+asio::awaitable<metadata_response> handle(request_context& ctx, metadata_request& req);
+asio::awaitable<produce_response> handle(request_context& ctx, produce_request& req);
+asio::awaitable<fetch_response> handle(request_context& ctx, fetch_request& req);
+asio::awaitable<list_offsets_response> handle(request_context& ctx, list_offsets_request& req);
+
+template <class A>
+concept handled = requires(request_context& c, typename A::request& r) {
+  handle(c, r);
+};
+
+// Every handled API with its advertised version range, in key order.
+std::vector<api_versions_response::api_version> advertised_api_versions();
+
+}  // namespace spate::kafka

@@ -1,0 +1,87 @@
+// topic_manager: the broker's topics and partitions, each partition with its log and the core
+// that owns it (architecture.md, "one owner per partition"). Topics are recorded in the
+// storage topic catalog so they survive restarts with their config overrides.
+//
+// Threading: the topic map is behind a shared mutex (lookups from every core, changes from
+// admin requests). A partition's log and its fetch waiters are touched only on its owner
+// core; other cores hop there (see core_set::run_on).
+#pragma once
+
+#include <asio/steady_timer.hpp>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "storage/log_manager.h"
+#include "storage/topic_catalog.h"
+
+namespace spate::kafka {
+
+// A long-polling fetch waiting for data: its timer is cancelled when data arrives.
+struct fetch_waiter : std::enable_shared_from_this<fetch_waiter> {
+  explicit fetch_waiter(asio::any_io_executor ex) : timer(ex) {}
+  asio::steady_timer timer;
+  std::atomic<bool> fired{false};
+  void fire();  // from any thread; wakes the waiting coroutine on its own executor
+};
+
+struct partition_state {
+  storage::topic_partition tp;
+  std::shared_ptr<storage::partition_log> log;
+  size_t owner = 0;                                  // core index
+  std::vector<std::weak_ptr<fetch_waiter>> waiters;  // owner core only
+  // Wakes every waiting fetch (after an append). Owner core only.
+  void notify_waiters();
+};
+
+struct topic_state {
+  std::string name;
+  std::vector<std::shared_ptr<partition_state>> partitions;
+  std::map<std::string, std::string> overrides;
+  storage::log_config config;
+};
+
+class topic_manager {
+ public:
+  topic_manager(storage::log_manager& logs, storage::topic_catalog& catalog,
+                storage::log_config defaults, size_t cores)
+      : _logs(logs), _catalog(catalog), _defaults(defaults), _cores(cores) {}
+
+  // Loads the catalog and adopts partition folders the catalog does not list yet.
+  status load();
+
+  std::shared_ptr<topic_state> find(const std::string& name) const;
+  std::vector<std::shared_ptr<topic_state>> all() const;
+  // Creates a topic with `partitions` partitions and config overrides (validated first).
+  result<std::shared_ptr<topic_state>> create(const std::string& name, int32_t partitions,
+                                              const std::map<std::string, std::string>& configs);
+  // Grows a topic to `total` partitions.
+  status add_partitions(const std::string& name, int32_t total);
+  // Replaces the topic's config overrides; applies them to every partition's log.
+  status set_configs(const std::string& name, const std::map<std::string, std::string>& configs);
+  // Removes the topic from the map and the catalog; returns its partitions so the caller
+  // can close and delete each on its owner core.
+  result<std::vector<std::shared_ptr<partition_state>>> remove(const std::string& name);
+
+  const storage::log_config& defaults() const { return _defaults; }
+  storage::log_manager& logs() { return _logs; }
+  size_t owner_of(const std::string& topic, int32_t partition) const;
+
+ private:
+  result<std::shared_ptr<partition_state>> open_partition(const std::string& topic, int32_t p,
+                                                          const storage::log_config& config);
+
+  storage::log_manager& _logs;
+  storage::topic_catalog& _catalog;
+  storage::log_config _defaults;
+  size_t _cores;
+  mutable std::shared_mutex _mu;
+  std::mutex _admin_mu;  // serialises create/alter/delete
+  std::map<std::string, std::shared_ptr<topic_state>> _topics;
+};
+
+}  // namespace spate::kafka
