@@ -63,6 +63,17 @@ void set_log_append_time(mutable_bytes batch, timestamp_ms now) {
 
 namespace {
 
+// |a - b| without signed overflow: both come from untrusted bytes (any int64 is possible), and
+// the distance between two int64 values always fits in a uint64.
+uint64_t distance(int64_t a, int64_t b) {
+  return a > b ? static_cast<uint64_t>(a) - static_cast<uint64_t>(b)
+               : static_cast<uint64_t>(b) - static_cast<uint64_t>(a);
+}
+
+bool too_far_from_now(int64_t t, timestamp_ms now, int64_t max_difference_ms) {
+  return max_difference_ms < 0 || distance(t, now.value) > static_cast<uint64_t>(max_difference_ms);
+}
+
 // A cursor over untrusted bytes: every read checks what is left.
 struct cursor {
   bytes_view in;
@@ -123,8 +134,15 @@ status for_each_record(bytes_view batch, const std::function<bool(const record_v
       return invalid("record " + std::to_string(i) + ": offset delta " +
                      std::to_string(*off_delta));
     }
-    rec.off = h.base_offset + *off_delta;
-    rec.timestamp = timestamp_ms(h.base_timestamp.value + *ts_delta);
+    // The base offset is whatever the producer wrote until the log assigns one, so it may be
+    // anything: wrap rather than overflow (a stored batch's offsets never come near it).
+    rec.off = offset(static_cast<int64_t>(static_cast<uint64_t>(h.base_offset.value) +
+                                          static_cast<uint64_t>(*off_delta)));
+    int64_t ts;
+    if (__builtin_add_overflow(h.base_timestamp.value, *ts_delta, &ts)) {
+      return invalid("record " + std::to_string(i) + ": timestamp overflows");
+    }
+    rec.timestamp = timestamp_ms(ts);
     if (!r.bytes_field(true, rec.key) || !r.bytes_field(true, rec.value)) {
       return invalid("record " + std::to_string(i) + ": bad key or value");
     }
@@ -179,8 +197,7 @@ result<batch_info> validate_batch(bytes_view batch, const batch_limits& limits, 
   if (limits.max_timestamp_difference_ms != INT64_MAX &&
       !(h.attributes & batch_attributes::timestamp_log_append)) {
     for (auto t : {h.base_timestamp, h.max_timestamp}) {
-      int64_t diff = t.value > now.value ? t.value - now.value : now.value - t.value;
-      if (diff > limits.max_timestamp_difference_ms) {
+      if (too_far_from_now(t.value, now, limits.max_timestamp_difference_ms)) {
         return error(errc::invalid_timestamp,
                      "timestamp " + std::to_string(t.value) + " too far from now");
       }
@@ -199,8 +216,7 @@ result<batch_info> validate_batch(bytes_view batch, const batch_limits& limits, 
       ++seen;
       if (!log_append && limits.max_timestamp_difference_ms != INT64_MAX) {
         int64_t t = r.timestamp.value;
-        int64_t diff = t > now.value ? t - now.value : now.value - t;
-        if (diff > limits.max_timestamp_difference_ms) {
+        if (too_far_from_now(t, now, limits.max_timestamp_difference_ms)) {
           bad_time = error(errc::invalid_timestamp,
                            "record timestamp " + std::to_string(t) + " too far from now");
           return false;

@@ -150,8 +150,11 @@ status topic_catalog::save_locked() {
 
 status apply_topic_configs(const std::map<std::string, std::string>& configs, log_config& out) {
   log_config c = out;
-  for (auto& [name, value] : configs) {
-    auto number = [&](auto& field) -> status {
+  for (const auto& kv : configs) {
+    // Named copies: lambdas may not capture structured bindings before C++20's fix (clang 14).
+    const std::string& name = kv.first;
+    const std::string& value = kv.second;
+    auto number = [&name, &value](auto& field) -> status {
       auto v = parse_int(name, value);
       if (!v) return v.error();
       field = static_cast<std::remove_reference_t<decltype(field)>>(*v);

@@ -22,6 +22,7 @@
 // therefore the protocol's default for that field.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -144,10 +145,16 @@ class decoder {
     v.emplace();
     read_elements(*v, n);
   }
+  // Reserves at most this many elements up front. A count is checked against the bytes left
+  // (at least one byte per element), but an element takes far more memory than one byte: a
+  // 40 MB frame claiming 40M topics would reserve 2.2 GB before failing. Beyond the cap the
+  // vector grows with the elements that actually decode.
+  static constexpr int32_t max_reserve = 1024;
+
   template <class T>
   void read_elements(std::vector<T>& v, int32_t n) {
     v.clear();
-    v.reserve(static_cast<size_t>(n));
+    v.reserve(static_cast<size_t>(std::min(n, max_reserve)));
     for (int32_t i = 0; i < n && _r.ok(); ++i) {
       v.emplace_back();
       read(v.back());

@@ -6,7 +6,13 @@
 #include <algorithm>
 #include <vector>
 
+#include "kafka/protocol/apis/alter_configs.h"
 #include "kafka/protocol/apis/api_versions.h"
+#include "kafka/protocol/apis/create_partitions.h"
+#include "kafka/protocol/apis/create_topics.h"
+#include "kafka/protocol/apis/delete_records.h"
+#include "kafka/protocol/apis/delete_topics.h"
+#include "kafka/protocol/apis/describe_configs.h"
 #include "kafka/protocol/apis/fetch.h"
 #include "kafka/protocol/apis/list_offsets.h"
 #include "kafka/protocol/apis/metadata.h"
@@ -18,7 +24,9 @@ template <class... A>
 struct api_list_t {};
 
 using api_list =
-    api_list_t<produce_api, fetch_api, list_offsets_api, metadata_api, api_versions_api>;
+    api_list_t<produce_api, fetch_api, list_offsets_api, metadata_api, api_versions_api,
+               create_topics_api, delete_topics_api, delete_records_api, describe_configs_api,
+               alter_configs_api, create_partitions_api>;
 
 // Calls f.template operator()<A>() for every API in the list.
 template <class F, class... A>

@@ -138,6 +138,23 @@ TEST(record_batch, every_record_timestamp_is_checked_against_the_window) {
   EXPECT_EQ(r.error().code, make_error_code(errc::invalid_timestamp));
 }
 
+// Regressions found by fuzz_batch_validator: signed overflow in timestamp arithmetic.
+TEST(record_batch, extreme_timestamps_are_rejected_without_overflow) {
+  batch_limits limits;
+  limits.max_timestamp_difference_ms = 1000;
+  auto far = test::batch_builder().add(test::test_record{"a", "1", {}, INT64_MIN + 5}).build();
+  auto r = validate_batch(far, limits, now);
+  ASSERT_FALSE(r);
+  // A record whose delta pushes base + delta past INT64_MAX.
+  auto b = test::batch_builder().add("a", "1", INT64_MAX - 1).add("b", "2", INT64_MAX - 1).build();
+  store_be<int64_t>(b.data() + 27, INT64_MAX - 1);
+  b[61 + 2] = 0x04;  // first record's timestampDelta varlong: +2, past INT64_MAX
+  test::reseal(b);
+  auto o = validate_batch(b, {}, now);
+  ASSERT_FALSE(o);
+  EXPECT_EQ(o.error().code, make_error_code(errc::invalid_records)) << o.error().message();
+}
+
 TEST(record_batch, compressed_batches_are_not_parsed) {
   auto b = test::batch_builder().codec(4).add("k", "v").build();
   auto r = validate_batch(b, {}, now);

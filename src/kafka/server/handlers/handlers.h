@@ -20,6 +20,14 @@ asio::awaitable<metadata_response> handle(request_context& ctx, metadata_request
 asio::awaitable<produce_response> handle(request_context& ctx, produce_request& req);
 asio::awaitable<fetch_response> handle(request_context& ctx, fetch_request& req);
 asio::awaitable<list_offsets_response> handle(request_context& ctx, list_offsets_request& req);
+asio::awaitable<create_topics_response> handle(request_context& ctx, create_topics_request& req);
+asio::awaitable<delete_topics_response> handle(request_context& ctx, delete_topics_request& req);
+asio::awaitable<create_partitions_response> handle(request_context& ctx,
+                                                   create_partitions_request& req);
+asio::awaitable<describe_configs_response> handle(request_context& ctx,
+                                                  describe_configs_request& req);
+asio::awaitable<alter_configs_response> handle(request_context& ctx, alter_configs_request& req);
+asio::awaitable<delete_records_response> handle(request_context& ctx, delete_records_request& req);
 
 template <class A>
 concept handled = requires(request_context& c, typename A::request& r) {

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets into fuzz/corpus/<target>/.
+
+The seeds are small, valid inputs written from the protocol's field layouts (the same frames
+as the golden tests in src/kafka/protocol/tests/, and the worked example of
+docs/formats/record-batch.md), so that fuzzing starts from the interesting shapes instead of
+having to discover a request header or a CRC. Regression inputs (crashes that were fixed) are
+added next to them by hand, named regress-*; this script never touches those.
+
+Usage: fuzz/make_seeds.py   (rewrites the seed-* files)
+"""
+import pathlib
+import struct
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def i8(v): return struct.pack(">b", v)
+def i16(v): return struct.pack(">h", v)
+def i32(v): return struct.pack(">i", v)
+def i64(v): return struct.pack(">q", v)
+def boolean(v): return b"\x01" if v else b"\x00"
+
+
+def string(s):
+    if s is None:
+        return i16(-1)
+    b = s.encode()
+    return i16(len(b)) + b
+
+
+def array(items, enc):
+    if items is None:
+        return i32(-1)
+    return i32(len(items)) + b"".join(enc(x) for x in items)
+
+
+def uvarint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def varint(v):
+    return uvarint((v << 1) ^ (v >> 63))
+
+
+def compact_string(s):
+    b = s.encode()
+    return uvarint(len(b) + 1) + b
+
+
+def header(key, version, corr=1, client="k", flexible=False):
+    h = i16(key) + i16(version) + i32(corr) + string(client)
+    return h + (b"\x00" if flexible else b"")
+
+
+# ---- record batches (magic 2) -----------------------------------------------------------
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def record(offset_delta, ts_delta, key, value, headers=()):
+    def field(b):
+        return varint(-1) if b is None else varint(len(b)) + b
+    body = b"\x00" + varint(ts_delta) + varint(offset_delta) + field(key) + field(value)
+    body += varint(len(headers))
+    for hk, hv in headers:
+        body += field(hk) + field(hv)
+    return varint(len(body)) + body
+
+
+def batch(records, base_ts=1_700_000_000_000, max_ts=None, attributes=0, producer=(-1, -1, -1),
+          raw_records=None, count=None):
+    payload = raw_records if raw_records is not None else b"".join(records)
+    n = count if count is not None else len(records)
+    after_crc = (i16(attributes) + i32(n - 1) + i64(base_ts) +
+                 i64(base_ts if max_ts is None else max_ts) + i64(producer[0]) +
+                 i16(producer[1]) + i32(producer[2]) + i32(n) + payload)
+    crc = struct.pack(">I", crc32c(after_crc))
+    rest = i32(0) + i8(2) + crc + after_crc  # leader epoch, magic, crc, ...
+    return i64(0) + i32(len(rest)) + rest
+
+
+# The worked example of docs/formats/record-batch.md (87 bytes).
+EXAMPLE = batch([record(0, 0, b"k0", b"v0"), record(1, 1, b"k1", b"v1", [(b"h", b"x")])],
+                max_ts=1_700_000_000_001)
+assert len(EXAMPLE) == 87 and EXAMPLE[17:21] == bytes.fromhex("d53899e8"), EXAMPLE.hex()
+
+
+def request_seeds():
+    topic_t = string("t")
+    return {
+        # ApiVersions v3 as librdkafka sends it (flexible: header tag buffer, compact strings).
+        "api_versions_v3": header(18, 3, client="rdkafka", flexible=True) +
+        compact_string("librdkafka") + compact_string("2.0.2") + b"\x00",
+        "api_versions_v0": header(18, 0),
+        "metadata_v0_all_topics": header(3, 0) + i32(0),
+        "metadata_v4": header(3, 4) + array(["t"], string) + boolean(True),
+        "produce_v3": header(0, 3) + string(None) + i16(-1) + i32(1000) +
+        array([0], lambda _: topic_t + array([0], lambda _: i32(0) + i32(len(EXAMPLE)) +
+                                               EXAMPLE)),
+        "fetch_v4": header(1, 4) + i32(-1) + i32(500) + i32(1) + i32(1 << 20) + i8(0) +
+        array([0], lambda _: topic_t + array([0], lambda _: i32(2) + i64(9) + i32(4096))),
+        "list_offsets_v1": header(2, 1) + i32(-1) +
+        array([0], lambda _: topic_t + array([0], lambda _: i32(0) + i64(-2))),
+        "create_topics_v0": header(19, 0) + array([0], lambda _: topic_t + i32(-1) + i16(-1) +
+                                                   array([0], lambda _: i32(0) + array([1], i32)) +
+                                                   array([("k", "v"), ("n", None)],
+                                                         lambda c: string(c[0]) + string(c[1]))) +
+        i32(5000),
+        "create_topics_v4": header(19, 4) + array([0], lambda _: topic_t + i32(3) + i16(1) +
+                                                   i32(0) + i32(0)) + i32(5000) + boolean(True),
+        "delete_topics_v1": header(20, 1) + array(["t", "u"], string) + i32(5000),
+        "delete_records_v1": header(21, 1) +
+        array([0], lambda _: topic_t + array([(0, 10), (1, -1)],
+                                             lambda p: i32(p[0]) + i64(p[1]))) + i32(1000),
+        "describe_configs_v0": header(32, 0) +
+        array([(2, "t", None), (4, "0", ["k"])],
+              lambda r: i8(r[0]) + string(r[1]) + array(r[2], string)),
+        "describe_configs_v1": header(32, 1) +
+        array([(2, "t", None), (4, "0", ["k"])],
+              lambda r: i8(r[0]) + string(r[1]) + array(r[2], string)) + boolean(True),
+        "alter_configs_v1": header(33, 1) +
+        array([0], lambda _: i8(2) + topic_t +
+              array([("k", "v"), ("n", None)], lambda c: string(c[0]) + string(c[1]))) +
+        boolean(False),
+        "create_partitions_v1": header(37, 1) +
+        array([("t", 3, [[1], [1]]), ("u", 2, None)],
+              lambda t: string(t[0]) + i32(t[1]) +
+              array(t[2], lambda a: array(a, i32))) + i32(5000) + boolean(False),
+    }
+
+
+def batch_seeds():
+    # First byte: the fuzzer's mode bits (fuzz_batch_validator.cc): 0x01 fix the CRC,
+    # 0x02 allow control batches, 0x04 bound timestamps, 0x08 small size limit.
+    headers = [(b"trace", b"abc"), (b"n", None)]
+    return {
+        "example": b"\x00" + EXAMPLE,
+        "example_timestamp_bound": b"\x05" + EXAMPLE,
+        "null_key_tombstone_headers": b"\x01" + batch(
+            [record(0, 0, None, b"v"), record(1, 5, b"k", None, headers)],
+            max_ts=1_700_000_000_005),
+        "idempotent": b"\x01" + batch([record(0, 0, b"k", b"v")], producer=(7, 0, 0)),
+        "gzip_opaque": b"\x01" + batch([], attributes=1, raw_records=b"\x1f\x8b\x08\x00opaque",
+                                       count=3),
+        # A COMMIT marker: control + transactional, key (version 0, type 1), value (0, epoch 0).
+        "control_commit": b"\x03" + batch([record(0, 0, i16(0) + i16(1), i16(0) + i32(0))],
+                                          attributes=0x30, producer=(7, 0, -1)),
+        "log_append_time": b"\x0d" + batch([record(0, 0, b"k", b"v")], attributes=0x08,
+                                           max_ts=1_800_000_000_000),
+    }
+
+
+def write(target, seeds):
+    d = HERE / "corpus" / target
+    d.mkdir(parents=True, exist_ok=True)
+    for old in d.glob("seed-*"):
+        old.unlink()
+    for name, data in seeds.items():
+        (d / f"seed-{name}").write_bytes(data)
+    print(f"{target}: {len(seeds)} seeds")
+
+
+if __name__ == "__main__":
+    write("fuzz_request_decoder", request_seeds())
+    write("fuzz_batch_validator", batch_seeds())
