@@ -2,8 +2,9 @@
 # Quick start 2: set up, build, and run the whole test suite:
 #   1. layering and format checks;
 #   2. release build: the fast suite, then the `slow` suite (crash, soak) with a time bound;
-#   3. debug build with AddressSanitizer + UndefinedBehaviorSanitizer: the fast suite.
-# SPATE_SKIP_SANITIZERS=1 skips step 3; SPATE_SLOW_TIMEOUT bounds each slow test (seconds).
+#   3. debug build with AddressSanitizer + UndefinedBehaviorSanitizer: the fast suite;
+#   4. every libFuzzer target for a bounded time (clang build; SPATE_FUZZ_SECONDS, default 30).
+# SPATE_SKIP_SANITIZERS=1 skips steps 3 and 4; SPATE_SLOW_TIMEOUT bounds each slow test.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -22,5 +23,6 @@ if [ "${SPATE_SKIP_SANITIZERS:-0}" != "1" ]; then
   cmake --preset debug >/dev/null
   cmake --build --preset debug -j "$jobs"
   ctest --preset debug -L fast
+  FUZZ_SECONDS="${SPATE_FUZZ_SECONDS:-30}" bash scripts/fuzz.sh
 fi
 echo "spate: all tests passed"
