@@ -36,6 +36,7 @@ asio::awaitable<fetch_response> handle(request_context& ctx, fetch_request& req)
       auto& pd = tr.partitions.emplace_back();
       pd.partition_index = fp.partition;
       pd.aborted_transactions.emplace();  // none: transactions are not written yet
+      pd.records.owned.emplace();         // empty, not null: clients reject a null set
       if (!topic || fp.partition < 0 ||
           fp.partition >= static_cast<int32_t>(topic->partitions.size())) {
         pd.error_code = to_wire(error_code::unknown_topic_or_partition);
@@ -101,6 +102,9 @@ asio::awaitable<fetch_response> handle(request_context& ctx, fetch_request& req)
       co_await srv.cores().run_on(owner, [&] {
         for (slot* s : group) {
           if (s->partition->log->log_end().value > s->seen_end) already = true;
+          // Waiters of finished fetches expire; drop them here so that an idle partition
+          // polled by consumers does not collect them without bound.
+          std::erase_if(s->partition->waiters, [](auto& w) { return w.expired(); });
           s->partition->waiters.push_back(waiter);
         }
       });
