@@ -112,7 +112,10 @@ void flusher::run(std::stop_token stop) {
     std::vector<std::shared_ptr<sync_target>> due;
     std::erase_if(_interval_targets, [](auto& w) { return w.expired(); });
     for (auto& w : _interval_targets) {
+      // The pruning above does not keep a target alive: its log may be destroyed on the
+      // owner's thread at any moment, for instance while this scan waits for a lock.
       auto t = w.lock();
+      if (!t) continue;
       std::lock_guard tl(t->mu);
       if (t->policy != flush_policy::interval || t->written_end <= t->durable_end) continue;
       auto deadline = t->last_sync + std::chrono::milliseconds(t->interval_ms);

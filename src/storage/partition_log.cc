@@ -277,7 +277,13 @@ result<append_result> partition_log::append_checked(mutable_bytes batch, timesta
     return info.error();
   }
 
-  SPATE_TRY(maybe_roll(info->header));
+  // Under LogAppendTime the stored timestamp will be `now`, so that is what the age check
+  // must compare, not the producer's clock.
+  batch_header incoming = info->header;
+  if (_config.message_timestamp_type == timestamp_type::log_append_time) {
+    incoming.max_timestamp = now;
+  }
+  SPATE_TRY(maybe_roll(incoming));
 
   append_result out;
   out.log_append_time = timestamp_ms(-1);
@@ -435,9 +441,10 @@ result<std::optional<offset>> partition_log::offset_for_timestamp(timestamp_ms t
   if (_closed) return error(errc::log_closed, _dir);
   for (auto& [base, seg] : _segments) {
     if (seg->next_offset() <= _log_start) continue;
-    auto found = seg->find_timestamp(t);
+    // Records below the log start are deleted: the search starts there, it does not clamp.
+    auto found = seg->find_timestamp(t, _log_start);
     if (!found) return found.error();
-    if (*found) return std::optional<offset>(std::max(**found, _log_start));
+    if (*found) return *found;
   }
   return std::optional<offset>{};
 }
@@ -503,6 +510,11 @@ result<retention_report> partition_log::apply_retention(timestamp_ms now) {
       _log_start = previous;
       return std::move(st).error();
     }
+  }
+  // Also when the start did not move here: delete_records keeps the active segment, and a roll
+  // then leaves it closed and wholly below the start, where nothing else reclaims it until the
+  // start moves again.
+  if (_segments.size() > 1 && _segments.begin()->second->next_offset() <= _log_start) {
     SPATE_TRY(remove_segments_below(_log_start, &report));
   }
   report.log_start = _log_start;

@@ -186,14 +186,16 @@ result<file_slice> segment::slice_from(uint64_t position, uint64_t max_bytes) co
   return s;
 }
 
-result<std::optional<offset>> segment::find_timestamp(timestamp_ms t) const {
-  if (_max_timestamp < t.value) return std::optional<offset>{};
+result<std::optional<offset>> segment::find_timestamp(timestamp_ms t, offset from) const {
+  if (_max_timestamp < t.value || from >= _next) return std::optional<offset>{};
   // Start after every batch known to be entirely older than t.
   offset start = _base;
   auto it =
       std::lower_bound(_time_index.begin(), _time_index.end(), t.value,
                        [](const time_index_entry& e, int64_t ts) { return e.timestamp < ts; });
   if (it != _time_index.begin()) start = _base + std::prev(it)->relative_offset;
+  // Records below `from` are deleted (below the log start): never the answer.
+  start = std::max(start, from);
   auto loc = locate(start);
   if (!loc) return loc.error();
   if (!*loc) return std::optional<offset>{};
@@ -209,7 +211,7 @@ result<std::optional<offset>> segment::find_timestamp(timestamp_ms t) const {
       // and consumers skip them by timestamp if they care).
       if (hd.codec() != compression::none ||
           (hd.attributes & batch_attributes::timestamp_log_append)) {
-        return std::optional<offset>(hd.base_offset);
+        return std::optional<offset>(std::max(hd.base_offset, from));
       }
       byte_buffer batch(hd.total_size());
       auto n = _log->read_at(pos, batch);
@@ -217,13 +219,15 @@ result<std::optional<offset>> segment::find_timestamp(timestamp_ms t) const {
       if (*n != batch.size()) break;
       std::optional<offset> found;
       SPATE_TRY(for_each_record(batch, [&](const record_view& r) {
-        if (r.timestamp >= t) {
+        if (r.off >= from && r.timestamp >= t) {
           found = r.off;
           return false;
         }
         return true;
       }));
-      return std::optional<offset>(found ? *found : hd.base_offset);
+      // Validation makes maxTimestamp the records' maximum, so only records below `from` can
+      // have matched if none did here.
+      if (found) return found;
     }
     pos += hd.total_size();
   }

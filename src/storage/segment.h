@@ -98,8 +98,9 @@ class segment {
   // Whole batches from `position` (a batch start): at least the first, then as many more as
   // fit in max_bytes.
   result<file_slice> slice_from(uint64_t position, uint64_t max_bytes) const;
-  // The first offset whose record timestamp is >= t (see partition_log::offset_for_timestamp).
-  result<std::optional<offset>> find_timestamp(timestamp_ms t) const;
+  // The first offset at or after `from` whose record timestamp is >= t (see
+  // partition_log::offset_for_timestamp).
+  result<std::optional<offset>> find_timestamp(timestamp_ms t, offset from) const;
 
   status sync() { return _log->sync_data(); }
   // Writes the .index file (both indexes) and syncs it.
