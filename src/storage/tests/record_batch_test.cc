@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/batch_writer.h"
 #include "storage/errc.h"
 #include "support/batch_builder.h"
 
@@ -153,6 +154,22 @@ TEST(record_batch, extreme_timestamps_are_rejected_without_overflow) {
   auto o = validate_batch(b, {}, now);
   ASSERT_FALSE(o);
   EXPECT_EQ(o.error().code, make_error_code(errc::invalid_records)) << o.error().message();
+}
+
+TEST(batch_writer, builds_batches_that_validate_and_read_back) {
+  batch_writer w(now);
+  w.add(as_bytes("k1"), as_bytes("v1"));
+  w.add(as_bytes("k2"), std::nullopt);  // tombstone
+  auto b = w.finish();
+  auto info = validate_batch(b, {}, now);
+  ASSERT_TRUE(info) << info.error().message();
+  EXPECT_EQ(info->header.records_count, 2);
+  std::vector<std::pair<std::string, bool>> seen;
+  ASSERT_TRUE(for_each_record(b, [&](const record_view& r) {
+    seen.emplace_back(std::string(as_string_view(*r.key)), r.value.has_value());
+    return true;
+  }));
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, bool>>{{"k1", true}, {"k2", false}}));
 }
 
 TEST(record_batch, compressed_batches_are_not_parsed) {
