@@ -1,11 +1,14 @@
 // The `spate` command. Subcommands are thin: parse flags (CLI11), call a module, print a clear
-// message and exit non-zero on failure.
+// message and exit non-zero on failure (1: the operation failed; 2: bad flags or arguments).
+// `spate broker` is here; the client subcommands (topic, produce, consume, cluster) live in
+// one file per group, see commands.h.
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 
 #include "broker/broker.h"
+#include "cli/commands.h"
 #include "observe/log.h"
 
 namespace {
@@ -21,9 +24,12 @@ void on_signal(int) {
 int main(int argc, char** argv) {
   CLI::App app{"Spate: a real-time event platform in one binary"};
   app.require_subcommand(1);
-  std::string log_level = "info";
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
-      ->capture_default_str();
+  // Subcommands inherit this: `spate topic list --log-level debug` works as well.
+  app.fallthrough();
+  std::string log_level;
+  app.add_option("--log-level", log_level,
+                 "trace|debug|info|warn|error|off (default: info for the broker, error for "
+                 "client commands, whose failures are reported as their result)");
 
   spate::broker::broker_config cfg;
   std::string flush = "always";
@@ -67,9 +73,21 @@ int main(int argc, char** argv) {
                    "How often retention runs (log.retention.check.interval.ms)")
       ->capture_default_str();
 
-  CLI11_PARSE(app, argc, argv);
+  spate::cli::command_list commands;
+  spate::cli::add_topic_commands(app, commands);
+  spate::cli::add_produce_command(app, commands);
+  spate::cli::add_consume_command(app, commands);
+  spate::cli::add_cluster_commands(app, commands);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);  // prints help, or the error with a hint
+    return rc == 0 ? 0 : spate::cli::exit_usage;
+  }
   cfg.retention_check_interval = std::chrono::milliseconds(retention_check_ms);
 
+  if (log_level.empty()) log_level = broker_cmd->parsed() ? "info" : "error";
   if (auto s = spate::observe::set_log_level(log_level); !s) {
     std::fprintf(stderr, "spate: %s\n", s.error().message().c_str());
     return 2;
@@ -86,6 +104,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "spate broker: %s\n", st.error().message().c_str());
       return 1;
     }
+    return 0;
+  }
+  for (auto& c : commands) {
+    if (c.app->parsed()) return c.run();
   }
   return 0;
 }
