@@ -12,7 +12,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests and benchmarks
-  python3 kcat python3-confluent-kafka python3-kafka fio iperf3
+  python3 python3-pytest kcat python3-confluent-kafka python3-kafka fio iperf3
 )
 
 missing=()

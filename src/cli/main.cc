@@ -35,6 +35,11 @@ int main(int argc, char** argv) {
   std::string flush = "always";
   int64_t retention_check_ms = 300000;
   auto* broker_cmd = app.add_subcommand("broker", "Run the broker on a data folder");
+  // Every flag below may also come from a file: `spate broker --config spate.toml`, whose
+  // [broker] section holds lines like `port = 9092` or `flush-policy = "interval"` (flags on
+  // the command line win). The option lives on the app; fallthrough lets it follow `broker`.
+  app.set_config("--config", "", "Read settings from a TOML or INI file ([broker] section)");
+  broker_cmd->fallthrough();
   broker_cmd->add_option("--data-dir", cfg.data_dir, "Data folder")->capture_default_str();
   broker_cmd->add_option("--host", cfg.listen_host, "Listen address")->capture_default_str();
   broker_cmd->add_option("--port", cfg.listen_port, "Listen port")->capture_default_str();
