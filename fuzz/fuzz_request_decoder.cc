@@ -1,7 +1,8 @@
 // libFuzzer target: the input is one request frame body, i.e. the bytes after the int32 size
 // prefix, as the connection hands it to the protocol layer. The header is parsed; if its key
-// is in api_list the body is decoded with that API's request type at the version the header
-// names (any version, not only the advertised ones: the decoder must be safe for all).
+// is in api_list, or in group_api_list (described, not yet served), the body is decoded with
+// that API's request type at the version the header names (any version, not only the
+// advertised ones: the decoder must be safe for all).
 //
 // Properties checked, besides "never crashes, never reads out of bounds, no UB":
 //   * a successful decode re-encodes into a frame that decodes again, and encoding that
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "kafka/protocol/group_registry.h"
 #include "kafka/protocol/registry.h"
 
 namespace {
@@ -53,8 +55,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   byte_buffer frame(data, data + size);
   auto hdr = parse_request_header(frame);
   if (!hdr) return 0;
-  for_each_api([&]<class A>() {
+  auto decode = [&]<class A>() {
     if (hdr->key == A::key) decode_and_round_trip<A>(*hdr, frame);
-  });
+  };
+  for_each_api(decode, api_list{});
+  for_each_api(decode, group_api_list{});
   return 0;
 }

@@ -49,8 +49,18 @@ def varint(v):
 
 
 def compact_string(s):
+    if s is None:
+        return b"\x00"
     b = s.encode()
     return uvarint(len(b) + 1) + b
+
+
+def nbytes(b):
+    return i32(len(b)) + b
+
+
+def compact_array(items, enc):
+    return uvarint(len(items) + 1) + b"".join(enc(x) for x in items)
 
 
 def header(key, version, corr=1, client="k", flexible=False):
@@ -141,6 +151,51 @@ def request_seeds():
     }
 
 
+def group_request_seeds():
+    """The group, offset and producer-id APIs of group_api_list, in the versions our clients
+    send (the golden frames of src/kafka/protocol/tests/group_golden_test.cc), plus the flexible
+    versions librdkafka would send if they were advertised."""
+    g, m, i, t = string("g"), string("m"), string("i"), string("t")
+    consumer = string("consumer")
+    commit_v2_partition = i32(0) + i64(10) + string("")
+    return {
+        "find_coordinator_v0": header(10, 0) + g,
+        "find_coordinator_v2_txn": header(10, 2) + string("x") + i8(1),
+        "join_group_v2": header(11, 2) + g + i32(10000) + i32(300000) + string("") + consumer +
+        array([("range", b"\x01\x02\x03")], lambda p: string(p[0]) + nbytes(p[1])),
+        "join_group_v5": header(11, 5) + g + i32(45000) + i32(300000) + m + i + consumer +
+        array([("range", b"\x01"), ("roundrobin", b"\x02")],
+              lambda p: string(p[0]) + nbytes(p[1])),
+        "heartbeat_v1": header(12, 1) + g + i32(1) + m,
+        "heartbeat_v3": header(12, 3) + g + i32(1) + m + i,
+        "leave_group_v1": header(13, 1) + g + m,
+        "leave_group_v4_flexible": header(13, 4, flexible=True) + compact_string("g") +
+        compact_array([0], lambda _: compact_string("m") + compact_string("i") + b"\x00") +
+        b"\x00",
+        "sync_group_v1": header(14, 1) + g + i32(1) + m +
+        array([0], lambda _: m + nbytes(b"\x01\x02")),
+        "sync_group_v3": header(14, 3) + g + i32(1) + m + i +
+        array([0], lambda _: m + nbytes(b"\x01\x02")),
+        "describe_groups_v2": header(15, 2) + array(["g"], string),
+        "list_groups_v2": header(16, 2),
+        "list_groups_v3_flexible": header(16, 3, flexible=True) + b"\x00",
+        "offset_commit_v2": header(8, 2) + g + i32(1) + m + i64(-1) +
+        array([0], lambda _: t + array([0], lambda _: commit_v2_partition)),
+        "offset_commit_v7": header(8, 7) + g + i32(1) + m + i +
+        array([0], lambda _: t + array([0], lambda _: i32(0) + i64(10) + i32(5) + string(None))),
+        "offset_fetch_v1": header(9, 1) + g + array([0], lambda _: t + array([0, 1], i32)),
+        "offset_fetch_v5_all_topics": header(9, 5) + g + array(None, None),
+        "offset_fetch_v6_flexible": header(9, 6, flexible=True) + compact_string("g") +
+        compact_array([0], lambda _: compact_string("t") + compact_array([0], i32) + b"\x00") +
+        b"\x00",
+        "delete_groups_v1": header(42, 1) + array(["g", "h"], string),
+        "offset_delete_v0": header(47, 0) + g + array([0], lambda _: t + array([0, 1], i32)),
+        "init_producer_id_v1": header(22, 1) + string("x") + i32(60000),
+        "init_producer_id_v2_flexible": header(22, 2, flexible=True) + compact_string(None) +
+        i32(60000) + b"\x00",
+    }
+
+
 def batch_seeds():
     # First byte: the fuzzer's mode bits (fuzz_batch_validator.cc): 0x01 fix the CRC,
     # 0x02 allow control batches, 0x04 bound timestamps, 0x08 small size limit.
@@ -173,5 +228,5 @@ def write(target, seeds):
 
 
 if __name__ == "__main__":
-    write("fuzz_request_decoder", request_seeds())
+    write("fuzz_request_decoder", {**request_seeds(), **group_request_seeds()})
     write("fuzz_batch_validator", batch_seeds())

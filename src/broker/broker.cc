@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "io/posix_filesystem.h"
 #include "kafka/server/core_set.h"
+#include "kafka/server/group_service.h"
 #include "kafka/server/server.h"
 #include "kafka/server/topic_manager.h"
 #include "observe/log.h"
@@ -62,7 +63,10 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
   kafka::core_set cores(n_cores);
   kafka::topic_manager topics(**lm, **catalog, config.log_defaults, cores.size());
   SPATE_TRY(topics.load());
+  kafka::group_service groups(coordinator::group_coordinator::options{});
+  SPATE_TRY(groups.load(topics));
   cores.start();
+  groups.start(cores);
   kafka::server_config scfg;
   scfg.host = config.listen_host;
   scfg.port = static_cast<uint16_t>(config.listen_port);
@@ -71,7 +75,7 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
   scfg.auto_create_topics = config.auto_create_topics;
   scfg.default_partitions = config.default_partitions;
   scfg.max_frame_bytes = config.max_frame_bytes;
-  kafka::server srv(scfg, topics, cores);
+  kafka::server srv(scfg, topics, cores, groups);
   if (auto st = srv.start(); !st) {
     cores.stop();
     return st;

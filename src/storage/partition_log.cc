@@ -437,7 +437,7 @@ result<read_result> partition_log::read(offset from, uint64_t max_bytes) {
   return out;
 }
 
-result<std::optional<offset>> partition_log::offset_for_timestamp(timestamp_ms t) {
+result<std::optional<timestamp_and_offset>> partition_log::offset_for_timestamp(timestamp_ms t) {
   if (_closed) return error(errc::log_closed, _dir);
   for (auto& [base, seg] : _segments) {
     if (seg->next_offset() <= _log_start) continue;
@@ -446,7 +446,7 @@ result<std::optional<offset>> partition_log::offset_for_timestamp(timestamp_ms t
     if (!found) return found.error();
     if (*found) return *found;
   }
-  return std::optional<offset>{};
+  return std::optional<timestamp_and_offset>{};
 }
 
 status partition_log::remove_segments_below(offset start, retention_report* report) {

@@ -88,8 +88,9 @@ class partition_log {
   // in max_bytes. `from` == log_end gives an empty slice; outside [log_start, log_end] is
   // offset_out_of_range.
   result<read_result> read(offset from, uint64_t max_bytes);
-  // The first offset whose record timestamp is >= t; nullopt if there is none.
-  result<std::optional<offset>> offset_for_timestamp(timestamp_ms t);
+  // The first record at or after the log start whose timestamp is >= t: its offset and its
+  // timestamp (what ListOffsets answers); nullopt if there is none.
+  result<std::optional<timestamp_and_offset>> offset_for_timestamp(timestamp_ms t);
 
   // Moves the log start offset to `new_start` (<= log_end), deleting segments wholly below.
   result<offset> delete_records(offset new_start);

@@ -1,9 +1,11 @@
 #include "storage/record_batch.h"
 
+#include <algorithm>
 #include <string>
 
 #include "base/crc32c.h"
 #include "base/varint.h"
+#include "storage/compression.h"
 #include "storage/errc.h"
 
 namespace spate::storage {
@@ -111,12 +113,11 @@ error invalid(std::string what) {
   return error(errc::invalid_records, std::move(what));
 }
 
-}  // namespace
-
-status for_each_record(bytes_view batch, const std::function<bool(const record_view&)>& fn) {
-  auto h = batch_header::parse(batch);
-  if (h.codec() != compression::none) return invalid("records of a compressed batch");
-  cursor c{batch.subspan(bl::header_size)};
+// The records of a batch with header `h`, laid out back to back in `records` (the batch body,
+// or its decompressed form).
+status iterate_records(const batch_header& h, bytes_view records,
+                       const std::function<bool(const record_view&)>& fn) {
+  cursor c{records};
   for (int32_t i = 0; i < h.records_count; ++i) {
     auto length = c.varint32();
     if (!length || *length < 0 || static_cast<size_t>(*length) > c.in.size() - c.pos) {
@@ -164,6 +165,26 @@ status for_each_record(bytes_view batch, const std::function<bool(const record_v
   return ok();
 }
 
+}  // namespace
+
+status for_each_record(bytes_view batch, const std::function<bool(const record_view&)>& fn,
+                       size_t max_decompressed_bytes) {
+  auto h = batch_header::parse(batch);
+  bytes_view body = batch.subspan(bl::header_size);
+  if (h.codec() == compression::none) return iterate_records(h, body, fn);
+  if (static_cast<uint8_t>(h.codec()) > static_cast<uint8_t>(compression::zstd)) {
+    return error(errc::unsupported_compression,
+                 "codec " + std::to_string(static_cast<int>(h.codec())));
+  }
+  // A record takes at least 7 bytes; the hint only sizes the first allocation.
+  size_t hint =
+      std::max<size_t>(body.size() * 4, static_cast<size_t>(std::max(h.records_count, 0)) * 8);
+  auto records =
+      decompress(h.codec(), body, std::min(hint, max_decompressed_bytes), max_decompressed_bytes);
+  if (!records) return std::move(records).error();
+  return iterate_records(h, *records, fn);
+}
+
 result<batch_info> validate_batch(bytes_view batch, const batch_limits& limits, timestamp_ms now) {
   if (batch.size() < bl::header_size) {
     return error(errc::batch_too_small, std::to_string(batch.size()) + " bytes");
@@ -203,15 +224,16 @@ result<batch_info> validate_batch(bytes_view batch, const batch_limits& limits, 
       }
     }
   }
-  if (h.codec() == compression::none) {
+  {
     // The offsets inside the batch are relative to the base offset the log assigns, so the
     // check does not depend on what the producer wrote there. The header's maxTimestamp feeds
-    // the time index and retention, so it must be the records' true maximum.
+    // the time index and retention, so it must be the records' true maximum. A compressed
+    // batch is decompressed for the check, as Kafka's LogValidator does, but stored as sent.
     bool log_append = h.attributes & bl_log_append_time;
     int64_t max_ts = INT64_MIN;
     int32_t seen = 0;
     std::optional<error> bad_time;
-    SPATE_TRY(for_each_record(batch, [&](const record_view& r) {
+    auto each = [&](const record_view& r) {
       max_ts = std::max(max_ts, r.timestamp.value);
       ++seen;
       if (!log_append && limits.max_timestamp_difference_ms != INT64_MAX) {
@@ -223,7 +245,8 @@ result<batch_info> validate_batch(bytes_view batch, const batch_limits& limits, 
         }
       }
       return true;
-    }));
+    };
+    SPATE_TRY(for_each_record(batch, each, limits.max_decompressed_bytes));
     if (bad_time) return *bad_time;
     if (seen != h.records_count) return error(errc::invalid_records, "record count");
     if (!log_append && max_ts != h.max_timestamp.value) {

@@ -41,6 +41,10 @@ constexpr size_t length_field_end = 12;
 
 enum class compression : uint8_t { none = 0, gzip = 1, snappy = 2, lz4 = 3, zstd = 4 };
 
+// The ceiling on a compressed batch's decompressed records: 64 MiB, far above what a batch
+// under Kafka's 1 MiB message.max.bytes default holds in practice.
+constexpr size_t default_max_decompressed_bytes = size_t{64} << 20;
+
 namespace batch_attributes {
 constexpr uint16_t codec_mask = 0x07;
 constexpr uint16_t timestamp_log_append = 0x08;
@@ -83,6 +87,9 @@ struct batch_limits {
   // CreateTime timestamps more than this far from `now` are rejected (Kafka's
   // message.timestamp.difference.max.ms); the default accepts any.
   int64_t max_timestamp_difference_ms = INT64_MAX;
+  // A compressed batch whose records decompress to more than this is rejected (a
+  // "decompression bomb"); see storage/compression.h.
+  size_t max_decompressed_bytes = default_max_decompressed_bytes;
 };
 
 // What validation learned about a batch.
@@ -92,8 +99,10 @@ struct batch_info {
 };
 
 // Checks everything a client could get wrong: size and length field, magic, CRC-32C, record
-// count against lastOffsetDelta, codec, timestamps, and for uncompressed batches the record
-// framing itself (each record parses and offset deltas run 0..n-1). Never reads out of bounds.
+// count against lastOffsetDelta, codec, timestamps, and the record framing itself (each record
+// parses, offset deltas run 0..n-1, maxTimestamp is the records' maximum), decompressing the
+// records of a compressed batch to do so. Never reads out of bounds; a corrupt or over-large
+// compressed payload is errc::invalid_records.
 result<batch_info> validate_batch(bytes_view batch, const batch_limits& limits, timestamp_ms now);
 
 // Structural checks only (no CRC, no limits): what recovery uses to decide where a segment's
@@ -107,7 +116,8 @@ void set_base_offset(mutable_bytes batch, offset base);
 // Marks the batch LogAppendTime with `now` as its max timestamp and recomputes the CRC.
 void set_log_append_time(mutable_bytes batch, timestamp_ms now);
 
-// One record of an uncompressed batch, as views into the batch bytes.
+// One record of a batch, as views into the batch bytes (uncompressed) or into the decompressed
+// records (compressed): valid only during the for_each_record callback that receives it.
 struct record_view {
   offset off;
   timestamp_ms timestamp;
@@ -116,8 +126,11 @@ struct record_view {
   int32_t headers_count = 0;
 };
 
-// Calls `fn` for each record of an uncompressed batch (`batch` holds the whole batch); stops
-// early if `fn` returns false. Fails with invalid_records on malformed framing.
-status for_each_record(bytes_view batch, const std::function<bool(const record_view&)>& fn);
+// Calls `fn` for each record of a batch (`batch` holds the whole batch); stops early if `fn`
+// returns false. A compressed batch's records are decompressed first, into at most
+// `max_decompressed_bytes`. Fails with invalid_records on malformed framing or a corrupt or
+// over-large compressed payload, unsupported_compression on a codec id above 4.
+status for_each_record(bytes_view batch, const std::function<bool(const record_view&)>& fn,
+                       size_t max_decompressed_bytes = default_max_decompressed_bytes);
 
 }  // namespace spate::storage

@@ -186,8 +186,10 @@ result<file_slice> segment::slice_from(uint64_t position, uint64_t max_bytes) co
   return s;
 }
 
-result<std::optional<offset>> segment::find_timestamp(timestamp_ms t, offset from) const {
-  if (_max_timestamp < t.value || from >= _next) return std::optional<offset>{};
+result<std::optional<timestamp_and_offset>> segment::find_timestamp(timestamp_ms t,
+                                                                    offset from) const {
+  using found_t = std::optional<timestamp_and_offset>;
+  if (_max_timestamp < t.value || from >= _next) return found_t{};
   // Start after every batch known to be entirely older than t.
   offset start = _base;
   auto it =
@@ -198,7 +200,7 @@ result<std::optional<offset>> segment::find_timestamp(timestamp_ms t, offset fro
   start = std::max(start, from);
   auto loc = locate(start);
   if (!loc) return loc.error();
-  if (!*loc) return std::optional<offset>{};
+  if (!*loc) return found_t{};
   uint64_t pos = (*loc)->position;
   while (pos < _size) {
     auto h = header_at(pos);
@@ -206,21 +208,21 @@ result<std::optional<offset>> segment::find_timestamp(timestamp_ms t, offset fro
     if (!*h) break;
     const batch_header& hd = **h;
     if (hd.max_timestamp >= t) {
-      // LogAppendTime gives every record the batch's max timestamp; a compressed batch is not
-      // decompressed here, so its base offset is the answer (records before t may be in it,
-      // and consumers skip them by timestamp if they care).
-      if (hd.codec() != compression::none ||
-          (hd.attributes & batch_attributes::timestamp_log_append)) {
-        return std::optional<offset>(std::max(hd.base_offset, from));
+      // LogAppendTime gives every record the batch's max timestamp: the first record still in
+      // the log is the answer, without reading the records.
+      if (hd.attributes & batch_attributes::timestamp_log_append) {
+        return found_t(timestamp_and_offset{std::max(hd.base_offset, from), hd.max_timestamp});
       }
       byte_buffer batch(hd.total_size());
       auto n = _log->read_at(pos, batch);
       if (!n) return n.error();
       if (*n != batch.size()) break;
-      std::optional<offset> found;
+      // A compressed batch is decompressed, as Kafka's FileRecords.searchForTimestamp does, so
+      // the answer is the exact record, not the batch's first.
+      found_t found;
       SPATE_TRY(for_each_record(batch, [&](const record_view& r) {
         if (r.off >= from && r.timestamp >= t) {
-          found = r.off;
+          found = timestamp_and_offset{r.off, r.timestamp};
           return false;
         }
         return true;
@@ -231,7 +233,7 @@ result<std::optional<offset>> segment::find_timestamp(timestamp_ms t, offset fro
     }
     pos += hd.total_size();
   }
-  return std::optional<offset>{};
+  return found_t{};
 }
 
 status segment::scan(uint64_t max_batch_bytes, segment_open_report& report) {

@@ -44,6 +44,13 @@ struct batch_location {
   batch_header header;
 };
 
+// A record found by time: its offset and its timestamp (Kafka's TimestampAndOffset). Under
+// LogAppendTime every record of a batch has the batch's max timestamp.
+struct timestamp_and_offset {
+  offset off;
+  timestamp_ms timestamp;
+};
+
 // What opening a segment found and did, for the recovery report.
 struct segment_open_report {
   uint64_t truncated_bytes = 0;  // invalid tail cut from the log
@@ -98,9 +105,9 @@ class segment {
   // Whole batches from `position` (a batch start): at least the first, then as many more as
   // fit in max_bytes.
   result<file_slice> slice_from(uint64_t position, uint64_t max_bytes) const;
-  // The first offset at or after `from` whose record timestamp is >= t (see
-  // partition_log::offset_for_timestamp).
-  result<std::optional<offset>> find_timestamp(timestamp_ms t, offset from) const;
+  // The first record at or after `from` whose timestamp is >= t, with that timestamp (see
+  // partition_log::offset_for_timestamp). Compressed batches are decompressed to find it.
+  result<std::optional<timestamp_and_offset>> find_timestamp(timestamp_ms t, offset from) const;
 
   status sync() { return _log->sync_data(); }
   // Writes the .index file (both indexes) and syncs it.

@@ -124,16 +124,9 @@ def kcat_offset_for_time(bootstrap, topic, partition, ts):
     return int(m.group(1))
 
 
-COMPRESSED_TIME_LOOKUP_BUG = (
-    "broker bug: ListOffsets by timestamp answers a compressed batch's base offset instead of "
-    "the first record at or after the timestamp (storage segment::find_timestamp does not "
-    "decompress; Kafka's FileRecords.searchForTimestamp does)")
-
-
-@pytest.mark.parametrize("codec", [
-    "none",
-    pytest.param("gzip", marks=pytest.mark.xfail(strict=True, raises=AssertionError,
-                                                 reason=COMPRESSED_TIME_LOOKUP_BUG))])
+# A compressed batch is decompressed to find the exact record, as Kafka's
+# FileRecords.searchForTimestamp does (not answered with the batch's base offset).
+@pytest.mark.parametrize("codec", ["none", "gzip"])
 def test_offsets_for_times(bootstrap, codec):
     topic = unique_topic("times")
     base = 1_700_000_000_000

@@ -155,10 +155,6 @@ def test_list_offsets_by_timestamp_kafka_python_offsets(bootstrap):
     assert (exact.offset, between.offset, after) == (5, 6, None)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "broker bug: ListOffsets v1+ echoes the requested timestamp instead of the found record's "
-    "(handlers/list_offsets.cc sets timestamp = request timestamp; storage's "
-    "offset_for_timestamp returns only the offset)"))
 def test_list_offsets_by_timestamp_reports_found_records_timestamp(bootstrap):
     """kafka-python's offsets_for_times (ListOffsets v1) reports the offset *and the
     timestamp of the record found*, as Kafka does (FileRecords.searchForTimestamp)."""

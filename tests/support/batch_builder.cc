@@ -51,6 +51,7 @@ byte_buffer batch_builder::build() const {
     varint::append_signed(body, static_cast<int64_t>(rec.size()));
     append_bytes(body, rec);
   }
+  if (_codec != 0) body = compress(_codec, body, _snappy_framing);
   byte_buffer out;
   append_be<int64_t>(out, 0);                                       // base offset
   append_be<int32_t>(out, static_cast<int32_t>(49 + body.size()));  // batch length

@@ -1,6 +1,6 @@
 // Builds Kafka RecordBatch v2 bytes for tests and benchmarks, the way librdkafka lays them
-// out: base offset 0, producer id -1, CRC-32C over attributes..end. Compressed batches are
-// simulated by setting the codec bits over opaque bytes (storage never decompresses).
+// out: base offset 0, producer id -1, CRC-32C over attributes..end. With codec(1..4) the records
+// are compressed with the real codec (support/compress.h), as a client would send them.
 //
 //   auto b = test::batch_builder().add("key", "value").add("k2", "v2").build();
 #pragma once
@@ -12,6 +12,7 @@
 
 #include "base/bytes.h"
 #include "base/strong_id.h"
+#include "support/compress.h"
 
 namespace spate::test {
 
@@ -31,9 +32,11 @@ class batch_builder {
   batch_builder& add(std::optional<std::string> key, std::optional<std::string> value,
                      int64_t timestamp = -1);
   batch_builder& add(test_record r);
-  // Pretend the records are compressed with codec 1..4 (the body stays as built).
-  batch_builder& codec(int c) {
+  // Compresses the records with codec 1..4 (gzip, snappy, lz4, zstd); snappy in the xerial
+  // framing unless `framing` says raw.
+  batch_builder& codec(int c, snappy_framing framing = snappy_framing::xerial) {
     _codec = c;
+    _snappy_framing = framing;
     return *this;
   }
   batch_builder& producer(int64_t id, int16_t epoch, int32_t base_sequence) {
@@ -48,6 +51,7 @@ class batch_builder {
  private:
   int64_t _base_ts = 1'700'000'000'000;
   int _codec = 0;
+  snappy_framing _snappy_framing = snappy_framing::xerial;
   int64_t _producer_id = -1;
   int16_t _producer_epoch = -1;
   int32_t _base_sequence = -1;

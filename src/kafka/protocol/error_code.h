@@ -17,6 +17,7 @@ enum class error_code : int16_t {
   not_leader_or_follower = 6,
   request_timed_out = 7,
   message_too_large = 10,
+  offset_metadata_too_large = 12,
   network_exception = 13,
   coordinator_load_in_progress = 14,
   coordinator_not_available = 15,
@@ -63,6 +64,7 @@ enum class error_code : int16_t {
   member_id_required = 79,
   group_max_size_reached = 81,
   fenced_instance_id = 82,
+  group_subscribed_to_topic = 86,  // OffsetDelete on a topic the group still consumes
   invalid_record = 87,
   unstable_offset_commit = 88,
 };

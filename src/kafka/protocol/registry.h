@@ -10,23 +10,39 @@
 #include "kafka/protocol/apis/api_versions.h"
 #include "kafka/protocol/apis/create_partitions.h"
 #include "kafka/protocol/apis/create_topics.h"
+#include "kafka/protocol/apis/delete_groups.h"
 #include "kafka/protocol/apis/delete_records.h"
 #include "kafka/protocol/apis/delete_topics.h"
 #include "kafka/protocol/apis/describe_configs.h"
+#include "kafka/protocol/apis/describe_groups.h"
 #include "kafka/protocol/apis/fetch.h"
+#include "kafka/protocol/apis/find_coordinator.h"
+#include "kafka/protocol/apis/heartbeat.h"
+#include "kafka/protocol/apis/init_producer_id.h"
+#include "kafka/protocol/apis/join_group.h"
+#include "kafka/protocol/apis/leave_group.h"
+#include "kafka/protocol/apis/list_groups.h"
 #include "kafka/protocol/apis/list_offsets.h"
 #include "kafka/protocol/apis/metadata.h"
+#include "kafka/protocol/apis/offset_commit.h"
+#include "kafka/protocol/apis/offset_delete.h"
+#include "kafka/protocol/apis/offset_fetch.h"
 #include "kafka/protocol/apis/produce.h"
+#include "kafka/protocol/apis/sync_group.h"
 
 namespace spate::kafka {
 
 template <class... A>
 struct api_list_t {};
 
+// Described APIs. kafka/server serves (and so advertises) those it has a handler for.
 using api_list =
-    api_list_t<produce_api, fetch_api, list_offsets_api, metadata_api, api_versions_api,
-               create_topics_api, delete_topics_api, delete_records_api, describe_configs_api,
-               alter_configs_api, create_partitions_api>;
+    api_list_t<produce_api, fetch_api, list_offsets_api, metadata_api, offset_commit_api,
+               offset_fetch_api, find_coordinator_api, join_group_api, heartbeat_api,
+               leave_group_api, sync_group_api, describe_groups_api, list_groups_api,
+               api_versions_api, create_topics_api, delete_topics_api, delete_records_api,
+               init_producer_id_api, describe_configs_api, alter_configs_api, create_partitions_api,
+               delete_groups_api, offset_delete_api>;
 
 // Calls f.template operator()<A>() for every API in the list.
 template <class F, class... A>

@@ -1,5 +1,6 @@
 #include "kafka/server/errors.h"
 
+#include "kafka/coordinator/errc.h"
 #include "storage/errc.h"
 
 namespace spate::kafka {
@@ -36,9 +37,46 @@ error_code to_kafka_error(const error& e) {
         return error_code::kafka_storage_error;
     }
   }
+  if (e.code.category() == coordinator::coordinator_category()) {
+    return to_kafka_error(e.code);
+  }
   // Anything from the OS (ENOSPC, EIO, ...) is a storage error the client may retry.
   if (e.code.category() == std::generic_category() || e.code.category() == std::system_category()) {
     return error_code::kafka_storage_error;
+  }
+  return error_code::unknown_server_error;
+}
+
+error_code to_kafka_error(std::error_code e) {
+  if (!e) return error_code::none;
+  if (e.category() != coordinator::coordinator_category()) return to_kafka_error(error(e));
+  switch (static_cast<coordinator::errc>(e.value())) {
+    case coordinator::errc::unknown_member_id:
+      return error_code::unknown_member_id;
+    case coordinator::errc::illegal_generation:
+      return error_code::illegal_generation;
+    case coordinator::errc::rebalance_in_progress:
+      return error_code::rebalance_in_progress;
+    case coordinator::errc::inconsistent_group_protocol:
+      return error_code::inconsistent_group_protocol;
+    case coordinator::errc::invalid_session_timeout:
+      return error_code::invalid_session_timeout;
+    case coordinator::errc::member_id_required:
+      return error_code::member_id_required;
+    case coordinator::errc::fenced_instance_id:
+      return error_code::fenced_instance_id;
+    case coordinator::errc::group_id_not_found:
+      return error_code::group_id_not_found;
+    case coordinator::errc::non_empty_group:
+      return error_code::non_empty_group;
+    case coordinator::errc::invalid_group_id:
+      return error_code::invalid_group_id;
+    case coordinator::errc::coordinator_not_available:
+      return error_code::coordinator_not_available;
+    case coordinator::errc::group_max_size_reached:
+      return error_code::group_max_size_reached;
+    case coordinator::errc::invalid_commit_offset_size:
+      return error_code::invalid_commit_offset_size;
   }
   return error_code::unknown_server_error;
 }

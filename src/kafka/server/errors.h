@@ -9,5 +9,7 @@ namespace spate::kafka {
 
 // Storage failures (storage::errc, and I/O errors that storage passes through).
 error_code to_kafka_error(const error& e);
+// Coordinator outcomes (coordinator::errc); an empty code is none.
+error_code to_kafka_error(std::error_code e);
 
 }  // namespace spate::kafka

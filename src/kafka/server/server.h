@@ -16,6 +16,7 @@
 
 #include "base/result.h"
 #include "kafka/server/core_set.h"
+#include "kafka/server/group_service.h"
 #include "kafka/server/topic_manager.h"
 
 namespace spate::kafka {
@@ -37,8 +38,8 @@ struct server_config {
 
 class server {
  public:
-  server(server_config cfg, topic_manager& topics, core_set& cores)
-      : _cfg(std::move(cfg)), _topics(topics), _cores(cores) {}
+  server(server_config cfg, topic_manager& topics, core_set& cores, group_service& groups)
+      : _cfg(std::move(cfg)), _topics(topics), _cores(cores), _groups(groups) {}
   ~server();
 
   // Binds and starts accepting. The cores must be running.
@@ -49,6 +50,7 @@ class server {
   const server_config& config() const { return _cfg; }
   topic_manager& topics() { return _topics; }
   core_set& cores() { return _cores; }
+  group_service& groups() { return _groups; }
 
  private:
   asio::awaitable<void> accept_loop();
@@ -56,6 +58,7 @@ class server {
   server_config _cfg;
   topic_manager& _topics;
   core_set& _cores;
+  group_service& _groups;
   std::unique_ptr<asio::ip::tcp::acceptor> _acceptor;
   uint16_t _bound_port = 0;
   std::atomic<size_t> _next_core{0};

@@ -54,8 +54,8 @@ int64_t env_int(const char* name, int64_t fallback) {
   return (*end == '\0' && n > 0) ? n : fallback;
 }
 
-std::string show(std::optional<offset> o) {
-  return o ? std::to_string(o->value) : "none";
+std::string show(const std::optional<timestamp_and_offset>& f) {
+  return f ? std::to_string(f->off.value) + " at " + std::to_string(f->timestamp.value) : "none";
 }
 
 // Where two byte strings first differ, for a failure message that a reader can act on.
@@ -77,9 +77,9 @@ struct model_batch {
   offset base;
   int32_t count = 0;
   int64_t max_timestamp = -1;  // the stored header's
-  // Per-record timestamps when a timestamp search looks inside the batch (uncompressed,
-  // CreateTime); empty when the search stops at the batch and answers with its base offset
-  // (compressed, or LogAppendTime).
+  // Per-record timestamps when a timestamp search looks inside the batch (CreateTime, the
+  // records decompressed if need be); empty when every record has the batch's max timestamp
+  // (LogAppendTime), so the search answers with the batch's first offset.
   std::vector<int64_t> record_timestamps;
   byte_buffer bytes;
 
@@ -107,20 +107,24 @@ struct log_model {
     size_t i = find(o);
     return i < batches.size() && batches[i].base == o;
   }
-  // Kafka's ListOffsets by time: the first offset at or after the log start whose record
-  // timestamp is >= t. Records below the log start are deleted and never the answer. A batch
-  // searched as a whole (compressed, LogAppendTime) answers with its first offset still there.
-  // Timestamps are not monotonic (see next_timestamp), so this is a scan, not a search.
-  std::optional<offset> first_at_or_after(int64_t t) const {
+  // Kafka's ListOffsets by time: the first record at or after the log start whose timestamp
+  // is >= t, with that timestamp. Records below the log start are deleted and never the
+  // answer. A LogAppendTime batch answers with its first offset still there and its max
+  // timestamp. Timestamps are not monotonic (see next_timestamp), so this is a scan.
+  std::optional<timestamp_and_offset> first_at_or_after(int64_t t) const {
     for (const auto& b : batches) {
       if (b.next() <= log_start) continue;
       if (b.record_timestamps.empty()) {
-        if (b.max_timestamp >= t) return std::max(b.base, log_start);
+        if (b.max_timestamp >= t) {
+          return timestamp_and_offset{std::max(b.base, log_start), timestamp_ms(b.max_timestamp)};
+        }
         continue;
       }
       for (size_t i = 0; i < b.record_timestamps.size(); ++i) {
         offset o = b.base + static_cast<int64_t>(i);
-        if (o >= log_start && b.record_timestamps[i] >= t) return o;
+        if (o >= log_start && b.record_timestamps[i] >= t) {
+          return timestamp_and_offset{o, timestamp_ms(b.record_timestamps[i])};
+        }
       }
     }
     return std::nullopt;
@@ -888,7 +892,7 @@ void model_run::op_append() {
   m.base = base;
   m.count = count;
   m.max_timestamp = load_be<int64_t>(expected.data() + bl::max_timestamp);
-  if (!p.compressed && !log_append_time) m.record_timestamps = p.timestamps;
+  if (!log_append_time) m.record_timestamps = p.timestamps;
   m.bytes = std::move(expected);
   _model.batches.push_back(std::move(m));
   _model.log_end = base + count;
@@ -1296,7 +1300,7 @@ TEST(partition_log_model_regressions, offset_for_timestamp_searches_from_the_log
   auto at = [&](int64_t t) {
     auto r = (*log)->offset_for_timestamp(timestamp_ms(t));
     EXPECT_TRUE(r) << r.error().message();
-    return r && *r ? (*r)->value : -1;
+    return r && *r ? (*r)->off.value : -1;
   };
   EXPECT_EQ(at(900), 1);
   EXPECT_EQ(at(1200), 2);   // offset 1 is older than 1200

@@ -210,7 +210,7 @@ TEST_F(partition_log_test, offset_for_timestamp_finds_first_record_at_or_after) 
   auto at = [&](int64_t t) {
     auto r = log->offset_for_timestamp(timestamp_ms(t));
     EXPECT_TRUE(r);
-    return *r ? (*r)->value : -1;
+    return *r ? (*r)->off.value : -1;
   };
   EXPECT_EQ(at(0), 0);
   EXPECT_EQ(at(1000), 0);
@@ -222,6 +222,52 @@ TEST_F(partition_log_test, offset_for_timestamp_finds_first_record_at_or_after) 
   // Within one batch, the exact record.
   append(*log, test::batch_builder().add("a", "1", 5000).add("b", "2", 6000).build());
   EXPECT_EQ(at(5500), 101);
+}
+
+// ListOffsets answered with the requested timestamp; Kafka answers with the found record's.
+TEST_F(partition_log_test, offset_for_timestamp_reports_the_found_records_timestamp) {
+  auto log = open(log_config{});
+  append(*log, test::batch_builder().add("a", "1", 1000).add("b", "2", 2000).build());
+  append(*log, test::batch_builder().add("c", "3", 3000).build());
+  auto r = log->offset_for_timestamp(timestamp_ms(1500));
+  ASSERT_TRUE(r && *r);
+  EXPECT_EQ((*r)->off, offset(1));
+  EXPECT_EQ((*r)->timestamp, timestamp_ms(2000));
+  r = log->offset_for_timestamp(timestamp_ms(2001));
+  ASSERT_TRUE(r && *r);
+  EXPECT_EQ((*r)->off, offset(2));
+  EXPECT_EQ((*r)->timestamp, timestamp_ms(3000));
+}
+
+// Compressed batches were answered with their base offset; Kafka decompresses and answers
+// with the exact record, for every codec.
+TEST_F(partition_log_test, offset_for_timestamp_looks_inside_compressed_batches) {
+  log_config cfg;
+  cfg.segment_bytes = 1024;
+  cfg.index_interval_bytes = 128;
+  auto log = open(cfg);
+  // Batches of 10 records (one codec each, in turn) at timestamps 1000, 1010, ...
+  for (int b = 0; b < 12; ++b) {
+    test::batch_builder bb;
+    bb.codec(b % 4 + 1);
+    for (int i = 0; i < 10; ++i) {
+      int n = b * 10 + i;
+      bb.add("k" + std::to_string(n), std::string(20, 'v'), 1000 + 10 * n);
+    }
+    append(*log, bb.build());
+  }
+  EXPECT_GT(log->segment_count(), 1u);
+  for (int n = 0; n < 120; ++n) {
+    for (int64_t d : {-5, 0}) {
+      auto r = log->offset_for_timestamp(timestamp_ms(1000 + 10 * n + d));
+      ASSERT_TRUE(r && *r) << n;
+      EXPECT_EQ((*r)->off, offset(n)) << "timestamp " << 1000 + 10 * n + d;
+      EXPECT_EQ((*r)->timestamp, timestamp_ms(1000 + 10 * n));
+    }
+  }
+  auto none = log->offset_for_timestamp(timestamp_ms(1000 + 10 * 119 + 1));
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
 }
 
 TEST_F(partition_log_test, delete_records_moves_log_start_and_survives_reopen) {
@@ -278,7 +324,7 @@ TEST_F(partition_log_test, retention_by_size_and_time_deletes_whole_old_segments
   ASSERT_TRUE(first);
   auto rr = log->offset_for_timestamp(timestamp_ms(0));
   ASSERT_TRUE(rr && *rr);
-  EXPECT_LE(**rr, offset(49));
+  EXPECT_LE((*rr)->off, offset(49));
   auto all = log->apply_retention(timestamp_ms(1'000'000));
   ASSERT_TRUE(all);
   EXPECT_EQ(log->segment_count(), 1u);

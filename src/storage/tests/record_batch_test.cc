@@ -172,10 +172,10 @@ TEST(batch_writer, builds_batches_that_validate_and_read_back) {
   EXPECT_EQ(seen, (std::vector<std::pair<std::string, bool>>{{"k1", true}, {"k2", false}}));
 }
 
-TEST(record_batch, compressed_batches_are_not_parsed) {
+TEST(record_batch, compressed_batches_validate_and_keep_their_codec) {
   auto b = test::batch_builder().codec(4).add("k", "v").build();
   auto r = validate_batch(b, {}, now);
-  ASSERT_TRUE(r);
+  ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->header.codec(), compression::zstd);
 }
 

@@ -178,7 +178,7 @@ TEST(golden, api_versions_table_comes_from_the_registry) {
   }
   EXPECT_TRUE(has_produce_from_zero);
   EXPECT_STREQ(api_name(api_key::fetch), "Fetch");
-  EXPECT_EQ(api_name(api_key::offset_delete), nullptr);
+  EXPECT_EQ(api_name(api_key::sasl_handshake), nullptr);
 }
 
 }  // namespace

@@ -29,6 +29,20 @@ asio::awaitable<describe_configs_response> handle(request_context& ctx,
 asio::awaitable<alter_configs_response> handle(request_context& ctx, alter_configs_request& req);
 asio::awaitable<delete_records_response> handle(request_context& ctx, delete_records_request& req);
 
+asio::awaitable<find_coordinator_response> handle(request_context& ctx,
+                                                  find_coordinator_request& req);
+asio::awaitable<join_group_response> handle(request_context& ctx, join_group_request& req);
+asio::awaitable<sync_group_response> handle(request_context& ctx, sync_group_request& req);
+asio::awaitable<heartbeat_response> handle(request_context& ctx, heartbeat_request& req);
+asio::awaitable<leave_group_response> handle(request_context& ctx, leave_group_request& req);
+asio::awaitable<offset_commit_response> handle(request_context& ctx, offset_commit_request& req);
+asio::awaitable<offset_fetch_response> handle(request_context& ctx, offset_fetch_request& req);
+asio::awaitable<list_groups_response> handle(request_context& ctx, list_groups_request& req);
+asio::awaitable<describe_groups_response> handle(request_context& ctx,
+                                                 describe_groups_request& req);
+asio::awaitable<delete_groups_response> handle(request_context& ctx, delete_groups_request& req);
+asio::awaitable<offset_delete_response> handle(request_context& ctx, offset_delete_request& req);
+
 template <class A>
 concept handled = requires(request_context& c, typename A::request& r) {
   handle(c, r);

@@ -1,6 +1,7 @@
 // ListOffsets: -2 gives the log start offset (earliest), -1 the log end (latest, the high
 // watermark on one node), any other timestamp the first offset whose record timestamp is at
-// or after it (or -1 if none), looked up on the partition's owner core.
+// or after it with that record's timestamp (or -1 if none), looked up on the partition's owner
+// core.
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 #include "kafka/server/server.h"
@@ -34,8 +35,10 @@ asio::awaitable<list_offsets_response> handle(request_context& ctx, list_offsets
           if (!found) {
             pr.error_code = to_wire(to_kafka_error(found.error()));
           } else if (*found) {
-            pr.offset = (*found)->value;
-            pr.timestamp = p.timestamp;
+            // The found record's timestamp, not the requested one (Kafka's
+            // TimestampAndOffset); v0 has no timestamp field and ignores it.
+            pr.offset = (*found)->off.value;
+            pr.timestamp = (*found)->timestamp.value;
           }
         }
       });

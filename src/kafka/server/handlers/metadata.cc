@@ -11,6 +11,7 @@ namespace {
 metadata_response::topic describe_topic(const topic_state& t, int32_t node) {
   metadata_response::topic out;
   out.name = t.name;
+  out.is_internal = t.name.rfind("__", 0) == 0;
   for (size_t p = 0; p < t.partitions.size(); ++p) {
     metadata_response::partition mp;
     mp.partition_index = static_cast<int32_t>(p);

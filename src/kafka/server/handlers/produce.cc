@@ -7,9 +7,9 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <map>
-#include <mutex>
 
 #include "base/clock.h"
+#include "kafka/server/async_result.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 #include "kafka/server/server.h"
@@ -18,31 +18,11 @@
 namespace spate::kafka {
 namespace {
 
-// Carries a durability completion from the flusher thread back to the request's core.
-struct durable_wait : std::enable_shared_from_this<durable_wait> {
-  explicit durable_wait(asio::any_io_executor ex) : timer(ex) {}
-  asio::steady_timer timer;
-  std::mutex mu;
-  std::optional<status> result;
-
-  void complete(status s) {
-    {
-      std::lock_guard lock(mu);
-      result = std::move(s);
-    }
-    asio::post(timer.get_executor(), [self = shared_from_this()] { self->timer.cancel(); });
-  }
-  std::optional<status> get() {
-    std::lock_guard lock(mu);
-    return result;
-  }
-};
-
 struct job {
   produce_request::partition_produce_data* data;
   produce_response::partition_response* out;
   std::shared_ptr<partition_state> partition;
-  std::shared_ptr<durable_wait> wait;
+  std::shared_ptr<async_result<status>> wait;
 };
 
 }  // namespace
@@ -68,6 +48,10 @@ asio::awaitable<produce_response> handle(request_context& ctx, produce_request& 
         pr.error_code = to_wire(error_code::invalid_required_acks);
       } else if (!magic_v2) {
         pr.error_code = to_wire(error_code::unsupported_for_message_format);
+      } else if (td.name.rfind("__", 0) == 0) {
+        // Internal topics (__consumer_offsets) are written by the broker only, as in Kafka.
+        pr.error_code = to_wire(error_code::invalid_topic_exception);
+        pr.error_message = "cannot append to internal topic " + td.name;
       } else if (!topic || pd.index < 0 ||
                  pd.index >= static_cast<int32_t>(topic->partitions.size())) {
         pr.error_code = to_wire(error_code::unknown_topic_or_partition);
@@ -97,10 +81,10 @@ asio::awaitable<produce_response> handle(request_context& ctx, produce_request& 
         j.out->log_append_time_ms = appended->log_append_time.value;
         j.partition->notify_waiters();
         if (req.acks == -1) {
-          j.wait = std::make_shared<durable_wait>(ctx.executor);
+          j.wait = std::make_shared<async_result<status>>(ctx.executor);
           j.partition->log->when_durable(
               appended->next_offset,
-              [w = j.wait](status s, storage::durability) { w->complete(std::move(s)); });
+              [w = j.wait](status s, storage::durability) { w->set(std::move(s)); });
         }
       }
     });
@@ -112,13 +96,7 @@ asio::awaitable<produce_response> handle(request_context& ctx, produce_request& 
     for (auto& [owner, jobs] : by_owner) {
       for (auto& j : jobs) {
         if (!j.wait) continue;
-        auto r = j.wait->get();
-        if (!r) {
-          std::error_code ec;
-          j.wait->timer.expires_at(deadline);
-          co_await j.wait->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-          r = j.wait->get();
-        }
+        auto r = co_await j.wait->wait(deadline);
         if (!r) {
           j.out->error_code = to_wire(error_code::request_timed_out);
         } else if (!*r) {

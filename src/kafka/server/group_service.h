@@ -1,0 +1,38 @@
+// group_service: the group coordinator (kafka/coordinator) wired into the broker. The
+// coordinator and its log, partition 0 of the internal topic __consumer_offsets, live on that
+// partition's owner core; handlers hop there with core_set::run_on. A timer on the same core
+// ticks the coordinator (session expiry, rebalance deadlines).
+//
+// Threading: everything but start() runs on core(); start() runs before the cores do.
+#pragma once
+
+#include <asio/steady_timer.hpp>
+#include <memory>
+
+#include "base/result.h"
+#include "kafka/coordinator/group_coordinator.h"
+#include "kafka/server/core_set.h"
+#include "kafka/server/topic_manager.h"
+
+namespace spate::kafka {
+
+class group_service {
+ public:
+  explicit group_service(coordinator::group_coordinator::options opts) : _gc(opts) {}
+
+  // Creates or opens __consumer_offsets and replays the committed offsets in it.
+  status load(topic_manager& topics);
+  // Starts the tick timer on the coordinator's core (the cores must be running).
+  void start(core_set& cores);
+
+  size_t core() const { return _offsets->owner; }
+  coordinator::group_coordinator& coordinator() { return _gc; }
+  storage::partition_log& offsets_log() { return *_offsets->log; }
+
+ private:
+  coordinator::group_coordinator _gc;
+  std::shared_ptr<partition_state> _offsets;
+  std::unique_ptr<asio::steady_timer> _tick;
+};
+
+}  // namespace spate::kafka
