@@ -7,6 +7,7 @@ and a broker on an ephemeral port (--port 0), found from the broker's `ready:` l
     def test_x(broker):                 # started with the default flags
         produce(broker.bootstrap, ...)  # "127.0.0.1:<port>"
         broker.restart()                # SIGTERM (must exit 0), start again on the same dir
+        broker.restart(keep_port=True)  # ... listening on the same port as before
         broker.kill()                   # SIGKILL; broker.start() brings it back
 
     def test_y(bootstrap): ...          # just "127.0.0.1:<port>"
@@ -56,6 +57,7 @@ class Broker:
         self.runs = 0  # how many times it was started; each run logs to its own file
         self.log_path = None
         self.stopped = True  # by stop() or kill(), until the next start()
+        self.fixed_port = None  # set by restart(keep_port=True): listen on this port, not 0
 
     @property
     def bootstrap(self):
@@ -69,8 +71,9 @@ class Broker:
         self.runs += 1
         self.stopped = False
         self.log_path = self.log_dir / f"broker-{self.runs}.log"
+        port = str(self.fixed_port) if self.fixed_port else "0"
         cmd = [self.binary, "broker", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
-               "--port", "0"] + self.args
+               "--port", port] + self.args
         # stderr goes to a file, not a pipe: a chatty broker must never block on a full pipe.
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
@@ -113,8 +116,12 @@ class Broker:
         self.proc.wait(STOP_TIMEOUT_S)
         self.stopped = True
 
-    def restart(self):
+    def restart(self, keep_port=False):
+        """Stops and starts again; keep_port=True listens on the same port as before (so
+        running clients reconnect to the same bootstrap address) instead of a fresh one."""
         self.stop()
+        if keep_port:
+            self.fixed_port = self.port
         return self.start()
 
     def log(self, run=None, tail=200):

@@ -26,7 +26,13 @@ PRODUCE = 0
 FETCH = 1
 LIST_OFFSETS = 2
 METADATA = 3
+OFFSET_COMMIT = 8
+OFFSET_FETCH = 9
 FIND_COORDINATOR = 10
+JOIN_GROUP = 11
+HEARTBEAT = 12
+LEAVE_GROUP = 13
+SYNC_GROUP = 14
 API_VERSIONS = 18
 CREATE_TOPICS = 19
 DELETE_TOPICS = 20
@@ -40,6 +46,13 @@ API_NAMES = {
     FETCH: "Fetch",
     LIST_OFFSETS: "ListOffsets",
     METADATA: "Metadata",
+    OFFSET_COMMIT: "OffsetCommit",
+    OFFSET_FETCH: "OffsetFetch",
+    FIND_COORDINATOR: "FindCoordinator",
+    JOIN_GROUP: "JoinGroup",
+    HEARTBEAT: "Heartbeat",
+    LEAVE_GROUP: "LeaveGroup",
+    SYNC_GROUP: "SyncGroup",
     API_VERSIONS: "ApiVersions",
     CREATE_TOPICS: "CreateTopics",
     DELETE_TOPICS: "DeleteTopics",
@@ -54,6 +67,13 @@ ERR_NONE = 0
 ERR_OFFSET_OUT_OF_RANGE = 1
 ERR_UNKNOWN_TOPIC_OR_PARTITION = 3
 ERR_UNSUPPORTED_VERSION = 35
+ERR_REBALANCE_IN_PROGRESS = 27
+ERR_ILLEGAL_GENERATION = 22
+ERR_INCONSISTENT_GROUP_PROTOCOL = 23
+ERR_UNKNOWN_MEMBER_ID = 25
+ERR_INVALID_SESSION_TIMEOUT = 26
+ERR_MEMBER_ID_REQUIRED = 79
+ERR_FENCED_INSTANCE_ID = 82
 
 # Record batch attribute bits (kafka-compat.md §8.1).
 CODEC_MASK = 0x07
@@ -334,6 +354,16 @@ class ListOffsetsPartition:
 
 
 @dataclass
+class JoinGroupResult:
+    error_code: int
+    generation_id: int
+    protocol_name: str
+    leader: str
+    member_id: str
+    members: list  # [(member_id, group_instance_id (v5+) or None, metadata bytes)]
+
+
+@dataclass
 class DeleteRecordsPartition:
     partition: int
     low_watermark: int
@@ -436,18 +466,20 @@ class Conn:
         cluster_id = r.string() if version >= 2 else None
         controller_id = r.i32() if version >= 1 else None
         topics_out = {}
+        internal = set()
         for _ in range(r.i32()):
             err = r.i16()
             name = r.string()
-            if version >= 1:
-                r.i8()  # is_internal
+            if version >= 1 and r.i8():
+                internal.add(name)
             parts = r.array(lambda x: (x.i16(), x.i32(), x.i32(), x.array(lambda y: y.i32()),
                                        x.array(lambda y: y.i32())))
             topics_out[name] = (err, sorted((p[1], p[0], p[2], p[3], p[4]) for p in parts))
         assert r.remaining() == 0, f"{r.remaining()} bytes left in Metadata v{version}"
         if full:
             return {"brokers": brokers, "cluster_id": cluster_id,
-                    "controller_id": controller_id, "topics": topics_out}
+                    "controller_id": controller_id, "topics": topics_out,
+                    "internal": internal}
         return {n: (e, [p[0] for p in ps]) for n, (e, ps) in topics_out.items()}
 
     def fetch(self, topic, partition, offset, max_wait_ms=0, min_bytes=0,
@@ -504,6 +536,73 @@ class Conn:
         topics = r.array(lambda x: (x.string(), x.array(lambda y: DeleteRecordsPartition(
             y.i32(), y.i64(), y.i16()))))
         return topics[0][1][0]
+
+    # --- consumer-group APIs (non-flexible versions only) ---
+
+    def join_group(self, group_id, member_id="", protocols=(("range", b""),),
+                   session_timeout_ms=6000, rebalance_timeout_ms=None, protocol_type="consumer",
+                   group_instance_id=None, version=2):
+        """JoinGroup v0-v5. protocols: [(name, metadata bytes)]. Blocks until the broker
+        answers, which may be after the join phase (raise the socket timeout for that)."""
+        body = string(group_id) + i32(session_timeout_ms)
+        if version >= 1:
+            body += i32(session_timeout_ms if rebalance_timeout_ms is None
+                        else rebalance_timeout_ms)
+        body += string(member_id)
+        if version >= 5:
+            body += string(group_instance_id)
+        body += string(protocol_type)
+        body += array(list(protocols), lambda p: string(p[0]) + nbytes(p[1]))
+        r = Reader(self.request(JOIN_GROUP, version, body))
+        if version >= 2:
+            r.i32()  # throttle_time_ms
+        res = JoinGroupResult(r.i16(), r.i32(), r.string(), r.string(), r.string(), [])
+        res.members = r.array(lambda x: (x.string(), x.string() if version >= 5 else None,
+                                         x.bytes()))
+        assert r.remaining() == 0, f"{r.remaining()} bytes left in JoinGroup v{version}"
+        return res
+
+    def sync_group(self, group_id, generation_id, member_id, assignments=(),
+                   group_instance_id=None, version=1):
+        """SyncGroup v0-v3: (error_code, assignment bytes)."""
+        body = string(group_id) + i32(generation_id) + string(member_id)
+        if version >= 3:
+            body += string(group_instance_id)
+        body += array(list(assignments), lambda a: string(a[0]) + nbytes(a[1]))
+        r = Reader(self.request(SYNC_GROUP, version, body))
+        if version >= 1:
+            r.i32()
+        err, assignment = r.i16(), r.bytes()
+        assert r.remaining() == 0, f"{r.remaining()} bytes left in SyncGroup v{version}"
+        return err, assignment
+
+    def heartbeat(self, group_id, generation_id, member_id, group_instance_id=None, version=1):
+        """Heartbeat v0-v3: the error code."""
+        body = string(group_id) + i32(generation_id) + string(member_id)
+        if version >= 3:
+            body += string(group_instance_id)
+        r = Reader(self.request(HEARTBEAT, version, body))
+        if version >= 1:
+            r.i32()
+        err = r.i16()
+        assert r.remaining() == 0, f"{r.remaining()} bytes left in Heartbeat v{version}"
+        return err
+
+    def leave_group(self, group_id, member_id, version=1):
+        """LeaveGroup v0-v1 (single member): the error code."""
+        r = Reader(self.request(LEAVE_GROUP, version, string(group_id) + string(member_id)))
+        if version >= 1:
+            r.i32()
+        return r.i16()
+
+    def offset_fetch(self, group_id, topic, partitions, version=1):
+        """OffsetFetch v1: {partition: (offset, metadata, error_code)}."""
+        body = string(group_id) + array([topic], lambda t: string(t) +
+                                        array(list(partitions), i32))
+        r = Reader(self.request(OFFSET_FETCH, version, body))
+        topics = r.array(lambda x: (x.string(), x.array(lambda y: (y.i32(), y.i64(), y.string(),
+                                                                  y.i16()))))
+        return {p: (o, md, e) for _, ps in topics for p, o, md, e in ps}
 
 
 def advertised_versions(bootstrap):
