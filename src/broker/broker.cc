@@ -63,7 +63,9 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
   kafka::core_set cores(n_cores);
   kafka::topic_manager topics(**lm, **catalog, config.log_defaults, cores.size());
   SPATE_TRY(topics.load());
-  kafka::group_service groups(coordinator::group_coordinator::options{});
+  coordinator::group_coordinator::options group_opts;
+  group_opts.initial_rebalance_delay_ms = config.group_initial_rebalance_delay_ms;
+  kafka::group_service groups(group_opts);
   SPATE_TRY(groups.load(topics));
   cores.start();
   groups.start(cores);

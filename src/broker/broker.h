@@ -31,6 +31,7 @@ struct broker_config {
   bool auto_create_topics = true;
   int32_t default_partitions = 1;
   size_t max_frame_bytes = 100 * 1024 * 1024;
+  int32_t group_initial_rebalance_delay_ms = 3000;  // group.initial.rebalance.delay.ms
   storage::log_config log_defaults;
   std::chrono::milliseconds retention_check_interval{300'000};  // log.retention.check.interval.ms
 };

@@ -74,6 +74,11 @@ int main(int argc, char** argv) {
                    "Largest request frame accepted (socket.request.max.bytes)")
       ->capture_default_str();
   broker_cmd
+      ->add_option("--group-initial-rebalance-delay-ms", cfg.group_initial_rebalance_delay_ms,
+                   "How long a new group waits for more members before its first rebalance")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  broker_cmd
       ->add_option("--retention-check-ms", retention_check_ms,
                    "How often retention runs (log.retention.check.interval.ms)")
       ->capture_default_str();
