@@ -123,7 +123,8 @@ connection::connection(server& srv, asio::ip::tcp::socket socket)
     : _srv(srv),
       _socket(std::move(socket)),
       _writer_wake(_socket.get_executor()),
-      _reader_wake(_socket.get_executor()) {
+      _reader_wake(_socket.get_executor()),
+      _append_order(_socket.get_executor()) {
   std::error_code ec;
   auto ep = _socket.remote_endpoint(ec);
   _peer = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -180,6 +181,9 @@ asio::awaitable<void> connection::read_loop() {
     if (ec) break;
     auto s = std::make_shared<slot>();
     s->request_bytes = frame->size();
+    if (load_be<int16_t>(frame->data()) == static_cast<int16_t>(api_key::produce)) {
+      s->append_ticket = _append_order.take_ticket();
+    }
     _in_flight_bytes += s->request_bytes;
     _slots.push_back(s);
     asio::co_spawn(_socket.get_executor(), handle(frame, s), asio::detached);
@@ -232,9 +236,15 @@ asio::awaitable<void> connection::handle(std::shared_ptr<byte_buffer> frame,
       out.failure = "unsupported API key " + std::to_string(key);
     } else {
       request_context ctx{_srv, *hdr, _socket.get_executor()};
+      if (s->append_ticket) {
+        ctx.order = &_append_order;
+        ctx.ticket = *s->append_ticket;
+      }
       co_await fn(ctx, *frame, out);
     }
   }
+  // Whatever happened, this request no longer holds up later ones.
+  if (s->append_ticket) _append_order.abandon(*s->append_ticket);
   if (!out.failure.empty()) {
     // Kafka closes the connection on a request it cannot parse or does not serve; the
     // client reconnects and renegotiates (kafka-compat.md §2.3).

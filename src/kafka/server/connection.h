@@ -12,8 +12,10 @@
 #include <asio/steady_timer.hpp>
 #include <deque>
 #include <memory>
+#include <optional>
 
 #include "base/bytes.h"
+#include "kafka/server/request_context.h"
 
 namespace spate::kafka {
 
@@ -32,6 +34,7 @@ class connection : public std::enable_shared_from_this<connection> {
     bool respond = true;
     bool close_after = false;
     size_t request_bytes = 0;
+    std::optional<uint64_t> append_ticket;  // Produce requests, in arrival order
   };
 
   asio::awaitable<void> read_loop();
@@ -47,6 +50,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::deque<std::shared_ptr<slot>> _slots;
   size_t _in_flight_bytes = 0;
   bool _closed = false;
+  append_order _append_order;
 };
 
 }  // namespace spate::kafka

@@ -3,6 +3,12 @@
 #pragma once
 
 #include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <cstdint>
+#include <set>
 
 #include "kafka/protocol/api.h"
 
@@ -10,10 +16,52 @@ namespace spate::kafka {
 
 class server;
 
+// Keeps one connection's Produce requests appending in the order they arrived, although they
+// are handled concurrently: a request whose partitions live on several cores hops between
+// them, and a later request must not overtake it on a shared partition (Kafka's per-connection
+// ordering, which producers with several requests in flight rely on). Only the append phase
+// is ordered; waiting for durability is not, so pipelined acks=all requests still share a sync.
+// Lives on the connection's core.
+class append_order {
+ public:
+  explicit append_order(asio::any_io_executor ex) : _wake(ex) {}
+  uint64_t take_ticket() { return _issued++; }
+  // Resumes when every earlier ticket has finished its appends.
+  asio::awaitable<void> wait_turn(uint64_t ticket) {
+    while (_serving != ticket) {
+      std::error_code ec;
+      _wake.expires_at(asio::steady_timer::time_point::max());
+      co_await _wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+  // Idempotent: the handler ends its turn after appending; the connection makes sure a
+  // request that never got that far (malformed) ends it too.
+  void end_turn(uint64_t ticket) {
+    if (_serving != ticket) return;
+    ++_serving;
+    while (_skipped.erase(_serving)) ++_serving;
+    _wake.cancel();
+  }
+  // A ticket whose request ended out of turn (it failed before waiting): skip it when reached.
+  void abandon(uint64_t ticket) {
+    if (ticket == _serving) return end_turn(ticket);
+    if (ticket > _serving) _skipped.insert(ticket);
+  }
+
+ private:
+  asio::steady_timer _wake;
+  uint64_t _issued = 0;
+  uint64_t _serving = 0;
+  std::set<uint64_t> _skipped;
+};
+
 struct request_context {
   server& srv;
   const request_header& header;
   asio::any_io_executor executor;
+  // Produce only: this request's place in the connection's append order.
+  append_order* order = nullptr;
+  uint64_t ticket = 0;
   // Set by a handler that must not be answered (Produce with acks=0).
   bool suppress_response = false;
   // Set by a handler whose failure must close the connection (acks=0 errors, as Kafka does).

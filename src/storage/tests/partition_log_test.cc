@@ -11,6 +11,7 @@
 #include "io/posix_filesystem.h"
 #include "storage/errc.h"
 #include "support/batch_builder.h"
+#include "support/crash.h"
 #include "support/temp_dir.h"
 
 namespace spate::storage {
@@ -161,7 +162,7 @@ TEST_F(partition_log_test, unclean_reopen_scans_only_the_active_segment_and_cuts
     ASSERT_TRUE(f);
     active_size = *(*f)->size();
     ASSERT_TRUE((*f)->write_at(active_size, bytes_view(torn).first(torn.size() / 2)));
-    log.release();  // NOLINT: deliberately skip close(), as a crash would
+    test::crash(log);  // skip close(), as a crash would
   }
   log_recovery_report report;
   auto log = open(cfg, &report);
@@ -285,7 +286,7 @@ TEST_F(partition_log_test, delete_records_moves_log_start_and_survives_reopen) {
     ASSERT_FALSE(below);
     EXPECT_EQ(below.error().code, make_error_code(errc::offset_out_of_range));
     EXPECT_FALSE(log->delete_records(offset(41)));
-    log.release();  // crash: no clean close
+    test::crash(log);  // no clean close
   }
   auto log = open(cfg);
   EXPECT_EQ(log->log_start(), offset(25));
@@ -397,7 +398,7 @@ TEST_F(partition_log_test, clamped_log_start_is_written_back) {
     auto log = open();
     for (int i = 0; i < 6; ++i) append(*log, test::make_batch(2, 50));
     ASSERT_TRUE(log->delete_records(offset(10)));
-    log.release();  // crash
+    test::crash(log);
   }
   // Lose the tail below the new start, as an unsynced crash could.
   std::string seg = _dir / ("t-0/" + segment_file_name(offset(0), ".log"));
@@ -512,7 +513,7 @@ TEST_F(faulty_log_test, power_loss_keeps_everything_acknowledged_as_durable) {
       return c;
     }()));
     for (int i = 0; i < 5; ++i) append(*log, test::make_batch(2, 200));
-    log.release();  // crash
+    test::crash(log);
   }
   ASSERT_TRUE(_faulty.simulate_power_loss(123));  // and a torn tail of 123 bytes
   log_recovery_report report;

@@ -64,6 +64,9 @@ asio::awaitable<produce_response> handle(request_context& ctx, produce_request& 
     }
   }
 
+  // Append in this connection's arrival order (see append_order), then let the next request
+  // append while this one waits for durability.
+  if (ctx.order) co_await ctx.order->wait_turn(ctx.ticket);
   auto now = wall_now();
   for (auto& [owner, jobs] : by_owner) {
     co_await srv.cores().run_on(owner, [&, owner = owner] {
@@ -89,6 +92,8 @@ asio::awaitable<produce_response> handle(request_context& ctx, produce_request& 
       }
     });
   }
+
+  if (ctx.order) ctx.order->end_turn(ctx.ticket);
 
   if (req.acks == -1) {
     auto deadline = std::chrono::steady_clock::now() +
