@@ -1,0 +1,935 @@
+// storage_bench: append and read throughput of one partition_log, printed as ratios to the
+// disk floors of performance.md, which it measures itself in the same run and in the same
+// data directory (conventions.md §14: a 2-core shared VM drifts 10-20 % run to run, so only
+// a ratio to the machine's own floor means anything).
+//
+//   build/bench/bench/storage_bench                       # everything, ~1-2 minutes
+//   build/bench/bench/storage_bench --filter append/1m/always --seconds 5
+//
+// Workloads (bench/README.md has the table of commands):
+//   append/<16k|1m>/<always|interval|os>/<1|16>  RecordBatch v2 of 1 KiB records, pre-built.
+//     1 appender: a synchronous loop on the owner thread (append, then for `always` wait for
+//     when_durable). 16 appenders: 16 producer threads hand batches to the owner thread
+//     through a queue and each blocks on its own acknowledgement before sending the next, as
+//     16 producers with one request in flight would; for `always` that acknowledgement is
+//     when_durable, which is what lets group commit share one fdatasync between them.
+//   read/<16k|1m>  the whole log read back with partition_log::read in 1 MiB fetches, each
+//     slice copied into a buffer (pread), as a fetch that does not use sendfile would.
+//
+// Threading: main thread drives; per case one owner thread (or main itself for 1 appender),
+// the log's flusher thread, and the producer threads.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <latch>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/clock.h"
+#include "io/posix_filesystem.h"
+#include "storage/flusher.h"
+#include "storage/log_config.h"
+#include "storage/partition_log.h"
+#include "storage/record_batch.h"
+#include "support/batch_builder.h"
+
+namespace spate::bench {
+namespace {
+
+using storage::flush_policy;
+using seconds_d = std::chrono::duration<double>;
+
+// MB is 10^6 bytes throughout, floors and results alike, so ratios need no conversion.
+constexpr double mb = 1e6;
+constexpr size_t mib = 1 << 20;
+
+struct options {
+  std::string dir = "./storage_bench.data";
+  uint64_t size_mb = 1024;   // floor file size, and the most one append case writes
+  double seconds = 3;        // most time per append or read case
+  double floor_seconds = 2;  // time for W_sync64 and the read floor
+  std::string filter;        // run only the cases it names (see selected())
+  bool floors_only = false;
+  bool fio = true;
+};
+
+void usage() {
+  std::printf(
+      "usage: storage_bench [--dir DIR] [--size-mb N] [--seconds S] [--floor-seconds S]\n"
+      "                     [--filter NAME] [--floors-only] [--no-fio]\n"
+      "  --dir          data directory, on the disk under test (default ./storage_bench.data;\n"
+      "                 created, and removed at the end)\n"
+      "  --size-mb      floor file size and the cap on bytes per append case (default 1024)\n"
+      "  --seconds      the cap on time per append/read case (default 3)\n"
+      "  --floor-seconds  time for the W_sync64 and read floors (default 2)\n"
+      "  --filter       only cases with these name parts in a row, e.g. append/16k/os/1 (just\n"
+      "                 that case), append/1m, always, read\n"
+      "  --floors-only  measure and print the floors only\n"
+      "  --no-fio       do not run fio beside the in-process floors\n");
+}
+
+std::optional<options> parse_args(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::optional<std::string> {
+      if (i + 1 >= argc) return std::nullopt;
+      return std::string(argv[++i]);
+    };
+    auto number = [&](double& out) {
+      auto v = value();
+      if (!v) return false;
+      char* end = nullptr;
+      out = std::strtod(v->c_str(), &end);
+      return end && *end == '\0' && out > 0;
+    };
+    double d = 0;
+    if (a == "--dir") {
+      auto v = value();
+      if (!v) return std::nullopt;
+      o.dir = *v;
+    } else if (a == "--size-mb") {
+      if (!number(d)) return std::nullopt;
+      o.size_mb = static_cast<uint64_t>(d);
+    } else if (a == "--seconds") {
+      if (!number(o.seconds)) return std::nullopt;
+    } else if (a == "--floor-seconds") {
+      if (!number(o.floor_seconds)) return std::nullopt;
+    } else if (a == "--filter") {
+      auto v = value();
+      if (!v) return std::nullopt;
+      o.filter = *v;
+    } else if (a == "--floors-only") {
+      o.floors_only = true;
+    } else if (a == "--no-fio") {
+      o.fio = false;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (o.size_mb == 0) return std::nullopt;
+  return o;
+}
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "storage_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+template <class T>
+T check(result<T> r, const char* what) {
+  if (!r) die(std::string(what) + ": " + r.error().message());
+  return std::move(r).value();
+}
+
+void check(const status& s, const char* what) {
+  if (!s) die(std::string(what) + ": " + s.error().message());
+}
+
+double elapsed_s(mono_clock::time_point since) {
+  return seconds_d(mono_clock::now() - since).count();
+}
+
+// Process CPU time (all threads), so a case's cost per byte can be compared with its rate.
+double cpu_seconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return tv(ru.ru_utime) + tv(ru.ru_stime);
+}
+
+double percentile(std::vector<int64_t>& v, double p) {
+  if (v.empty()) return 0;
+  size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(k), v.end());
+  return static_cast<double>(v[k]);
+}
+
+// Settles the disk between measurements: dirty pages a previous step left behind would
+// otherwise be written back during the next one and charged to it.
+void settle() {
+  ::sync();
+}
+
+// ---------------------------------------------------------------------------------------
+// Floors, with plain POSIX calls on a fresh file in the data directory.
+
+// An open descriptor, closed on scope exit.
+class raw_file {
+ public:
+  raw_file(const std::string& path, int flags) : _fd(::open(path.c_str(), flags, 0644)) {
+    if (_fd < 0) die("open " + path + ": " + std::strerror(errno));
+  }
+  ~raw_file() { ::close(_fd); }
+  raw_file(const raw_file&) = delete;
+  raw_file& operator=(const raw_file&) = delete;
+  int fd() const { return _fd; }
+
+ private:
+  int _fd;
+};
+
+void pwrite_all(int fd, const uint8_t* p, size_t n, uint64_t pos) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(pos));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) die(std::string("pwrite: ") + std::strerror(errno));
+    p += w;
+    n -= static_cast<size_t>(w);
+    pos += static_cast<uint64_t>(w);
+  }
+}
+
+// Incompressible bytes, as fio writes by default, so neither the floor nor fio's figure
+// profits from a storage layer that compresses or deduplicates.
+byte_buffer random_bytes(size_t n) {
+  byte_buffer b(n);
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (auto& c : b) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<uint8_t>(x >> 32);
+  }
+  return b;
+}
+
+// Sequential 1 MiB pwrites into a new file; with `final_fsync` the clock stops after one
+// fsync of the whole file (fio --end_fsync=1), without it at the last write (page cache).
+// `cpu_us_per_mb`, if given, receives the CPU time spent per MB: unlike the rate, it hardly
+// moves when other processes take the cores.
+double sequential_write_mb_s(const std::string& path, uint64_t size_mb, bool final_fsync,
+                             double* cpu_us_per_mb = nullptr) {
+  static const byte_buffer chunk = random_bytes(mib);
+  std::filesystem::remove(path);
+  raw_file f(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC);
+  double cpu0 = cpu_seconds();
+  auto start = mono_clock::now();
+  for (uint64_t i = 0; i < size_mb; ++i) pwrite_all(f.fd(), chunk.data(), mib, i * mib);
+  if (final_fsync && ::fsync(f.fd()) != 0) die(std::string("fsync: ") + std::strerror(errno));
+  double s = elapsed_s(start);
+  double bytes = static_cast<double>(size_mb * mib);
+  if (cpu_us_per_mb) *cpu_us_per_mb = (cpu_seconds() - cpu0) * 1e6 / (bytes / mb);
+  return bytes / s / mb;
+}
+
+// 1 MiB preads over a file already in the page cache, whole passes for about `seconds`.
+double cached_read_mb_s(const std::string& path, double seconds, double* cpu_us_per_mb) {
+  raw_file f(path, O_RDONLY | O_CLOEXEC);
+  byte_buffer buf(mib);
+  uint64_t total = 0;
+  double cpu0 = cpu_seconds();
+  auto start = mono_clock::now();
+  do {
+    for (uint64_t pos = 0;; pos += mib) {
+      ssize_t n = ::pread(f.fd(), buf.data(), mib, static_cast<off_t>(pos));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) die(std::string("pread: ") + std::strerror(errno));
+      if (n == 0) break;
+      total += static_cast<uint64_t>(n);
+    }
+  } while (elapsed_s(start) < seconds);
+  double s = elapsed_s(start);
+  *cpu_us_per_mb = (cpu_seconds() - cpu0) * 1e6 / (static_cast<double>(total) / mb);
+  return static_cast<double>(total) / s / mb;
+}
+
+// Readies the page cache for a timed step, unmeasured. On these VMs memory the guest freed is
+// handed back to the hypervisor within seconds (free page reporting), and touching it again
+// faults in the host: a step that grows the page cache then writes at 0.4-0.9 GB/s instead
+// of 2.5-5 GB/s, depending only on how long ago the previous step deleted its files. Writing
+// and unlinking (which drops the dirty pages, no writeback) one file of the step's size just
+// before it puts every floor and every case on recycled pages alike, as a long-running broker
+// whose page cache is full would be.
+void warm_page_cache(const options& o) {
+  std::string path = o.dir + "/warm.dat";
+  sequential_write_mb_s(path, o.size_mb + 32, false);  // + a case's overshoot past the cap
+  std::filesystem::remove(path);
+}
+
+struct sync_floor {
+  double mb_s = 0;
+  double syncs_s = 0;
+  double p50_us = 0;
+};
+
+// 64 KiB pwrite + fdatasync, one at a time, appending (the log's files grow the same way).
+sync_floor sync64(const std::string& path, double seconds, uint64_t cap_bytes) {
+  static const byte_buffer chunk = random_bytes(64 * 1024);
+  std::filesystem::remove(path);
+  raw_file f(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC);
+  std::vector<int64_t> lat;
+  uint64_t pos = 0;
+  auto start = mono_clock::now();
+  while (elapsed_s(start) < seconds && pos < cap_bytes) {
+    auto t0 = mono_clock::now();
+    pwrite_all(f.fd(), chunk.data(), chunk.size(), pos);
+    if (::fdatasync(f.fd()) != 0) die(std::string("fdatasync: ") + std::strerror(errno));
+    lat.push_back(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(mono_clock::now() - t0).count());
+    pos += chunk.size();
+  }
+  double s = elapsed_s(start);
+  sync_floor out;
+  out.mb_s = static_cast<double>(pos) / s / mb;
+  out.syncs_s = static_cast<double>(lat.size()) / s;
+  out.p50_us = percentile(lat, 0.5) / 1e3;
+  return out;
+}
+
+struct floors {
+  double w_buf = 0;        // MB/s, sequential 1 MiB writes without fsync (page cache)
+  double w_buf_cpu = 0;    // CPU microseconds per MB of the above
+  double r_cache = 0;      // MB/s, sequential 1 MiB preads of a cached file
+  double r_cache_cpu = 0;  // CPU microseconds per MB of the above
+  double w_seq = 0;        // MB/s, sequential 1 MiB writes with a final fsync
+  sync_floor w_sync64;
+};
+
+floors measure_floors(const options& o) {
+  floors f;
+  std::string path = o.dir + "/floor.dat";
+  settle();
+  warm_page_cache(o);
+  f.w_buf = sequential_write_mb_s(path, o.size_mb, false, &f.w_buf_cpu);
+  // Read back what was just written: it is all in the page cache.
+  f.r_cache = cached_read_mb_s(path, o.floor_seconds, &f.r_cache_cpu);
+  // Unlinking drops the dirty pages, so W_seq starts on an idle disk.
+  std::filesystem::remove(path);
+  settle();
+  warm_page_cache(o);
+  f.w_seq = sequential_write_mb_s(path, o.size_mb, true);
+  std::filesystem::remove(path);
+  settle();
+  warm_page_cache(o);
+  f.w_sync64 = sync64(path, o.floor_seconds, o.size_mb * mib);
+  std::filesystem::remove(path);
+  settle();
+  return f;
+}
+
+// The same floors from fio, printed beside ours as a check on the in-process measurement.
+struct fio_floors {
+  std::optional<double> w_buf, w_seq, w_sync64;
+};
+
+// fio's write bandwidth (bytes/s) from its JSON output, in MB/s.
+std::optional<double> run_fio(const std::string& args) {
+  std::string cmd = "fio --output-format=json " + args + " 2>/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  if (::pclose(p) != 0) return std::nullopt;
+  // The job's "write" section; "rw" : "write" among the options comes first.
+  auto w = out.find("\"write\" : {");
+  if (w == std::string::npos) return std::nullopt;
+  auto k = out.find("\"bw_bytes\"", w);
+  if (k == std::string::npos) return std::nullopt;
+  auto colon = out.find(':', k);
+  if (colon == std::string::npos) return std::nullopt;
+  return std::strtod(out.c_str() + colon + 1, nullptr) / mb;
+}
+
+fio_floors measure_fio(const options& o) {
+  fio_floors f;
+  if (!o.fio || std::system("command -v fio >/dev/null 2>&1") != 0) return f;
+  std::string path = o.dir + "/fio.dat";
+  std::string common = " --filename=" + path + " --size=" + std::to_string(o.size_mb) + "m";
+  auto one = [&](const std::string& args) {
+    std::filesystem::remove(path);
+    settle();
+    warm_page_cache(o);
+    auto r = run_fio(args + common);
+    std::filesystem::remove(path);
+    return r;
+  };
+  // The commands of performance.md (W_buf: W_seq's without the fsync); only the file, the
+  // size and, for sync64, a time cap added.
+  f.w_buf = one("--name=w_buf --rw=write --bs=1m");
+  f.w_seq = one("--name=w_seq --rw=write --bs=1m --end_fsync=1");
+  char runtime[64];
+  std::snprintf(runtime, sizeof runtime, " --runtime=%.0f", std::max(1.0, o.floor_seconds));
+  f.w_sync64 = one(std::string("--name=w_sync64 --rw=write --bs=64k --fdatasync=1") + runtime);
+  settle();
+  return f;
+}
+
+// ---------------------------------------------------------------------------------------
+// Append cases.
+
+struct case_result {
+  std::string name;
+  double seconds = 0;
+  uint64_t bytes = 0;
+  uint64_t batches = 0;
+  uint64_t syncs = 0;
+  double cpu_s = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+  const char* floor_name = "";  // W_seq, W_buf or R_cache
+  double floor_mb_s = 0;        // filled in once the floors are measured again at the end
+  std::optional<double> aim;    // ratio to the floor
+};
+
+struct batch_shape {
+  const char* name;  // in case names
+  int records;
+};
+
+constexpr batch_shape shapes[] = {{"16k", 16}, {"1m", 1024}};
+// ~1 KiB records: 1000-byte values plus key and record framing (1024 of them stay under
+// message.max.bytes).
+constexpr size_t value_size = 1000;
+
+storage::log_config case_config(flush_policy p) {
+  storage::log_config cfg;
+  cfg.flush = p;
+  // One segment per case: a case writes at most --size-mb (1 GiB by default), and a roll
+  // syncs the closed segment whole, which would land in a short run by accident (once per
+  // GiB in a long one) rather than measure the steady state. The largest segment allowed;
+  // a --size-mb above 2047 rolls regardless.
+  cfg.segment_bytes = (1ull << 31) - 1;
+  return cfg;
+}
+
+// Where a producer waits for its acknowledgement. A mutex and condition variable rather than
+// std::atomic::wait, whose spin-then-sched_yield would have sixteen waiting producers take
+// the two cores from the owner and flusher threads: a real producer blocks in the kernel.
+struct ack_slot {
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t acks = 0;  // guarded by mu
+  byte_buffer batch;  // this producer's batch; reused once acknowledged
+  std::vector<int64_t> latency_ns;
+  uint64_t acked = 0;
+
+  uint64_t count() {
+    std::lock_guard lock(mu);
+    return acks;
+  }
+  void wait_past(uint64_t before) {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return acks != before; });
+  }
+  void acknowledge() {
+    {
+      std::lock_guard lock(mu);
+      ++acks;
+    }
+    cv.notify_one();
+  }
+};
+
+// First error seen on any thread; the case is abandoned and the run fails.
+struct failure_box {
+  std::atomic<bool> any{false};
+  std::mutex mu;
+  std::optional<std::string> message;
+  void set(const std::string& m) {
+    std::lock_guard lock(mu);
+    if (!message) message = m;
+    any.store(true, std::memory_order_release);
+  }
+  std::string get() {
+    std::lock_guard lock(mu);
+    return message.value_or("");
+  }
+};
+
+std::string case_name(const batch_shape& s, flush_policy p, int appenders) {
+  return std::string("append/") + s.name + "/" + storage::to_string(p) + "/" +
+         std::to_string(appenders);
+}
+
+// The producers of one append case and where each waits for its acknowledgement. With more
+// than one, the producers are threads that hand their batch to the partition's owner thread
+// through a queue and block until acknowledged: for `always` by when_durable, so every batch
+// appended while a sync is in flight shares the next one (group commit); for `os` by
+// when_durable too, which answers at once; for `interval` as soon as it is appended (the
+// producer does not wait for the timer's sync). With one, the owner itself is the producer.
+//
+// Acknowledgements arrive on the flusher thread, which may still be inside the last one's
+// notify when the producer has already woken, so this object must outlive the flusher:
+// the caller declares it first.
+class append_run {
+ public:
+  append_run(flush_policy policy, int producers, const byte_buffer& batch, uint64_t cap_bytes)
+      : _policy(policy), _slots(static_cast<size_t>(producers)), _cap(cap_bytes) {
+    for (auto& s : _slots) {
+      s.batch = batch;
+      s.latency_ns.reserve(1 << 16);
+    }
+  }
+
+  // Runs for at most `seconds` or until `cap_bytes` are appended, then lets every producer
+  // collect the acknowledgement it is waiting for. Returns the wall time from the start until
+  // the last acknowledgement.
+  double run(storage::partition_log& log, double seconds) {
+    _log = &log;
+    double s = _slots.size() == 1 ? run_inline(seconds) : run_threads(seconds);
+    if (_failed.any.load()) die("append: " + _failed.get());
+    return s;
+  }
+
+  const std::vector<ack_slot>& slots() const { return _slots; }
+
+ private:
+  // One producer with a single request in flight: append, and unless the policy is
+  // `interval`, wait for when_durable (at once for `os`, after the covering sync for
+  // `always`) before the next.
+  double run_inline(double seconds) {
+    ack_slot& s = _slots[0];
+    auto start = mono_clock::now();
+    uint64_t appended = 0;
+    while (appended < _cap && elapsed_s(start) < seconds && !_failed.any.load()) {
+      auto t0 = mono_clock::now();
+      uint64_t before = s.count();
+      auto a = _log->append(s.batch, wall_now());
+      if (!a) die("append: " + a.error().message());
+      appended += a->size;
+      if (_policy != flush_policy::interval) {
+        _log->when_durable(a->next_offset, [this, &s](status st, storage::durability) {
+          if (!st) _failed.set(st.error().message());
+          acknowledge(s);
+        });
+        s.wait_past(before);
+      }
+      s.latency_ns.push_back(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(mono_clock::now() - t0).count());
+      ++s.acked;
+    }
+    return elapsed_s(start);
+  }
+
+  double run_threads(double seconds) {
+    std::latch go(1);
+    std::thread owner([this] { owner_loop(); });
+    std::vector<std::thread> producers;
+    for (size_t i = 0; i < _slots.size(); ++i) {
+      producers.emplace_back([this, i, &go] {
+        go.wait();
+        producer_loop(i);
+      });
+    }
+    auto start = mono_clock::now();
+    go.count_down();
+    while (!_stop.load(std::memory_order_relaxed) && elapsed_s(start) < seconds) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    _stop.store(true);
+    for (auto& t : producers) t.join();
+    double s = elapsed_s(start);
+    {
+      std::lock_guard lock(_mu);
+      _exit = true;
+    }
+    _cv.notify_one();
+    owner.join();
+    return s;
+  }
+
+  void producer_loop(size_t i) {
+    ack_slot& s = _slots[i];
+    while (!_stop.load(std::memory_order_relaxed)) {
+      auto t0 = mono_clock::now();
+      uint64_t before = s.count();
+      {
+        std::lock_guard lock(_mu);
+        _pending.push_back(i);
+      }
+      _cv.notify_one();
+      s.wait_past(before);
+      if (_failed.any.load()) return;
+      s.latency_ns.push_back(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(mono_clock::now() - t0).count());
+      ++s.acked;
+    }
+  }
+
+  static void acknowledge(ack_slot& s) { s.acknowledge(); }
+
+  // The partition's owner: takes whatever producers have queued, appends it in arrival
+  // order, and arranges each acknowledgement.
+  void owner_loop() {
+    std::vector<size_t> taken;
+    for (;;) {
+      {
+        std::unique_lock lock(_mu);
+        _cv.wait(lock, [&] { return !_pending.empty() || _exit; });
+        if (_pending.empty()) return;
+        taken.swap(_pending);
+      }
+      for (size_t i : taken) {
+        ack_slot& s = _slots[i];
+        auto a = _log->append(s.batch, wall_now());
+        if (!a) {
+          _failed.set(a.error().message());
+          _stop.store(true);
+          acknowledge(s);
+          continue;
+        }
+        _appended += a->size;
+        if (_appended >= _cap) _stop.store(true);
+        if (_policy == flush_policy::interval) {
+          acknowledge(s);
+        } else {
+          _log->when_durable(a->next_offset, [this, &s](status st, storage::durability) {
+            if (!st) {
+              _failed.set(st.error().message());
+              _stop.store(true);
+            }
+            acknowledge(s);
+          });
+        }
+      }
+      taken.clear();
+    }
+  }
+
+  flush_policy _policy;
+  std::vector<ack_slot> _slots;
+  uint64_t _cap;
+  storage::partition_log* _log = nullptr;
+  uint64_t _appended = 0;  // owner thread only
+  std::atomic<bool> _stop{false};
+  failure_box _failed;
+  std::mutex _mu;
+  std::condition_variable _cv;
+  std::vector<size_t> _pending;  // producer indexes, in arrival order
+  bool _exit = false;
+};
+
+case_result run_append_case(const options& o, io::filesystem& fs, const batch_shape& shape,
+                            flush_policy policy, int appenders) {
+  byte_buffer batch = test::make_batch(shape.records, value_size);
+  std::string dir = o.dir + "/append-" + shape.name + "-" + storage::to_string(policy) + "-" +
+                    std::to_string(appenders);
+  check(fs.remove_all(dir), "remove old case folder");
+  settle();
+  case_result r;
+  r.name = case_name(shape, policy, appenders);
+  {
+    append_run run(policy, appenders, batch, o.size_mb * mib);  // outlives the flusher
+    storage::flusher flusher;
+    auto log =
+        check(storage::partition_log::open(fs, dir, case_config(policy), flusher), "open log");
+    warm_page_cache(o);
+    uint64_t syncs0 = flusher.syncs();
+    double cpu0 = cpu_seconds();
+    r.seconds = run.run(*log, o.seconds);
+    r.cpu_s = cpu_seconds() - cpu0;
+    r.syncs = flusher.syncs() - syncs0;
+    std::vector<int64_t> lat;
+    for (auto& s : run.slots()) {
+      r.batches += s.acked;
+      lat.insert(lat.end(), s.latency_ns.begin(), s.latency_ns.end());
+    }
+    r.bytes = r.batches * batch.size();
+    r.p50_us = percentile(lat, 0.5) / 1e3;
+    r.p99_us = percentile(lat, 0.99) / 1e3;
+    // Closing syncs what the os and interval policies left in the page cache: not part of
+    // the measurement, but it must finish before the next case starts.
+    check(log->close(), "close log");
+  }
+  check(fs.remove_all(dir), "remove case folder");
+  settle();
+  if (policy == flush_policy::always) {
+    r.floor_name = "W_seq";
+    // B2: durable group-committed append with 16 producers.
+    if (appenders >= 16) r.aim = 0.5;
+  } else {
+    r.floor_name = "W_buf";
+    // Buffered append: the producer never waits for the disk.
+    r.aim = 0.8;
+  }
+  return r;
+}
+
+// Fills a log with `cap` bytes of batches (not timed), then reads it back from the start in
+// 1 MiB fetches, whole passes for about `seconds`.
+case_result run_read_case(const options& o, io::filesystem& fs, const batch_shape& shape) {
+  byte_buffer batch = test::make_batch(shape.records, value_size);
+  std::string dir = o.dir + "/read-" + shape.name;
+  check(fs.remove_all(dir), "remove old case folder");
+  settle();
+  case_result r;
+  r.name = std::string("read/") + shape.name;
+  {
+    storage::flusher flusher;
+    auto log = check(storage::partition_log::open(fs, dir, case_config(flush_policy::os), flusher),
+                     "open");
+    while (log->size_bytes() + batch.size() <= o.size_mb * mib) {
+      check(log->append(batch, wall_now()), "append");
+    }
+    byte_buffer buf(mib + batch.size());
+    std::vector<int64_t> lat;
+    double cpu0 = cpu_seconds();
+    auto start = mono_clock::now();
+    do {
+      offset from = log->log_start();
+      while (from < log->log_end()) {
+        auto t0 = mono_clock::now();
+        auto rr = check(log->read(from, mib), "read");
+        auto& sl = rr.slice;
+        if (sl.size == 0) die("read returned nothing below the log end");
+        auto n = check(sl.file->read_at(sl.position, mutable_bytes(buf.data(), sl.size)), "pread");
+        if (n != sl.size) die("short read");
+        // The next fetch starts after the last batch in this one, as a consumer's would.
+        size_t pos = 0;
+        offset next = from;
+        while (pos < n) {
+          auto h = storage::batch_header::parse(bytes_view(buf.data() + pos, n - pos));
+          next = h.next_offset();
+          pos += h.total_size();
+          ++r.batches;
+        }
+        lat.push_back(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(mono_clock::now() - t0).count());
+        r.bytes += n;
+        from = next;
+      }
+    } while (elapsed_s(start) < o.seconds);
+    r.seconds = elapsed_s(start);
+    r.cpu_s = cpu_seconds() - cpu0;
+    r.p50_us = percentile(lat, 0.5) / 1e3;
+    r.p99_us = percentile(lat, 0.99) / 1e3;
+    check(log->close(), "close log");
+  }
+  check(fs.remove_all(dir), "remove case folder");
+  settle();
+  r.floor_name = "R_cache";
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// Report.
+
+std::string shell_line(const std::string& cmd) {
+  FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
+  if (!p) return "?";
+  std::string out;
+  char buf[512];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  ::pclose(p);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+void print_machine(const options& o) {
+  std::printf("# storage_bench\n\n");
+  std::printf("date:      %s\n", shell_line("date -u '+%Y-%m-%d %H:%M UTC'").c_str());
+  std::printf("machine:   %u cpus (%s), %s\n", std::thread::hardware_concurrency(),
+              shell_line("sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1").c_str(),
+              shell_line("uname -sr").c_str());
+  std::printf("memory:    %s\n",
+              shell_line("free -g | awk '/^Mem:/ {print $2 \" GiB total\"}'").c_str());
+  std::printf("data dir:  %s\n", std::filesystem::absolute(o.dir).lexically_normal().c_str());
+  std::printf("disk:      %s\n",
+              shell_line("df -hT '" + o.dir + "' | awk 'NR==2 {print $1, $2, $3 \" size,\", $5 " +
+                         "\" free, mounted on\", $7}'")
+                  .c_str());
+  std::printf("load:      %s (at the start)\n", shell_line("cat /proc/loadavg").c_str());
+  std::printf("options:   --size-mb %" PRIu64 " --seconds %.1f --floor-seconds %.1f%s%s\n",
+              o.size_mb, o.seconds, o.floor_seconds,
+              o.filter.empty() ? "" : (" --filter " + o.filter).c_str(), o.fio ? "" : " --no-fio");
+  struct statfs sf {};
+  if (::statfs(o.dir.c_str(), &sf) == 0 && sf.f_type == 0x01021994) {
+    std::printf("WARNING: the data dir is on tmpfs; the disk floors measure memory\n");
+  }
+  std::printf("\n");
+}
+
+std::string fmt_opt(const std::optional<double>& v) {
+  if (!v) return "-";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.0f", *v);
+  return b;
+}
+
+// The floor used for ratios is the higher of the two measurements (before and after the
+// cases), so drift on the shared VM can only make a ratio look worse, never better.
+floors best_of(const floors& a, const floors& b) {
+  floors f;
+  f.w_buf = std::max(a.w_buf, b.w_buf);
+  f.w_buf_cpu = std::min(a.w_buf_cpu, b.w_buf_cpu);
+  f.r_cache_cpu = std::min(a.r_cache_cpu, b.r_cache_cpu);
+  f.r_cache = std::max(a.r_cache, b.r_cache);
+  f.w_seq = std::max(a.w_seq, b.w_seq);
+  f.w_sync64 = a.w_sync64.mb_s >= b.w_sync64.mb_s ? a.w_sync64 : b.w_sync64;
+  return f;
+}
+
+void print_floors(const floors& before, const std::optional<floors>& after, const floors& used,
+                  const fio_floors& fio, uint64_t size_mb) {
+  std::printf("## Floors (MB = 10^6 bytes; measured in the data dir, %" PRIu64 " MiB files)\n\n",
+              size_mb);
+  std::printf("| floor    | %-46s | before MB/s | after MB/s | used MB/s | fio MB/s |\n", "what");
+  std::printf("|----------|%s|------------:|-----------:|----------:|---------:|\n",
+              std::string(48, '-').c_str());
+  auto row = [&](const char* name, const char* what, double b, std::optional<double> a, double u,
+                 std::optional<double> f) {
+    std::printf("| %-8s | %-46s | %11.0f | %10s | %9.0f | %8s |\n", name, what, b,
+                fmt_opt(a).c_str(), u, fmt_opt(f).c_str());
+  };
+  auto after_v = [&](auto get) {
+    return after ? std::optional<double>(get(*after)) : std::nullopt;
+  };
+  row("W_buf", "1 MiB sequential writes, no fsync (page cache)", before.w_buf,
+      after_v([](const floors& f) { return f.w_buf; }), used.w_buf, fio.w_buf);
+  row("W_seq", "1 MiB sequential writes + final fsync", before.w_seq,
+      after_v([](const floors& f) { return f.w_seq; }), used.w_seq, fio.w_seq);
+  row("W_sync64", "64 KiB write + fdatasync, one at a time", before.w_sync64.mb_s,
+      after_v([](const floors& f) { return f.w_sync64.mb_s; }), used.w_sync64.mb_s, fio.w_sync64);
+  row("R_cache", "1 MiB sequential preads of a cached file", before.r_cache,
+      after_v([](const floors& f) { return f.r_cache; }), used.r_cache, std::nullopt);
+  auto syncs = [](const sync_floor& f) {
+    char b[96];
+    std::snprintf(b, sizeof b, "%.0f syncs/s, p50 %.0f us", f.syncs_s, f.p50_us);
+    return std::string(b);
+  };
+  std::printf("\nW_sync64: %s before%s\n", syncs(before.w_sync64).c_str(),
+              after ? ("; " + syncs(after->w_sync64) + " after").c_str() : "");
+  std::printf("CPU per MB: W_buf %.0f us before%s; R_cache %.0f us before%s\n", before.w_buf_cpu,
+              after ? (", " + fmt_opt(after->w_buf_cpu) + " after").c_str() : "",
+              before.r_cache_cpu,
+              after ? (", " + fmt_opt(after->r_cache_cpu) + " after").c_str() : "");
+  std::printf("Ratios below use the higher of before/after for each floor (\"used\").\n\n");
+}
+
+void print_results(const std::vector<case_result>& results) {
+  std::printf("## Results\n\n");
+  std::printf(
+      "| case                   |    MB/s | batches/s | syncs/s | batches/sync | p50 us "
+      "|  p99 us | cpu %% | cpu us/MB | floor MB/s    | ratio | aim    | verdict |\n");
+  std::printf(
+      "|------------------------|--------:|----------:|--------:|-------------:|-------:"
+      "|--------:|------:|----------:|---------------|------:|--------|---------|\n");
+  for (auto& r : results) {
+    double mbs = static_cast<double>(r.bytes) / r.seconds / mb;
+    double bps = static_cast<double>(r.batches) / r.seconds;
+    double sps = static_cast<double>(r.syncs) / r.seconds;
+    double ratio = r.floor_mb_s > 0 ? mbs / r.floor_mb_s : 0;
+    char per_sync[32] = "-";
+    if (r.syncs > 0) {
+      std::snprintf(per_sync, sizeof per_sync, "%.1f",
+                    static_cast<double>(r.batches) / static_cast<double>(r.syncs));
+    }
+    char floor[32];
+    std::snprintf(floor, sizeof floor, "%s %.0f", r.floor_name, r.floor_mb_s);
+    char aim[16] = "-";
+    const char* verdict = "-";
+    if (r.aim) {
+      std::snprintf(aim, sizeof aim, ">= %.1f", *r.aim);
+      verdict = ratio >= *r.aim ? "met" : "MISSED";
+    }
+    std::printf(
+        "| %-22s | %7.0f | %9.0f | %7.*f | %12s | %6.0f | %7.0f | %5.0f | %9.0f | %-13s | %5.2f "
+        "| %-6s | %-7s |\n",
+        r.name.c_str(), mbs, bps, sps < 10 ? 1 : 0, sps, per_sync, r.p50_us, r.p99_us,
+        100 * r.cpu_s / r.seconds, r.cpu_s * 1e6 / (static_cast<double>(r.bytes) / mb), floor,
+        ratio, aim, verdict);
+  }
+  std::printf(
+      "\nMB/s and batches/s count acknowledged batches (whole RecordBatch bytes). syncs/s are "
+      "the\nflusher's fdatasyncs. p50/p99 are per batch: producer hand-off to acknowledgement "
+      "(append\ncases; closed loop, one request in flight per producer) or one fetch + copy "
+      "(read cases).\ncpu %% is process CPU (all threads) over wall time (200 %% = both cores); "
+      "cpu us/MB is\nthat CPU per MB moved, to set beside W_buf's.\n");
+}
+
+std::vector<std::string> name_parts(const std::string& s) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == '/') {
+      if (i > start) parts.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return parts;
+}
+
+// Whole name parts, not a substring, so that append/16k/os/1 does not also select
+// append/16k/os/16.
+bool selected(const options& o, const std::string& name) {
+  if (o.floors_only) return false;
+  auto want = name_parts(o.filter);
+  if (want.empty()) return true;
+  auto have = name_parts(name);
+  return std::search(have.begin(), have.end(), want.begin(), want.end()) != have.end();
+}
+
+int run(const options& o) {
+  std::filesystem::create_directories(o.dir);
+  print_machine(o);
+  std::fflush(stdout);
+
+  std::fprintf(stderr, "measuring floors\n");
+  floors before = measure_floors(o);
+  fio_floors fio = measure_fio(o);
+
+  io::posix_filesystem fs;
+  std::vector<case_result> results;
+  for (auto& shape : shapes) {
+    for (auto policy : {flush_policy::always, flush_policy::interval, flush_policy::os}) {
+      for (int appenders : {1, 16}) {
+        if (!selected(o, case_name(shape, policy, appenders))) continue;
+        std::fprintf(stderr, "running %s\n", case_name(shape, policy, appenders).c_str());
+        results.push_back(run_append_case(o, fs, shape, policy, appenders));
+      }
+    }
+  }
+  for (auto& shape : shapes) {
+    if (!selected(o, std::string("read/") + shape.name)) continue;
+    std::fprintf(stderr, "running read/%s\n", shape.name);
+    results.push_back(run_read_case(o, fs, shape));
+  }
+
+  // The floors again, so drift during the run shows; ratios use the higher of the two.
+  std::optional<floors> after;
+  if (!results.empty()) {
+    std::fprintf(stderr, "measuring floors again\n");
+    after = measure_floors(o);
+  }
+  floors used = after ? best_of(before, *after) : before;
+  for (auto& r : results) {
+    if (std::string(r.floor_name) == "W_seq") r.floor_mb_s = used.w_seq;
+    if (std::string(r.floor_name) == "W_buf") r.floor_mb_s = used.w_buf;
+    if (std::string(r.floor_name) == "R_cache") r.floor_mb_s = used.r_cache;
+  }
+
+  std::printf("load:      %s (at the end; other processes on these cores skew every figure)\n\n",
+              shell_line("cat /proc/loadavg").c_str());
+  print_floors(before, after, used, fio, o.size_mb);
+  if (!results.empty()) print_results(results);
+  std::filesystem::remove_all(o.dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace spate::bench
+
+int main(int argc, char** argv) {
+  auto o = spate::bench::parse_args(argc, argv);
+  if (!o) {
+    spate::bench::usage();
+    return 2;
+  }
+  return spate::bench::run(*o);
+}
