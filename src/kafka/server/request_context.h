@@ -8,6 +8,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cstdint>
+#include <map>
 #include <set>
 
 #include "kafka/protocol/api.h"
@@ -24,15 +25,20 @@ class server;
 // Lives on the connection's core.
 class append_order {
  public:
-  explicit append_order(asio::any_io_executor ex) : _wake(ex) {}
+  explicit append_order(asio::any_io_executor ex) : _ex(std::move(ex)) {}
   uint64_t take_ticket() { return _issued++; }
-  // Resumes when every earlier ticket has finished its appends.
+  // Resumes when every earlier ticket has finished its appends. Each waiter has its own timer:
+  // re-arming a shared one would cancel the other waiters' waits, over and over.
   asio::awaitable<void> wait_turn(uint64_t ticket) {
+    if (_serving == ticket) co_return;
+    asio::steady_timer turn(_ex);
+    turn.expires_at(asio::steady_timer::time_point::max());
+    _waiting[ticket] = &turn;
     while (_serving != ticket) {
       std::error_code ec;
-      _wake.expires_at(asio::steady_timer::time_point::max());
-      co_await _wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      co_await turn.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
+    _waiting.erase(ticket);
   }
   // Idempotent: the handler ends its turn after appending; the connection makes sure a
   // request that never got that far (malformed) ends it too.
@@ -40,7 +46,7 @@ class append_order {
     if (_serving != ticket) return;
     ++_serving;
     while (_skipped.erase(_serving)) ++_serving;
-    _wake.cancel();
+    if (auto it = _waiting.find(_serving); it != _waiting.end()) it->second->cancel();
   }
   // A ticket whose request ended out of turn (it failed before waiting): skip it when reached.
   void abandon(uint64_t ticket) {
@@ -49,10 +55,11 @@ class append_order {
   }
 
  private:
-  asio::steady_timer _wake;
+  asio::any_io_executor _ex;
   uint64_t _issued = 0;
   uint64_t _serving = 0;
   std::set<uint64_t> _skipped;
+  std::map<uint64_t, asio::steady_timer*> _waiting;
 };
 
 struct request_context {
