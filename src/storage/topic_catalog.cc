@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "base/be_cursor.h"
 #include "base/crc32c.h"
 #include "storage/errc.h"
 
@@ -17,31 +18,11 @@ void put_string(byte_buffer& out, const std::string& s) {
   append_bytes(out, as_bytes(s));
 }
 
-struct cursor {
-  bytes_view b;
-  size_t pos = 0;
-  bool ok = true;
-  template <class T>
-  T num() {
-    if (!ok || b.size() - pos < sizeof(T)) {
-      ok = false;
-      return T{};
-    }
-    T v = load_be<T>(b.data() + pos);
-    pos += sizeof(T);
-    return v;
-  }
-  std::string str() {
-    uint16_t n = num<uint16_t>();
-    if (!ok || b.size() - pos < n) {
-      ok = false;
-      return {};
-    }
-    std::string s(reinterpret_cast<const char*>(b.data() + pos), n);
-    pos += n;
-    return s;
-  }
-};
+// A uint16 length, then that many bytes.
+std::string read_string(be_cursor& c) {
+  auto n = c.num<uint16_t>();
+  return std::string(as_string_view(c.take(n)));
+}
 
 result<int64_t> parse_int(const std::string& name, const std::string& value) {
   int64_t v = 0;
@@ -67,19 +48,19 @@ result<std::unique_ptr<topic_catalog>> topic_catalog::open(io::filesystem& fs,
       crc32c::value(b.first(b.size() - 4)) != load_be<uint32_t>(b.data() + b.size() - 4)) {
     return error(errc::corrupt_metadata, cat->_path + ": bad magic or checksum");
   }
-  cursor c{b.first(b.size() - 4), 4};
+  be_cursor c{b.first(b.size() - 4), 4};
   if (c.num<uint16_t>() != version) {
     return error(errc::corrupt_metadata, cat->_path + ": unknown version");
   }
   uint32_t n = c.num<uint32_t>();
   for (uint32_t i = 0; i < n && c.ok; ++i) {
     topic_entry e;
-    e.name = c.str();
+    e.name = read_string(c);
     e.partitions = c.num<int32_t>();
     uint16_t configs = c.num<uint16_t>();
     for (uint16_t k = 0; k < configs && c.ok; ++k) {
-      std::string key = c.str();
-      e.configs[key] = c.str();
+      std::string key = read_string(c);
+      e.configs[key] = read_string(c);
     }
     cat->_topics[e.name] = std::move(e);
   }

@@ -1,5 +1,6 @@
 #include "kafka/coordinator/offset_records.h"
 
+#include "base/be_cursor.h"
 #include "storage/batch_writer.h"
 #include "storage/record_batch.h"
 
@@ -14,32 +15,15 @@ void put_string(byte_buffer& out, const std::string& s) {
   append_bytes(out, as_bytes(s));
 }
 
-struct cursor {
-  bytes_view b;
-  size_t pos = 0;
-  bool ok = true;
-  template <class T>
-  T num() {
-    if (!ok || b.size() - pos < sizeof(T)) {
-      ok = false;
-      return T{};
-    }
-    T v = load_be<T>(b.data() + pos);
-    pos += sizeof(T);
-    return v;
-  }
-  std::optional<std::string> str() {
-    int16_t n = num<int16_t>();
-    if (!ok || n < -1 || (n > 0 && b.size() - pos < static_cast<size_t>(n))) {
-      ok = false;
-      return std::nullopt;
-    }
-    if (n == -1) return std::nullopt;
-    std::string s(reinterpret_cast<const char*>(b.data() + pos), static_cast<size_t>(n));
-    pos += static_cast<size_t>(n);
-    return s;
-  }
-};
+// An int16 length (-1: null), then that many bytes.
+std::optional<std::string> read_string(be_cursor& c) {
+  auto n = c.num<int16_t>();
+  if (n < -1) c.ok = false;
+  if (!c.ok || n == -1) return std::nullopt;
+  auto bytes = c.take(static_cast<size_t>(n));
+  if (!c.ok) return std::nullopt;
+  return std::string(as_string_view(bytes));
+}
 
 }  // namespace
 
@@ -74,22 +58,22 @@ byte_buffer encode_commit(
 }
 
 std::optional<offset_record> decode_offset_record(bytes_view key, std::optional<bytes_view> value) {
-  cursor k{key};
+  be_cursor k{key};
   if (k.num<int16_t>() != kind_offset) return std::nullopt;
   offset_record r;
-  auto group = k.str();
-  auto topic = k.str();
+  auto group = read_string(k);
+  auto topic = read_string(k);
   int32_t partition = k.num<int32_t>();
   if (!k.ok || !group || !topic || k.pos != key.size()) return std::nullopt;
   r.group = *group;
   r.partition = {*topic, partition};
   if (!value) return r;
-  cursor v{*value};
+  be_cursor v{*value};
   if (v.num<int16_t>() != value_version) return std::nullopt;
   committed_offset o;
   o.offset = v.num<int64_t>();
   o.leader_epoch = v.num<int32_t>();
-  o.metadata = v.str();
+  o.metadata = read_string(v);
   o.commit_timestamp_ms = v.num<int64_t>();
   if (!v.ok || v.pos != value->size()) return std::nullopt;
   r.value = o;
