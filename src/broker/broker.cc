@@ -59,6 +59,8 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
 
   auto catalog = storage::topic_catalog::open(fs, config.data_dir);
   if (!catalog) return catalog.error();
+  auto pids = storage::producer_ids::open(fs, config.data_dir);
+  if (!pids) return pids.error();
   size_t n_cores = config.cores ? config.cores : std::max(1u, std::thread::hardware_concurrency());
   kafka::core_set cores(n_cores);
   kafka::topic_manager topics(**lm, **catalog, config.log_defaults, cores.size());
@@ -77,7 +79,7 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
   scfg.auto_create_topics = config.auto_create_topics;
   scfg.default_partitions = config.default_partitions;
   scfg.max_frame_bytes = config.max_frame_bytes;
-  kafka::server srv(scfg, topics, cores, groups);
+  kafka::server srv(scfg, topics, cores, groups, **pids);
   if (auto st = srv.start(); !st) {
     cores.stop();
     return st;

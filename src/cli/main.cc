@@ -60,6 +60,11 @@ int main(int argc, char** argv) {
 
   broker_cmd->add_option("--advertised-host", cfg.advertised_host,
                          "Host that Metadata tells clients to connect to");
+  broker_cmd
+      ->add_option("--advertised-port", cfg.advertised_port,
+                   "Port that Metadata tells clients to connect to (0: the bound port), e.g. "
+                   "behind a proxy")
+      ->check(CLI::Range(0, 65535));
   broker_cmd->add_option("--cores", cfg.cores, "Event loops (0: one per hardware thread)")
       ->capture_default_str();
   broker_cmd

@@ -44,6 +44,10 @@ class category final : public std::error_category {
         return "unknown topic-partition";
       case errc::invalid_config:
         return "invalid log configuration";
+      case errc::out_of_order_sequence:
+        return "out of order sequence number";
+      case errc::invalid_producer_epoch:
+        return "producer epoch is older than the current one (fenced)";
     }
     return "unknown storage error " + std::to_string(v);
   }

@@ -26,6 +26,9 @@ enum class errc {
   folder_in_use,     // another process holds the data folder's lock
   unknown_partition,
   invalid_config,
+  // Idempotent producers (storage/producer_state.h).
+  out_of_order_sequence,   // a gap in a producer's sequence numbers
+  invalid_producer_epoch,  // an older epoch than the producer's current one: fenced
 };
 
 const std::error_category& storage_category();

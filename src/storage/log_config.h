@@ -38,6 +38,9 @@ struct log_config {
   int64_t flush_interval_ms = 1000;               // flush.ms (for the interval policy)
   timestamp_type message_timestamp_type = timestamp_type::create_time;  // message.timestamp.type
   int64_t message_timestamp_difference_max_ms = INT64_MAX;  // message.timestamp.difference.max.ms
+  // An idempotent producer's state is dropped this long after its newest batch's timestamp
+  // (Kafka's broker-wide producer.id.expiration.ms, one day).
+  int64_t producer_id_expiration_ms = 24ll * 3600 * 1000;
 
   // Rejects values that cannot work (a segment smaller than one batch, positions past 2 GiB).
   status validate() const;

@@ -92,11 +92,14 @@ status partition_log::recover(log_recovery_report& report) {
   if (!names) return names.error();
   std::vector<offset> bases;
   std::vector<offset> index_bases;
+  std::vector<offset> snapshots;
   for (auto& name : *names) {
     if (auto b = parse_segment_name(name, ".log")) {
       bases.push_back(*b);
     } else if (auto ib = parse_segment_name(name, ".index")) {
       index_bases.push_back(*ib);
+    } else if (auto sb = parse_segment_name(name, ".snapshot")) {
+      snapshots.push_back(*sb);
     } else if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
       SPATE_TRY(_fs.remove_file(_dir + "/" + name));  // an interrupted atomic write
     }
@@ -204,6 +207,7 @@ status partition_log::recover(log_recovery_report& report) {
     // them after the next restart.
     SPATE_TRY(write_meta());
   }
+  SPATE_TRY(restore_producers(snapshots, report));
   // A process that died between a write and its fdatasync leaves the data in the page cache,
   // and the scan above keeps it. From here on it is readable and when_durable reports it on
   // disk, so it must be: sync the active segment (closed ones were synced at roll). Cheap
@@ -276,6 +280,21 @@ result<append_result> partition_log::append_checked(mutable_bytes batch, timesta
     metrics.rejected_batches.inc();
     return info.error();
   }
+  auto seq = _producers.check(info->header);
+  if (!seq) {
+    metrics.rejected_batches.inc();
+    return seq.error();
+  }
+  if (seq->duplicate) {
+    append_result dup;
+    dup.base_offset = seq->duplicate->first_offset;
+    dup.last_offset = seq->duplicate->last_offset;
+    dup.next_offset = dup.last_offset + 1;  // acks=all waits until the original is durable
+    dup.log_append_time = timestamp_ms(-1);
+    dup.duplicate = true;
+    metrics.duplicate_batches.inc();
+    return dup;
+  }
 
   // Under LogAppendTime the stored timestamp will be `now`, so that is what the age check
   // must compare, not the producer's clock.
@@ -303,6 +322,7 @@ result<append_result> partition_log::append_checked(mutable_bytes batch, timesta
     return std::move(written).error();
   }
   _log_end = h.next_offset();
+  _producers.record(h);
   metrics.appended_batches.inc();
   metrics.appended_bytes.inc(batch.size());
   out.base_offset = h.base_offset;
@@ -389,6 +409,9 @@ status partition_log::roll_locked() {
   if (!synced) return fail(synced.error().with_context("syncing segment at roll"));
   auto indexed = old.persist_index();
   if (!indexed) return indexed;  // the old segment stays active; its index is rebuilt on open
+  // The producer state as of the new segment's base: a restart replays at most the active
+  // segment's headers, the part recovery scans anyway.
+  SPATE_TRY(write_producer_snapshot());
   auto seg = segment::create(_fs, _dir, _log_end, _config.index_interval_bytes);
   if (!seg) return seg.error();
   io::file_ptr file = (*seg)->log_file();
@@ -482,6 +505,8 @@ result<offset> partition_log::delete_records(offset new_start) {
     return std::move(st).error();
   }
   SPATE_TRY(remove_segments_below(_log_start, nullptr));
+  _producers.remove_below(_log_start);
+  SPATE_TRY(prune_producer_snapshots());
   return _log_start;
 }
 
@@ -517,6 +542,11 @@ result<retention_report> partition_log::apply_retention(timestamp_ms now) {
   if (_segments.size() > 1 && _segments.begin()->second->next_offset() <= _log_start) {
     SPATE_TRY(remove_segments_below(_log_start, &report));
   }
+  _producers.remove_below(_log_start);
+  if (_config.producer_id_expiration_ms >= 0) {
+    _producers.expire(now.value - _config.producer_id_expiration_ms);
+  }
+  SPATE_TRY(prune_producer_snapshots());
   report.log_start = _log_start;
   return report;
 }
@@ -541,6 +571,8 @@ status partition_log::close() {
   auto st = seg.sync();
   if (!st) return fail(st.error());
   SPATE_TRY(seg.persist_index());
+  // At the log end, so that a clean restart replays nothing.
+  SPATE_TRY(write_producer_snapshot());
   {
     std::vector<durability_callback> done;
     {
@@ -553,6 +585,74 @@ status partition_log::close() {
   return io::write_file_atomically(
       _fs, _dir + "/" + clean_name,
       seal(clean_magic, {_log_end.value, static_cast<int64_t>(seg.size())}));
+}
+
+status partition_log::restore_producers(const std::vector<offset>& snapshots,
+                                        log_recovery_report& report) {
+  _producers.clear();
+  _snapshots.clear();
+  offset replay_from = _segments.begin()->first;
+  // Newest first; a snapshot past the recovered end describes batches that were cut away.
+  std::vector<offset> newest_first(snapshots.rbegin(), snapshots.rend());
+  std::sort(newest_first.begin(), newest_first.end(), std::greater<>());
+  bool loaded = false;
+  for (offset at : newest_first) {
+    std::string name = segment_file_name(at, ".snapshot");
+    bool usable = !loaded && at <= _log_end && at >= _segments.begin()->first;
+    if (usable) {
+      auto content = io::read_whole_file(_fs, _dir + "/" + name);
+      if (!content) return content.error();
+      auto state = producer_state::load(*content, at);
+      if (state) {
+        _producers = std::move(*state);
+        replay_from = at;
+        loaded = true;
+        _snapshots.insert(_snapshots.begin(), at);
+        continue;
+      }
+      report.notes.push_back(name + ": " + state.error().message() + "; not used");
+    } else if (loaded && at >= _segments.begin()->first) {
+      _snapshots.insert(_snapshots.begin(), at);  // older but still valid: kept for pruning
+      continue;
+    } else if (at > _log_end) {
+      report.notes.push_back("removed " + name + " (past the recovered log end)");
+    }
+    SPATE_TRY(_fs.remove_file(_dir + "/" + name));
+  }
+  uint64_t replayed = 0;
+  for (auto& [base, seg] : _segments) {
+    if (seg->next_offset() <= replay_from) continue;
+    SPATE_TRY(seg->for_each_header(replay_from, [&](const batch_header& h) {
+      if (h.base_offset < replay_from) return;
+      _producers.record(h);
+      ++replayed;
+    }));
+  }
+  _producers.remove_below(_log_start);
+  report.producers = _producers.size();
+  report.producer_batches_replayed = replayed;
+  if (!loaded && _log_end > _segments.begin()->first) {
+    report.notes.push_back("producer state rebuilt from the whole log (no usable snapshot)");
+  }
+  return ok();
+}
+
+status partition_log::write_producer_snapshot() {
+  SPATE_TRY(io::write_file_atomically(_fs, _dir + "/" + segment_file_name(_log_end, ".snapshot"),
+                                      _producers.serialize(_log_end)));
+  if (_snapshots.empty() || _snapshots.back() != _log_end) _snapshots.push_back(_log_end);
+  return prune_producer_snapshots();
+}
+
+status partition_log::prune_producer_snapshots() {
+  // Keep the newest two that lie within the log: the newest is what a restart loads; the one
+  // before is the fallback should the newest be unreadable.
+  offset first_base = _segments.begin()->first;
+  while (!_snapshots.empty() && (_snapshots.size() > 2 || _snapshots.front() < first_base)) {
+    SPATE_TRY(_fs.remove_file(_dir + "/" + segment_file_name(_snapshots.front(), ".snapshot")));
+    _snapshots.erase(_snapshots.begin());
+  }
+  return ok();
 }
 
 }  // namespace spate::storage

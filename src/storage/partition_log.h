@@ -24,6 +24,7 @@
 #include "io/file.h"
 #include "storage/flusher.h"
 #include "storage/log_config.h"
+#include "storage/producer_state.h"
 #include "storage/segment.h"
 
 namespace spate::storage {
@@ -39,7 +40,9 @@ struct log_recovery_report {
   uint64_t bytes_scanned = 0;    // log bytes read to recover (0 after a clean shutdown)
   uint64_t truncated_bytes = 0;  // invalid tail cut away
   size_t indexes_rebuilt = 0;
-  std::vector<std::string> notes;  // one line per thing done, for the operator
+  size_t producers = 0;                    // idempotent producers with state
+  uint64_t producer_batches_replayed = 0;  // batch headers read to rebuild their state
+  std::vector<std::string> notes;          // one line per thing done, for the operator
 };
 
 struct append_result {
@@ -48,6 +51,9 @@ struct append_result {
   offset next_offset;            // pass to when_durable
   timestamp_ms log_append_time;  // -1 unless the log uses LogAppendTime
   uint64_t size = 0;
+  // The batch repeated one an idempotent producer already wrote: nothing was written and the
+  // offsets are the original ones (kafka-compat.md §11.1).
+  bool duplicate = false;
 };
 
 struct read_result {
@@ -73,7 +79,9 @@ class partition_log {
   partition_log& operator=(const partition_log&) = delete;
 
   // Validates `batch`, assigns its offsets (rewriting its base offset in place), and writes
-  // it. On any error nothing is written and the log is unchanged.
+  // it. On any error nothing is written and the log is unchanged. A batch of an idempotent
+  // producer is checked against its sequence state first (storage/producer_state.h): a
+  // duplicate is answered with its original offsets, a gap or a fenced epoch is an error.
   result<append_result> append(mutable_bytes batch, timestamp_ms now);
   // Appends a batch the broker made itself (control batches are allowed).
   result<append_result> append_internal(mutable_bytes batch, timestamp_ms now);
@@ -109,6 +117,7 @@ class partition_log {
   uint64_t size_bytes() const;
   size_t segment_count() const { return _segments.size(); }
   const std::string& dir() const { return _dir; }
+  const producer_state& producers() const { return _producers; }
   // The error that made the log read-only, if any.
   std::optional<error> failure() const;
 
@@ -122,6 +131,11 @@ class partition_log {
   status fail(const error& e);
   segment& active() { return *_segments.rbegin()->second; }
   status remove_segments_below(offset start, retention_report* report);
+  // Producer state: rebuilt at open from the newest good snapshot plus the batches after it,
+  // saved at roll and close, pruned with the segments.
+  status restore_producers(const std::vector<offset>& snapshots, log_recovery_report& report);
+  status write_producer_snapshot();
+  status prune_producer_snapshots();
 
   io::filesystem& _fs;
   std::string _dir;
@@ -133,6 +147,8 @@ class partition_log {
   std::shared_ptr<sync_target> _sync;
   std::optional<error> _failed;
   bool _closed = false;
+  producer_state _producers;
+  std::vector<offset> _snapshots;  // offsets of the snapshot files on disk, ascending
 };
 
 }  // namespace spate::storage

@@ -144,6 +144,21 @@ result<std::optional<batch_header>> segment::header_at(uint64_t position) const 
   return std::optional<batch_header>(batch_header::parse(buf));
 }
 
+status segment::for_each_header(offset from,
+                                const std::function<void(const batch_header&)>& fn) const {
+  auto loc = locate(std::max(from, _base));
+  if (!loc) return loc.error();
+  if (!*loc) return ok();
+  for (uint64_t pos = (*loc)->position; pos < _size;) {
+    auto h = header_at(pos);
+    if (!h) return h.error();
+    if (!*h) break;
+    fn(**h);
+    pos += (*h)->total_size();
+  }
+  return ok();
+}
+
 result<std::optional<batch_location>> segment::locate(offset target) const {
   if (target >= _next || target < _base) return std::optional<batch_location>{};
   if (_last_batch && target >= _last_batch->header.base_offset) return _last_batch;

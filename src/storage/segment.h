@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -108,6 +109,10 @@ class segment {
   // The first record at or after `from` whose timestamp is >= t, with that timestamp (see
   // partition_log::offset_for_timestamp). Compressed batches are decompressed to find it.
   result<std::optional<timestamp_and_offset>> find_timestamp(timestamp_ms t, offset from) const;
+
+  // Calls `fn` with the header of every batch from the one holding `from` to the end, in
+  // order (what the producer-state replay after a restart reads: 61 bytes per batch).
+  status for_each_header(offset from, const std::function<void(const batch_header&)>& fn) const;
 
   status sync() { return _log->sync_data(); }
   // Writes the .index file (both indexes) and syncs it.

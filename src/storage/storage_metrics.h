@@ -19,6 +19,7 @@ struct storage_metrics {
   observe::counter& segments_deleted;
   observe::counter& recovered_truncated_bytes;
   observe::counter& indexes_rebuilt;
+  observe::counter& duplicate_batches;
 
   static storage_metrics& get() {
     auto& r = observe::registry::global();
@@ -42,6 +43,8 @@ struct storage_metrics {
                   "Bytes of torn or corrupt log tail cut by recovery"),
         r.counter("spate_storage_indexes_rebuilt_total",
                   "Segment indexes rebuilt because they disagreed with the log"),
+        r.counter("spate_storage_duplicate_batches_total",
+                  "Idempotent producer retries answered with the original offsets (not written)"),
     };
     return m;
   }

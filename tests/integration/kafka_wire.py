@@ -34,6 +34,7 @@ HEARTBEAT = 12
 LEAVE_GROUP = 13
 SYNC_GROUP = 14
 API_VERSIONS = 18
+INIT_PRODUCER_ID = 22
 CREATE_TOPICS = 19
 DELETE_TOPICS = 20
 DELETE_RECORDS = 21
@@ -54,6 +55,7 @@ API_NAMES = {
     LEAVE_GROUP: "LeaveGroup",
     SYNC_GROUP: "SyncGroup",
     API_VERSIONS: "ApiVersions",
+    INIT_PRODUCER_ID: "InitProducerId",
     CREATE_TOPICS: "CreateTopics",
     DELETE_TOPICS: "DeleteTopics",
     DELETE_RECORDS: "DeleteRecords",
@@ -232,15 +234,16 @@ def crc32c(data):
     return c ^ 0xFFFFFFFF
 
 
-def record_batch(values, timestamp_ms=None):
-    """An uncompressed magic-2 batch holding one record per value (no keys, no headers)."""
+def record_batch(values, timestamp_ms=None, producer_id=-1, producer_epoch=-1, base_sequence=-1):
+    """An uncompressed magic-2 batch holding one record per value (no keys, no headers);
+    producer_id/epoch/base_sequence make it an idempotent producer's batch."""
     ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
     records = b""
     for i, v in enumerate(values):
         body = (i8(0) + varint(0) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0))
         records += varint(len(body)) + body
-    after_crc = (i16(0) + i32(len(values) - 1) + i64(ts) + i64(ts) + i64(-1) + i16(-1) +
-                 i32(-1) + i32(len(values)) + records)
+    after_crc = (i16(0) + i32(len(values) - 1) + i64(ts) + i64(ts) + i64(producer_id) +
+                 i16(producer_epoch) + i32(base_sequence) + i32(len(values)) + records)
     after_length = i32(-1) + i8(2) + u32(crc32c(after_crc)) + after_crc
     return i64(0) + i32(len(after_length)) + after_length
 
@@ -527,6 +530,13 @@ class Conn:
                                                                   y.i64()))))
         _, err, base, _ = topics[0][1][0]
         return err, base
+
+    def init_producer_id(self, transactional_id=None, version=1):
+        """InitProducerId v0/v1; returns (error_code, producer_id, producer_epoch)."""
+        tid = i16(-1) if transactional_id is None else string(transactional_id)
+        r = Reader(self.request(INIT_PRODUCER_ID, version, tid + i32(60000)))
+        r.i32()  # throttle_time_ms
+        return r.i16(), r.i64(), r.i16()
 
     def delete_records(self, topic, partition, offset, version=0, timeout_ms=10000):
         """DeleteRecords v0/v1 for one partition."""

@@ -30,6 +30,10 @@ error_code to_kafka_error(const error& e) {
         return error_code::unknown_topic_or_partition;
       case storage::errc::invalid_config:
         return error_code::invalid_config;
+      case storage::errc::out_of_order_sequence:
+        return error_code::out_of_order_sequence_number;
+      case storage::errc::invalid_producer_epoch:
+        return error_code::invalid_producer_epoch;
       case storage::errc::log_failed:
       case storage::errc::log_closed:
       case storage::errc::corrupt_metadata:

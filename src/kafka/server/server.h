@@ -1,7 +1,7 @@
 // The Kafka listener: accepts connections on the configured address, spreads them over the
 // cores, and serves every API in kafka/protocol's registry that has a handler in handlers/.
 //
-//   kafka::server srv(cfg, topics, cores);
+//   kafka::server srv(cfg, topics, cores, groups, producer_ids);
 //   SPATE_TRY(srv.start());     // listening
 //   ...
 //   srv.stop();
@@ -18,6 +18,7 @@
 #include "kafka/server/core_set.h"
 #include "kafka/server/group_service.h"
 #include "kafka/server/topic_manager.h"
+#include "storage/producer_ids.h"
 
 namespace spate::kafka {
 
@@ -38,8 +39,13 @@ struct server_config {
 
 class server {
  public:
-  server(server_config cfg, topic_manager& topics, core_set& cores, group_service& groups)
-      : _cfg(std::move(cfg)), _topics(topics), _cores(cores), _groups(groups) {}
+  server(server_config cfg, topic_manager& topics, core_set& cores, group_service& groups,
+         storage::producer_ids& producer_ids)
+      : _cfg(std::move(cfg)),
+        _topics(topics),
+        _cores(cores),
+        _groups(groups),
+        _producer_ids(producer_ids) {}
   ~server();
 
   // Binds and starts accepting. The cores must be running.
@@ -51,6 +57,7 @@ class server {
   topic_manager& topics() { return _topics; }
   core_set& cores() { return _cores; }
   group_service& groups() { return _groups; }
+  storage::producer_ids& producer_ids() { return _producer_ids; }
 
  private:
   asio::awaitable<void> accept_loop();
@@ -59,6 +66,7 @@ class server {
   topic_manager& _topics;
   core_set& _cores;
   group_service& _groups;
+  storage::producer_ids& _producer_ids;
   std::unique_ptr<asio::ip::tcp::acceptor> _acceptor;
   uint16_t _bound_port = 0;
   std::atomic<size_t> _next_core{0};

@@ -167,6 +167,7 @@ struct produced {
 struct listing {
   std::vector<offset> logs;
   std::vector<offset> indexes;
+  std::vector<offset> snapshots;  // producer-state snapshots
   std::vector<std::string> others;
 };
 
@@ -780,6 +781,8 @@ listing model_run::list_files() {
       out.logs.push_back(*b);
     } else if (auto i = parse_segment_name(name, ".index")) {
       out.indexes.push_back(*i);
+    } else if (auto sn = parse_segment_name(name, ".snapshot")) {
+      out.snapshots.push_back(*sn);
     } else if (name != "partition.meta") {
       out.others.push_back(name);
     }
@@ -796,6 +799,14 @@ void model_run::check_segments() {
   auto files = list_files();
   EXPECT_TRUE(files.others.empty()) << "unexpected file " << files.others.front();
   ASSERT_FALSE(files.logs.empty()) << "no segment files";
+  // Producer snapshots: at most two, at batch boundaries inside the log's segments.
+  EXPECT_LE(files.snapshots.size(), 2u);
+  for (offset sn : files.snapshots) {
+    EXPECT_TRUE(_model.is_boundary(sn) || sn == _model.log_end)
+        << "snapshot " << sn.value << " is not at a batch boundary";
+    EXPECT_GE(sn, files.logs.front()) << "snapshot " << sn.value << " below the first segment";
+    EXPECT_LE(sn, _model.log_end) << "snapshot " << sn.value << " past the log end";
+  }
   EXPECT_EQ(files.logs.size(), _log->segment_count());
   EXPECT_LE(files.logs.front().value, _model.log_start.value)
       << "the first segment starts after the log start";

@@ -175,6 +175,126 @@ TEST_F(partition_log_test, unclean_reopen_scans_only_the_active_segment_and_cuts
   EXPECT_EQ(append(*log, test::make_batch(1, 1)).base_offset, offset(90));
 }
 
+// A batch of `n` records from idempotent producer `pid`, sequences from `seq`.
+byte_buffer idempotent_batch(int64_t pid, int16_t epoch, int32_t seq, int n = 2) {
+  test::batch_builder b;
+  b.producer(pid, epoch, seq);
+  for (int i = 0; i < n; ++i)
+    b.add("k", "value-" + std::to_string(seq + i) + std::string(100, 'x'));
+  return b.build();
+}
+
+errc storage_code(const error& e) {
+  return static_cast<errc>(e.code.value());
+}
+
+TEST_F(partition_log_test, idempotent_retry_is_answered_with_the_original_offsets) {
+  auto log = open();
+  append(*log, test::make_batch(3, 10));  // a plain producer first: offsets 0..2
+  auto first = append(*log, idempotent_batch(42, 0, 0));
+  auto second = append(*log, idempotent_batch(42, 0, 2));
+  EXPECT_EQ(first.base_offset, offset(3));
+  EXPECT_EQ(second.base_offset, offset(5));
+  uint64_t size = log->size_bytes();
+  for (auto [seq, base] : {std::pair{0, 3}, std::pair{2, 5}}) {
+    auto again = try_append(*log, idempotent_batch(42, 0, seq));
+    ASSERT_TRUE(again) << again.error().message();
+    EXPECT_TRUE(again->duplicate);
+    EXPECT_EQ(again->base_offset, offset(base));
+    EXPECT_EQ(again->last_offset, offset(base + 1));
+  }
+  EXPECT_EQ(log->size_bytes(), size);  // nothing written
+  EXPECT_EQ(log->log_end(), offset(7));
+
+  auto gap = try_append(*log, idempotent_batch(42, 0, 5));
+  ASSERT_FALSE(gap);
+  EXPECT_EQ(storage_code(gap.error()), errc::out_of_order_sequence);
+  auto fenced = try_append(*log, idempotent_batch(42, -1 + 0, 4));
+  ASSERT_FALSE(fenced);  // epoch -1 with a producer id is malformed
+  EXPECT_EQ(log->size_bytes(), size);
+  EXPECT_FALSE(append(*log, idempotent_batch(42, 0, 4)).duplicate);
+  EXPECT_EQ(log->log_end(), offset(9));
+}
+
+TEST_F(partition_log_test, producer_state_survives_clean_and_unclean_restarts) {
+  log_config cfg;
+  cfg.segment_bytes = 2048;  // several rolls, so snapshots are written at each
+  int32_t seq = 0;
+  {
+    auto log = open(cfg);
+    for (int i = 0; i < 20; ++i, seq += 2) append(*log, idempotent_batch(1, 0, seq));
+    ASSERT_GT(log->segment_count(), 2u);
+    ASSERT_TRUE(log->close());
+  }
+  {
+    log_recovery_report report;
+    auto log = open(cfg, &report);
+    EXPECT_EQ(report.producers, 1u);
+    EXPECT_EQ(report.producer_batches_replayed, 0u);  // the close snapshot is at the end
+    auto dup = try_append(*log, idempotent_batch(1, 0, seq - 2));
+    ASSERT_TRUE(dup);
+    EXPECT_TRUE(dup->duplicate);
+    EXPECT_EQ(dup->base_offset, offset(seq - 2));
+    auto gap = try_append(*log, idempotent_batch(1, 0, seq + 2));
+    ASSERT_FALSE(gap);
+    EXPECT_EQ(storage_code(gap.error()), errc::out_of_order_sequence);
+    for (int i = 0; i < 3; ++i, seq += 2) append(*log, idempotent_batch(1, 0, seq));
+    ASSERT_TRUE(log->flush());
+    test::crash(log);  // no close: the state after the last roll's snapshot is replayed
+  }
+  log_recovery_report report;
+  auto log = open(cfg, &report);
+  EXPECT_FALSE(report.clean_shutdown);
+  EXPECT_GT(report.producer_batches_replayed, 0u);
+  auto dup = try_append(*log, idempotent_batch(1, 0, seq - 2));
+  ASSERT_TRUE(dup);
+  EXPECT_TRUE(dup->duplicate);
+  EXPECT_EQ(dup->base_offset, offset(seq - 2));
+  EXPECT_FALSE(try_append(*log, idempotent_batch(1, 0, seq + 2)));
+  EXPECT_EQ(append(*log, idempotent_batch(1, 0, seq)).base_offset, offset(seq));
+  // At most two snapshots are kept.
+  size_t snapshots = 0;
+  for (auto& e : std::filesystem::directory_iterator(_dir / "t-0")) {
+    if (e.path().extension() == ".snapshot") ++snapshots;
+  }
+  EXPECT_LE(snapshots, 2u);
+}
+
+TEST_F(partition_log_test, corrupt_or_missing_snapshots_fall_back_to_replaying_the_log) {
+  log_config cfg;
+  cfg.segment_bytes = 2048;
+  int32_t seq = 0;
+  {
+    auto log = open(cfg);
+    for (int i = 0; i < 20; ++i, seq += 2) append(*log, idempotent_batch(7, 0, seq));
+    ASSERT_TRUE(log->close());
+  }
+  for (auto& e : std::filesystem::directory_iterator(_dir / "t-0")) {
+    if (e.path().extension() != ".snapshot") continue;
+    auto f = _fs.open(e.path().string(), io::open_mode::read_write);
+    ASSERT_TRUE(f);
+    ASSERT_TRUE((*f)->write_at(10, as_bytes("junk")));
+  }
+  log_recovery_report report;
+  auto log = open(cfg, &report);
+  EXPECT_EQ(report.producer_batches_replayed, 20u);
+  auto dup = try_append(*log, idempotent_batch(7, 0, seq - 4));
+  ASSERT_TRUE(dup);
+  EXPECT_TRUE(dup->duplicate);
+  EXPECT_EQ(append(*log, idempotent_batch(7, 0, seq)).base_offset, offset(seq));
+}
+
+TEST_F(partition_log_test, delete_records_forgets_producers_wholly_below_the_start) {
+  auto log = open();
+  append(*log, idempotent_batch(1, 0, 0));  // offsets 0..1
+  append(*log, idempotent_batch(2, 0, 0));  // offsets 2..3
+  ASSERT_TRUE(log->delete_records(offset(2)));
+  EXPECT_EQ(log->producers().entries().count(1), 0u);
+  // Its state is gone, so it may go on from any sequence, as in Kafka.
+  EXPECT_FALSE(append(*log, idempotent_batch(1, 0, 10)).duplicate);
+  EXPECT_FALSE(try_append(*log, idempotent_batch(2, 0, 10)));
+}
+
 TEST_F(partition_log_test, corrupt_closed_index_is_rebuilt_from_the_log) {
   log_config cfg;
   cfg.segment_bytes = 4096;

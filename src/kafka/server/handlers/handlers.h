@@ -28,6 +28,8 @@ asio::awaitable<describe_configs_response> handle(request_context& ctx,
                                                   describe_configs_request& req);
 asio::awaitable<alter_configs_response> handle(request_context& ctx, alter_configs_request& req);
 asio::awaitable<delete_records_response> handle(request_context& ctx, delete_records_request& req);
+asio::awaitable<init_producer_id_response> handle(request_context& ctx,
+                                                  init_producer_id_request& req);
 
 asio::awaitable<find_coordinator_response> handle(request_context& ctx,
                                                   find_coordinator_request& req);
