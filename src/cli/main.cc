@@ -47,6 +47,11 @@ int main(int argc, char** argv) {
       ->add_option("--flush-policy", flush,
                    "always (fdatasync per append, group commit) | interval | os")
       ->capture_default_str();
+  broker_cmd
+      ->add_option("--flush-ms", cfg.log_defaults.flush_interval_ms,
+                   "Default flush.ms: the sync period under --flush-policy interval")
+      ->check(CLI::Range(int64_t{1}, INT64_MAX))
+      ->capture_default_str();
   broker_cmd->add_option("--segment-bytes", cfg.log_defaults.segment_bytes, "Default segment.bytes")
       ->capture_default_str();
   broker_cmd
