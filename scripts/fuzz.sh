@@ -17,7 +17,7 @@ cd "$root"
 seconds="${FUZZ_SECONDS:-60}"
 build="${FUZZ_BUILD_DIR:-$root/build/fuzz}"
 jobs="${FUZZ_JOBS:-1}"
-all_targets=(fuzz_request_decoder fuzz_batch_validator)
+all_targets=(fuzz_request_decoder fuzz_batch_validator fuzz_producer_state)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 
 for tool in clang clang++; do
