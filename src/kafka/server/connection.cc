@@ -76,7 +76,7 @@ struct served {
 };
 
 template <class A>
-asio::awaitable<void> serve(request_context& ctx, byte_buffer& frame, served& out) {
+asio::awaitable<void> serve(request_context& ctx, mutable_bytes frame, served& out) {
   request_header hdr = ctx.header;
   if (hdr.version < A::min_version || hdr.version > A::max_version) {
     if constexpr (A::key == api_key::api_versions) {
@@ -106,7 +106,7 @@ asio::awaitable<void> serve(request_context& ctx, byte_buffer& frame, served& ou
   if (out.respond) out.response = encode_response<A>(hdr.correlation_id, hdr.version, resp);
 }
 
-using serve_fn = asio::awaitable<void> (*)(request_context&, byte_buffer&, served&);
+using serve_fn = asio::awaitable<void> (*)(request_context&, mutable_bytes, served&);
 
 // The dispatch table, derived from the registry: one entry per API that has a handler.
 const std::array<serve_fn, 128> serve_table = [] {
@@ -175,13 +175,15 @@ asio::awaitable<void> connection::read_loop() {
                   cfg.max_frame_bytes);
       break;
     }
-    auto frame = std::make_shared<byte_buffer>(static_cast<size_t>(size));
-    co_await asio::async_read(_socket, asio::buffer(*frame),
+    // Not zero-filled: the read overwrites every byte, and clearing up to 100 MiB per request
+    // first cost 6-8 % of the broker's CPU under produce load (bench/RESULTS.md).
+    auto frame = std::make_shared<request_frame>(static_cast<size_t>(size));
+    co_await asio::async_read(_socket, asio::buffer(frame->data.get(), frame->size),
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
     auto s = std::make_shared<slot>();
-    s->request_bytes = frame->size();
-    if (load_be<int16_t>(frame->data()) == static_cast<int16_t>(api_key::produce)) {
+    s->request_bytes = frame->size;
+    if (load_be<int16_t>(frame->data.get()) == static_cast<int16_t>(api_key::produce)) {
       s->append_ticket = _append_order.take_ticket();
     }
     _in_flight_bytes += s->request_bytes;
@@ -222,10 +224,10 @@ asio::awaitable<void> connection::write_loop() {
   close();
 }
 
-asio::awaitable<void> connection::handle(std::shared_ptr<byte_buffer> frame,
+asio::awaitable<void> connection::handle(std::shared_ptr<request_frame> frame,
                                          std::shared_ptr<slot> s) {
   auto self = shared_from_this();
-  auto hdr = parse_request_header(*frame);
+  auto hdr = parse_request_header(frame->bytes());
   served out;
   if (!hdr) {
     out.failure = hdr.error().message();
@@ -240,7 +242,7 @@ asio::awaitable<void> connection::handle(std::shared_ptr<byte_buffer> frame,
         ctx.order = &_append_order;
         ctx.ticket = *s->append_ticket;
       }
-      co_await fn(ctx, *frame, out);
+      co_await fn(ctx, frame->bytes(), out);
     }
   }
   // Whatever happened, this request no longer holds up later ones.

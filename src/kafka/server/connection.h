@@ -39,7 +39,16 @@ class connection : public std::enable_shared_from_this<connection> {
 
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
-  asio::awaitable<void> handle(std::shared_ptr<byte_buffer> frame, std::shared_ptr<slot> s);
+  // One request's bytes after the size prefix; decoded requests point into it (produce
+  // batches are appended from here without a copy).
+  struct request_frame {
+    explicit request_frame(size_t n)
+        : data(std::make_unique_for_overwrite<uint8_t[]>(n)), size(n) {}
+    std::unique_ptr<uint8_t[]> data;
+    size_t size;
+    mutable_bytes bytes() { return {data.get(), size}; }
+  };
+  asio::awaitable<void> handle(std::shared_ptr<request_frame> frame, std::shared_ptr<slot> s);
   void close();
 
   server& _srv;
