@@ -20,9 +20,25 @@ status group_service::load(topic_manager& topics) {
     t = *created;
   }
   _offsets = t->partitions.at(0);
-  auto n = coordinator::load_offsets(*_offsets->log, _gc);
-  if (!n) return n.error().with_context("loading committed offsets");
-  observe::logger("kafka")->info("group coordinator: {} committed offset record(s) replayed", *n);
+  auto n = coordinator::load_offsets(*_offsets->log, _gc, mono_clock::now());
+  if (!n) return n.error().with_context("loading committed offsets and group metadata");
+  observe::logger("kafka")->info(
+      "group coordinator: {} committed offset record(s) and {} group record(s) replayed",
+      n->offsets, n->groups);
+  // From now on each group state to keep (Stable, Empty, deleted) is appended to the log as it
+  // happens, on the coordinator's core, before the requests that caused it are answered. It is
+  // not awaited to be on disk: a process crash keeps it (page cache), and losing it to a power
+  // failure costs only a rebalance, since committed offsets are synced on their own.
+  _gc.set_persist_callback(
+      [this](const std::string& group, const coordinator::group_snapshot* snapshot) {
+        auto batch = snapshot ? coordinator::encode_group(*snapshot, wall_now())
+                              : coordinator::encode_group_tombstone(group, wall_now());
+        auto appended = _offsets->log->append_internal(batch, wall_now());
+        if (!appended) {
+          observe::logger("kafka")->error("group '{}': metadata not written: {}", group,
+                                          appended.error().message());
+        }
+      });
   return ok();
 }
 
