@@ -212,6 +212,10 @@ int run_delete(const group_options& o) {
           spate::error(st.error().code,
                        "group '" + o.group + "' has active members; stop its consumers first"));
     }
+    if (st.error().code == make_error_code(client::errc::unknown_group)) {
+      return report("group delete",
+                    spate::error(st.error().code, "group '" + o.group + "' does not exist"));
+    }
     return report("group delete", st.error());
   }
   std::printf("deleted group '%s'\n", o.group.c_str());
