@@ -99,8 +99,6 @@ class admin {
 
  private:
   explicit admin(std::unique_ptr<detail::handle> h);
-  // librdkafka's rd_kafka_error_t (kept out of this header) as our error.
-  spate::error h_failure_of(const void* err, const std::string& context);
   std::unique_ptr<detail::handle> _h;
 };
 

@@ -86,7 +86,8 @@ result<std::vector<group_listing>> admin::list_groups() {
   auto** errors = rd_kafka_ListConsumerGroups_result_errors(res, &n_err);
   if (n_err > 0) {
     // One per broker that failed to answer; on a single node that is the whole answer.
-    return h_failure_of(errors[0], context);
+    return group_error(*_h, rd_kafka_error_code(errors[0]), context,
+                       rd_kafka_error_string(errors[0]));
   }
   size_t n = 0;
   auto** valid = rd_kafka_ListConsumerGroups_result_valid(res, &n);
@@ -100,11 +101,6 @@ result<std::vector<group_listing>> admin::list_groups() {
   }
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.group_id < b.group_id; });
   return out;
-}
-
-spate::error admin::h_failure_of(const void* err, const std::string& context) {
-  auto* e = static_cast<const rd_kafka_error_t*>(err);
-  return _h->failure(rd_kafka_error_code(e), context, rd_kafka_error_string(e));
 }
 
 result<group_info> admin::describe_group(const std::string& group) {
