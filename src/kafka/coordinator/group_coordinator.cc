@@ -537,6 +537,21 @@ void group_coordinator::tick(mono_clock::time_point now) {
   }
 }
 
+std::optional<mono_clock::time_point> group_coordinator::next_join_deadline() const {
+  std::optional<mono_clock::time_point> next;
+  for (auto& [gid, g] : _groups) {
+    if (g.state != group_state::preparing_rebalance) continue;
+    bool all_joined = std::all_of(g.members.begin(), g.members.end(), [](auto& kv) {
+      return static_cast<bool>(kv.second.awaiting_join);
+    });
+    // Until everyone has rejoined, only the rebalance timeout can end the phase.
+    auto at = all_joined ? std::min(g.initial_delay_deadline, g.rebalance_deadline)
+                         : g.rebalance_deadline;
+    if (!next || at < *next) next = at;
+  }
+  return next;
+}
+
 std::error_code group_coordinator::check_commit(const commit_request& req) const {
   if (req.group_id.empty()) return errc::invalid_group_id;
   auto git = _groups.find(req.group_id);

@@ -183,6 +183,10 @@ class group_coordinator {
                                      mono_clock::time_point now);
   // Expires sessions and pending member ids, and ends join phases whose time is up.
   void tick(mono_clock::time_point now);
+  // The earliest time a join phase can end by time alone (the initial rebalance delay of a
+  // group whose members have all joined, or a rebalance timeout), so the caller can tick then
+  // rather than at its next regular tick; nullopt if no join phase is waiting.
+  std::optional<mono_clock::time_point> next_join_deadline() const;
 
   // Validates a commit; on success the offsets are applied (the caller makes them durable
   // first, see group_store). One error for the whole request, as Kafka checks membership once.

@@ -49,14 +49,29 @@ void group_service::start(core_set& cores) {
       ctx,
       [this]() -> asio::awaitable<void> {
         for (;;) {
-          _tick->expires_after(std::chrono::milliseconds(100));
+          // Every 100 ms for session expiries; sooner when a join phase ends before that.
+          auto next = mono_clock::now() + std::chrono::milliseconds(100);
+          if (auto d = _gc.next_join_deadline(); d && *d < next) next = *d;
+          _tick->expires_at(next);
           std::error_code ec;
           co_await _tick->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) co_return;
+          // Aborted: join_deadline_may_have_moved() moved the expiry; go round again.
+          if (ec && ec != asio::error::operation_aborted) co_return;
           _gc.tick(mono_clock::now());
         }
       },
       asio::detached);
+}
+
+}  // namespace spate::kafka
+
+namespace spate::kafka {
+
+void group_service::join_deadline_may_have_moved() {
+  if (!_tick) return;
+  auto d = _gc.next_join_deadline();
+  // Moving the expiry cancels the pending wait, which wakes the loop in start() to re-arm.
+  if (d && *d < _tick->expiry()) _tick->expires_at(*d);
 }
 
 }  // namespace spate::kafka

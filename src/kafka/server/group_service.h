@@ -24,6 +24,10 @@ class group_service {
   status load(topic_manager& topics);
   // Starts the tick timer on the coordinator's core (the cores must be running).
   void start(core_set& cores);
+  // Called on core() after a request that may have started a join phase: if the phase can end
+  // before the next regular tick (the initial rebalance delay), the timer fires then instead,
+  // so the delay is not rounded up to the tick interval.
+  void join_deadline_may_have_moved();
 
   size_t core() const { return _offsets->owner; }
   coordinator::group_coordinator& coordinator() { return _gc; }

@@ -292,5 +292,25 @@ TEST_F(group_test, a_static_member_replaced_while_stable_is_written_so_the_old_i
             errc::fenced_instance_id);
 }
 
+TEST_F(group_test, next_join_deadline_is_the_initial_delay_once_everyone_has_joined) {
+  EXPECT_FALSE(gc.next_join_deadline());  // no join phase
+  auto a = join(req(""));
+  ASSERT_TRUE(gc.next_join_deadline());
+  EXPECT_EQ(*gc.next_join_deadline(), now + 100ms);  // the initial delay (opts: 100 ms)
+  now += 60ms;
+  auto b = join(req(""));  // a new arrival pushes the delay back
+  EXPECT_EQ(*gc.next_join_deadline(), now + 100ms);
+  gc.tick(*gc.next_join_deadline());
+  ASSERT_TRUE(*a && *b);
+  EXPECT_FALSE(gc.next_join_deadline());  // CompletingRebalance: nothing waits on time
+  // A rebalance of a Stable group with a member yet to rejoin waits for the rebalance timeout.
+  now += 1s;
+  (void)sync((*b)->member_id, 1);
+  (void)sync((*a)->member_id, 1, {{(*a)->member_id, {}}, {(*b)->member_id, {}}});
+  auto c = join(req(""));
+  ASSERT_TRUE(gc.next_join_deadline());
+  EXPECT_EQ(*gc.next_join_deadline(), now + 30000ms);
+}
+
 }  // namespace
 }  // namespace spate::coordinator
