@@ -1,7 +1,7 @@
 // The `spate` client subcommands, one file per group (topic_cmd.cc, produce_cmd.cc,
-// consume_cmd.cc, cluster_cmd.cc). Each add_* function declares its subcommands and flags on
-// the CLI11 app and appends, per leaf subcommand, the function main() runs when that
-// subcommand was given. They talk to the cluster only through the client module.
+// consume_cmd.cc, cluster_cmd.cc, group_cmd.cc). Each add_* function declares its subcommands
+// and flags on the CLI11 app and appends, per leaf subcommand, the function main() runs when
+// that subcommand was given. They talk to the cluster only through the client module.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -56,5 +56,6 @@ void add_topic_commands(CLI::App& app, command_list& out);
 void add_produce_command(CLI::App& app, command_list& out);
 void add_consume_command(CLI::App& app, command_list& out);
 void add_cluster_commands(CLI::App& app, command_list& out);
+void add_group_commands(CLI::App& app, command_list& out);
 
 }  // namespace spate::cli

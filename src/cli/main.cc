@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
   spate::cli::add_produce_command(app, commands);
   spate::cli::add_consume_command(app, commands);
   spate::cli::add_cluster_commands(app, commands);
+  spate::cli::add_group_commands(app, commands);
 
   try {
     app.parse(argc, argv);

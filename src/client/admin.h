@@ -19,6 +19,7 @@
 #include "base/result.h"
 #include "client/cluster_info.h"
 #include "client/config.h"
+#include "client/groups.h"
 
 namespace spate::client {
 
@@ -73,6 +74,28 @@ class admin {
   // setting, read the overrides with describe_configs and send them all back (see
   // merge_overrides).
   status alter_configs(const std::string& topic, const std::map<std::string, std::string>& configs);
+
+  // Consumer groups (types and an example in groups.h). Every group the cluster's coordinators
+  // know, sorted by id.
+  result<std::vector<group_listing>> list_groups();
+  // State, assignor and members with their assignments; errc::unknown_group if the group does
+  // not exist (Kafka describes an unknown group as Dead with no members).
+  result<group_info> describe_group(const std::string& group);
+  // The group's committed offsets (every partition it has committed for). An unknown group has
+  // none.
+  result<std::map<topic_partition, int64_t>> committed_offsets(const std::string& group);
+  // Commits `offsets` for the group, as a consumer outside the group would (generation -1), so
+  // the coordinator refuses it while the group has members: errc::group_not_empty.
+  status alter_offsets(const std::string& group, const std::map<topic_partition, int64_t>& offsets);
+  // Deletes an empty group and its offsets; errc::unknown_group, errc::group_not_empty.
+  status delete_group(const std::string& group);
+
+  // The partition's log start and end offsets (ListOffsets).
+  result<std::pair<int64_t, int64_t>> watermarks(const topic_partition& tp);
+  // Per partition, the first offset whose record timestamp is >= `time_ms`, or the log end
+  // offset if no record is that new.
+  result<std::map<topic_partition, int64_t>> offsets_for_time(
+      const std::vector<topic_partition>& partitions, int64_t time_ms);
 
  private:
   explicit admin(std::unique_ptr<detail::handle> h);

@@ -77,6 +77,12 @@ class client_category_impl final : public std::error_category {
       case errc::unsupported_by_broker:
         m = "not supported by the broker";
         break;
+      case errc::unknown_group:
+        m = "unknown consumer group";
+        break;
+      case errc::group_not_empty:
+        m = "consumer group has active members";
+        break;
       case errc::fatal:
         return "fatal client error [fatal: recreate the client]";
       default:

@@ -31,6 +31,8 @@ enum class errc {
   topic_exists,           // creating a topic that already exists
   unsupported_by_broker,  // the broker does not implement the API this operation needs
   fatal,                  // librdkafka raised a fatal error; this client instance is unusable
+  unknown_group,          // the consumer group does not exist
+  group_not_empty,        // the operation needs a group with no active members
 };
 
 const std::error_category& client_category();

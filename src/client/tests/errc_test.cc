@@ -35,6 +35,12 @@ TEST(client_errc, client_codes) {
   EXPECT_FALSE(is_retriable(fatal));
   EXPECT_FALSE(is_retriable(spate::error(errc::invalid_argument)));
   EXPECT_FALSE(is_retriable(spate::error(std::make_error_code(std::errc::io_error))));
+  // The group codes name the problem and are not worth retrying as such.
+  spate::error unknown(errc::unknown_group, "describe group 'g'");
+  EXPECT_EQ(unknown.message(), "describe group 'g': unknown consumer group [not retriable]");
+  EXPECT_FALSE(is_retriable(spate::error(errc::group_not_empty)));
+  EXPECT_NE(spate::error(errc::group_not_empty).message().find("active members"),
+            std::string::npos);
 }
 
 TEST(client_parse, acks_and_compression) {

@@ -128,6 +128,7 @@ void group_coordinator::join(join_request req, mono_clock::time_point now, join_
           if (g.state == group_state::stable && unchanged) {
             // Same subscription: no rebalance; it fetches its assignment with SyncGroup.
             auto& placed = g.members.emplace(new_id, std::move(m)).first->second;
+            persist(g);  // the old id is fenced for good, also after a restart
             return cb(current_join_view(g, placed));
           }
           auto& placed = g.members.emplace(new_id, std::move(m)).first->second;
@@ -326,7 +327,7 @@ void group_coordinator::complete_join(group& g, mono_clock::time_point now) {
     g.state = group_state::empty;
     g.leader.clear();
     g.protocol.clear();
-    return;
+    return persist(g);
   }
   g.protocol = select_protocol(g);
   if (!g.members.count(g.leader)) {
@@ -407,6 +408,7 @@ void group_coordinator::sync(sync_request req, mono_clock::time_point now, sync_
         if (target != g.members.end()) target->second.assignment = std::move(bytes);
       }
       g.state = group_state::stable;
+      persist(g);
       {
         std::vector<std::pair<sync_callback, sync_result>> replies;
         for (auto& [mid, member_ref] : g.members) {
@@ -509,7 +511,7 @@ void group_coordinator::remove_member(group& g, const std::string& member_id,
         ++g.generation;
         g.state = group_state::empty;
         g.protocol.clear();
-        return;
+        return persist(g);
       }
       prepare_rebalance(g, now);
       return maybe_complete_join(g, now);
@@ -533,6 +535,21 @@ void group_coordinator::tick(mono_clock::time_point now) {
     for (auto& id : expired) remove_member(g, id, now);
     maybe_complete_join(g, now);
   }
+}
+
+std::optional<mono_clock::time_point> group_coordinator::next_join_deadline() const {
+  std::optional<mono_clock::time_point> next;
+  for (auto& [gid, g] : _groups) {
+    if (g.state != group_state::preparing_rebalance) continue;
+    bool all_joined = std::all_of(g.members.begin(), g.members.end(), [](auto& kv) {
+      return static_cast<bool>(kv.second.awaiting_join);
+    });
+    // Until everyone has rejoined, only the rebalance timeout can end the phase.
+    auto at = all_joined ? std::min(g.initial_delay_deadline, g.rebalance_deadline)
+                         : g.rebalance_deadline;
+    if (!next || at < *next) next = at;
+  }
+  return next;
 }
 
 std::error_code group_coordinator::check_commit(const commit_request& req) const {
@@ -629,7 +646,88 @@ std::error_code group_coordinator::delete_group(const std::string& group_id) {
   if (git == _groups.end()) return errc::group_id_not_found;
   if (!git->second.members.empty()) return errc::non_empty_group;
   _groups.erase(git);
+  if (_persist) _persist(group_id, nullptr);
   return {};
+}
+
+void group_coordinator::persist(const group& g) {
+  if (!_persist) return;
+  group_snapshot s;
+  s.group_id = g.id;
+  s.protocol_type = g.protocol_type;
+  s.generation_id = g.generation;
+  if (!g.members.empty()) {
+    s.protocol = g.protocol;
+    s.leader = g.leader;
+  }
+  std::vector<const member*> ordered;
+  for (auto& [id, m] : g.members) ordered.push_back(&m);
+  std::sort(ordered.begin(), ordered.end(),
+            [](auto* a, auto* b) { return a->join_order < b->join_order; });
+  for (auto* m : ordered) {
+    group_snapshot::member sm;
+    sm.member_id = m->id;
+    sm.group_instance_id = m->instance_id;
+    sm.client_id = m->client_id;
+    sm.client_host = m->client_host;
+    sm.rebalance_timeout_ms = m->rebalance_timeout_ms;
+    sm.session_timeout_ms = m->session_timeout_ms;
+    for (auto& p : m->protocols) {
+      if (p.name == g.protocol) sm.subscription = p.metadata;
+    }
+    sm.assignment = m->assignment;
+    s.members.push_back(std::move(sm));
+  }
+  _persist(g.id, &s);
+}
+
+void group_coordinator::restore(const group_snapshot& s, mono_clock::time_point now) {
+  group& g = _groups[s.group_id];
+  g.id = s.group_id;
+  g.protocol_type = s.protocol_type;
+  g.generation = s.generation_id;
+  g.members.clear();
+  g.static_members.clear();
+  g.pending.clear();
+  if (s.members.empty()) {
+    g.state = group_state::empty;
+    g.protocol.clear();
+    g.leader.clear();
+    return;
+  }
+  g.state = group_state::stable;
+  g.protocol = s.protocol.value_or("");
+  g.leader = s.leader.value_or("");
+  for (auto& sm : s.members) {
+    member m;
+    m.id = sm.member_id;
+    m.instance_id = sm.group_instance_id;
+    m.client_id = sm.client_id;
+    m.client_host = sm.client_host;
+    m.session_timeout_ms = sm.session_timeout_ms;
+    m.rebalance_timeout_ms = sm.rebalance_timeout_ms;
+    // Only the chosen protocol's metadata is kept (as in Kafka): a member that rejoins with
+    // its full list looks changed and triggers one rebalance, which is correct, if not free.
+    m.protocols = {{g.protocol, sm.subscription}};
+    m.assignment = sm.assignment;
+    m.last_heard = now;
+    m.join_order = _next_join_order++;
+    if (m.instance_id) g.static_members[*m.instance_id] = m.id;
+    g.members.emplace(m.id, std::move(m));
+  }
+  // A leader missing from its own member list would be a corrupt record: pick the first.
+  if (!g.members.count(g.leader)) g.leader = s.members.front().member_id;
+}
+
+void group_coordinator::erase_offsets(const std::string& group_id,
+                                      const std::vector<topic_partition_key>& parts) {
+  auto git = _groups.find(group_id);
+  if (git == _groups.end()) return;
+  for (auto& tp : parts) git->second.offsets.erase(tp);
+}
+
+void group_coordinator::forget(const std::string& group_id) {
+  _groups.erase(group_id);
 }
 
 }  // namespace spate::coordinator

@@ -110,6 +110,31 @@ struct member_description {
   byte_buffer assignment;
 };
 
+// What the coordinator makes durable about a group besides its offsets: enough to answer
+// DescribeGroups and accept the members' heartbeats and commits after a restart, as Kafka's
+// group-metadata record holds it (docs/formats/group-records.md). Taken when a group becomes
+// Stable or Empty (and when a static member's id is replaced while Stable).
+struct group_snapshot {
+  struct member {
+    std::string member_id;
+    std::optional<std::string> group_instance_id;
+    std::string client_id;
+    std::string client_host;
+    int32_t rebalance_timeout_ms = 0;
+    int32_t session_timeout_ms = 0;
+    byte_buffer subscription;  // the metadata for the chosen protocol
+    byte_buffer assignment;
+    bool operator==(const member&) const = default;
+  };
+  std::string group_id;
+  std::string protocol_type;
+  int32_t generation_id = 0;
+  std::optional<std::string> protocol;  // null while Empty
+  std::optional<std::string> leader;    // null while Empty
+  std::vector<member> members;          // in join order; empty: the group is Empty
+  bool operator==(const group_snapshot&) const = default;
+};
+
 struct group_description {
   std::string group_id;
   group_state state = group_state::dead;
@@ -129,8 +154,22 @@ class group_coordinator {
   };
   using join_callback = std::function<void(join_result)>;
   using sync_callback = std::function<void(sync_result)>;
+  // Told of each group state to make durable: a snapshot, or nullptr when the group is deleted
+  // (Dead). Called on the coordinator's thread, before the requests that caused the change are
+  // answered, so the caller can write it ahead of the answers.
+  using persist_callback = std::function<void(const std::string& group_id, const group_snapshot*)>;
 
   explicit group_coordinator(options opts) : _opts(opts) {}
+
+  void set_persist_callback(persist_callback cb) { _persist = std::move(cb); }
+  // Replay at start: puts a group back as its snapshot says — Stable with those members, the
+  // generation and assignments (Empty if it has none), keeping its offsets. The members' sessions
+  // start at `now`, so members that do not come back expire after their session timeout.
+  void restore(const group_snapshot& s, mono_clock::time_point now);
+  // Replay at start: offsets deleted (unlike delete_offsets, whatever the group's membership).
+  void erase_offsets(const std::string& group_id, const std::vector<topic_partition_key>& parts);
+  // Replay at start: the group was deleted; it and its offsets go.
+  void forget(const std::string& group_id);
 
   void join(join_request req, mono_clock::time_point now, join_callback cb);
   void sync(sync_request req, mono_clock::time_point now, sync_callback cb);
@@ -144,6 +183,10 @@ class group_coordinator {
                                      mono_clock::time_point now);
   // Expires sessions and pending member ids, and ends join phases whose time is up.
   void tick(mono_clock::time_point now);
+  // The earliest time a join phase can end by time alone (the initial rebalance delay of a
+  // group whose members have all joined, or a rebalance timeout), so the caller can tick then
+  // rather than at its next regular tick; nullopt if no join phase is waiting.
+  std::optional<mono_clock::time_point> next_join_deadline() const;
 
   // Validates a commit; on success the offsets are applied (the caller makes them durable
   // first, see group_store). One error for the whole request, as Kafka checks membership once.
@@ -203,9 +246,11 @@ class group_coordinator {
   void remove_member(group& g, const std::string& member_id, mono_clock::time_point now);
   join_result current_join_view(const group& g, const member& m) const;
   std::string select_protocol(const group& g) const;
+  void persist(const group& g);
   static bool same_protocols(const std::vector<protocol>& a, const std::vector<protocol>& b);
 
   options _opts;
+  persist_callback _persist;
   std::map<std::string, group> _groups;
   uint64_t _next_join_order = 0;
   uint64_t _id_counter = 0;

@@ -1,6 +1,23 @@
 #include "kafka/server/core_set.h"
 
 namespace spate::kafka {
+namespace {
+
+// Destroys the handlers still queued on a loop without freeing the loop. A handler left on one
+// loop at shutdown (a coroutine parked in run_on, say) can hold an executor of another loop, and
+// destroying it tells that other loop its work is finished. Were the loops freed one by one, a
+// later loop's leftovers would touch an earlier loop already freed (ASan saw it after a restart
+// with clients connected). So every loop drops its handlers first, and only then is any freed.
+// execution_context::shutdown() is protected; naming it through a derived class is the one
+// way the language allows to reach it from outside (the object itself stays an io_context).
+struct shutdown_access : asio::io_context {
+  static void shutdown_handlers(asio::io_context& ctx) {
+    void (asio::execution_context::*shut)() = &shutdown_access::shutdown;
+    (ctx.*shut)();
+  }
+};
+
+}  // namespace
 
 core_set::core_set(size_t cores) {
   for (size_t i = 0; i < std::max<size_t>(cores, 1); ++i) {
@@ -11,6 +28,8 @@ core_set::core_set(size_t cores) {
 
 core_set::~core_set() {
   stop();
+  // Shutting down twice is harmless: ~execution_context does it again, finding nothing left.
+  for (auto& ctx : _contexts) shutdown_access::shutdown_handlers(*ctx);
 }
 
 void core_set::start() {

@@ -20,9 +20,25 @@ status group_service::load(topic_manager& topics) {
     t = *created;
   }
   _offsets = t->partitions.at(0);
-  auto n = coordinator::load_offsets(*_offsets->log, _gc);
-  if (!n) return n.error().with_context("loading committed offsets");
-  observe::logger("kafka")->info("group coordinator: {} committed offset record(s) replayed", *n);
+  auto n = coordinator::load_offsets(*_offsets->log, _gc, mono_clock::now());
+  if (!n) return n.error().with_context("loading committed offsets and group metadata");
+  observe::logger("kafka")->info(
+      "group coordinator: {} committed offset record(s) and {} group record(s) replayed",
+      n->offsets, n->groups);
+  // From now on each group state to keep (Stable, Empty, deleted) is appended to the log as it
+  // happens, on the coordinator's core, before the requests that caused it are answered. It is
+  // not awaited to be on disk: a process crash keeps it (page cache), and losing it to a power
+  // failure costs only a rebalance, since committed offsets are synced on their own.
+  _gc.set_persist_callback(
+      [this](const std::string& group, const coordinator::group_snapshot* snapshot) {
+        auto batch = snapshot ? coordinator::encode_group(*snapshot, wall_now())
+                              : coordinator::encode_group_tombstone(group, wall_now());
+        auto appended = _offsets->log->append_internal(batch, wall_now());
+        if (!appended) {
+          observe::logger("kafka")->error("group '{}': metadata not written: {}", group,
+                                          appended.error().message());
+        }
+      });
   return ok();
 }
 
@@ -33,14 +49,29 @@ void group_service::start(core_set& cores) {
       ctx,
       [this]() -> asio::awaitable<void> {
         for (;;) {
-          _tick->expires_after(std::chrono::milliseconds(100));
+          // Every 100 ms for session expiries; sooner when a join phase ends before that.
+          auto next = mono_clock::now() + std::chrono::milliseconds(100);
+          if (auto d = _gc.next_join_deadline(); d && *d < next) next = *d;
+          _tick->expires_at(next);
           std::error_code ec;
           co_await _tick->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) co_return;
+          // Aborted: join_deadline_may_have_moved() moved the expiry; go round again.
+          if (ec && ec != asio::error::operation_aborted) co_return;
           _gc.tick(mono_clock::now());
         }
       },
       asio::detached);
+}
+
+}  // namespace spate::kafka
+
+namespace spate::kafka {
+
+void group_service::join_deadline_may_have_moved() {
+  if (!_tick) return;
+  auto d = _gc.next_join_deadline();
+  // Moving the expiry cancels the pending wait, which wakes the loop in start() to re-arm.
+  if (d && *d < _tick->expiry()) _tick->expires_at(*d);
 }
 
 }  // namespace spate::kafka

@@ -196,5 +196,121 @@ TEST_F(group_test, commits_standalone_and_by_generation) {
   EXPECT_EQ(gc.delete_group("solo"), errc::group_id_not_found);
 }
 
+// Durability: the snapshots a group hands out on Stable / Empty / deleted, and a second
+// coordinator (the restarted broker) restored from them.
+TEST_F(group_test, snapshots_on_stable_empty_and_delete_restore_the_generation_and_members) {
+  std::vector<std::pair<std::string, std::optional<group_snapshot>>> written;
+  gc.set_persist_callback([&](const std::string& id, const group_snapshot* s) {
+    written.emplace_back(id, s ? std::optional(*s) : std::nullopt);
+  });
+  auto a = join(req("", "range", "host-a"));
+  auto b = join(req(""));
+  advance(150ms);
+  ASSERT_TRUE(*a && *b);
+  std::string ida = (*a)->member_id;
+  std::string idb = (*b)->member_id;
+  EXPECT_TRUE(written.empty());  // CompletingRebalance is not kept
+  (void)sync(idb, 1);
+  (void)sync(ida, 1, {{ida, byte_buffer{1}}, {idb, byte_buffer{2}}});
+  ASSERT_EQ(written.size(), 1u);
+  ASSERT_TRUE(written[0].second);
+  const group_snapshot& s = *written[0].second;
+  EXPECT_EQ(s.generation_id, 1);
+  EXPECT_EQ(s.protocol, "range");
+  EXPECT_EQ(s.leader, ida);
+  ASSERT_EQ(s.members.size(), 2u);
+  EXPECT_EQ(s.members[0].member_id, ida);  // join order
+  EXPECT_EQ(s.members[0].group_instance_id, "host-a");
+  EXPECT_EQ(s.members[0].assignment, byte_buffer{1});
+  EXPECT_EQ(s.members[1].subscription, (byte_buffer{1, 2}));
+  EXPECT_EQ(s.members[1].session_timeout_ms, 10000);
+  EXPECT_EQ(s.members[1].rebalance_timeout_ms, 30000);
+
+  // The broker restarts: a fresh coordinator restored from the snapshot accepts both members'
+  // heartbeats and commits at generation 1, with no rebalance, and describes them the same.
+  group_coordinator restarted(opts());
+  restarted.restore(s, now);
+  auto d = restarted.describe("g");
+  EXPECT_EQ(d.state, group_state::stable);
+  EXPECT_EQ(d.generation_id, 1);
+  ASSERT_EQ(d.members.size(), 2u);
+  EXPECT_FALSE(restarted.heartbeat("g", ida, 1, std::string("host-a"), now));
+  EXPECT_FALSE(restarted.heartbeat("g", idb, 1, std::nullopt, now));
+  EXPECT_EQ(restarted.heartbeat("g", idb, 0, std::nullopt, now), errc::illegal_generation);
+  EXPECT_FALSE(restarted.check_commit({"g", idb, 1, std::nullopt, {{{"t", 0}, {5, -1, {}, 1}}}}));
+  std::optional<sync_result> assignment;
+  restarted.sync({"g", idb, 1, std::nullopt, {}}, now,
+                 [&](sync_result r) { assignment = std::move(r); });
+  ASSERT_TRUE(assignment);
+  EXPECT_EQ(assignment->assignment, byte_buffer{2});
+  // Only b comes back: a expires after its session timeout, and b rejoins generation 2.
+  for (int i = 0; i < 11; ++i) {
+    now += 1000ms;
+    restarted.tick(now);
+    (void)restarted.heartbeat("g", idb, 1, std::nullopt, now);
+  }
+  EXPECT_EQ(restarted.heartbeat("g", idb, 1, std::nullopt, now), errc::rebalance_in_progress);
+  std::optional<join_result> rejoined;
+  restarted.join(req(idb), now, [&](join_result r) { rejoined = std::move(r); });
+  ASSERT_TRUE(rejoined);
+  EXPECT_EQ(rejoined->generation_id, 2);
+
+  // Both leave the original: the Empty state is written with the next generation, and a
+  // delete writes a tombstone.
+  EXPECT_FALSE(gc.leave("g", {{ida, std::nullopt}, {idb, std::nullopt}}, now)[1]);
+  ASSERT_EQ(written.size(), 2u);
+  ASSERT_TRUE(written[1].second);
+  EXPECT_TRUE(written[1].second->members.empty());
+  EXPECT_EQ(written[1].second->generation_id, 2);
+  EXPECT_FALSE(written[1].second->leader);
+  group_coordinator emptied(opts());
+  emptied.restore(*written[1].second, now);
+  EXPECT_EQ(emptied.describe("g").state, group_state::empty);
+  EXPECT_EQ(emptied.describe("g").generation_id, 2);
+  EXPECT_FALSE(gc.delete_group("g"));
+  ASSERT_EQ(written.size(), 3u);
+  EXPECT_EQ(written[2].first, "g");
+  EXPECT_FALSE(written[2].second);
+}
+
+TEST_F(group_test, a_static_member_replaced_while_stable_is_written_so_the_old_id_stays_fenced) {
+  std::vector<group_snapshot> written;
+  gc.set_persist_callback([&](const std::string&, const group_snapshot* s) {
+    if (s) written.push_back(*s);
+  });
+  auto a = join(req("", "range", "host-1"));
+  advance(150ms);
+  std::string old_id = (*a)->member_id;
+  (void)sync(old_id, 1, {{old_id, {7}}});
+  auto again = join(req("", "range", "host-1"));
+  ASSERT_TRUE(*again);
+  ASSERT_EQ(written.size(), 2u);
+  group_coordinator restarted(opts());
+  restarted.restore(written.back(), now);
+  EXPECT_FALSE(restarted.heartbeat("g", (*again)->member_id, 1, std::string("host-1"), now));
+  EXPECT_EQ(restarted.heartbeat("g", old_id, 1, std::string("host-1"), now),
+            errc::fenced_instance_id);
+}
+
+TEST_F(group_test, next_join_deadline_is_the_initial_delay_once_everyone_has_joined) {
+  EXPECT_FALSE(gc.next_join_deadline());  // no join phase
+  auto a = join(req(""));
+  ASSERT_TRUE(gc.next_join_deadline());
+  EXPECT_EQ(*gc.next_join_deadline(), now + 100ms);  // the initial delay (opts: 100 ms)
+  now += 60ms;
+  auto b = join(req(""));  // a new arrival pushes the delay back
+  EXPECT_EQ(*gc.next_join_deadline(), now + 100ms);
+  gc.tick(*gc.next_join_deadline());
+  ASSERT_TRUE(*a && *b);
+  EXPECT_FALSE(gc.next_join_deadline());  // CompletingRebalance: nothing waits on time
+  // A rebalance of a Stable group with a member yet to rejoin waits for the rebalance timeout.
+  now += 1s;
+  (void)sync((*b)->member_id, 1);
+  (void)sync((*a)->member_id, 1, {{(*a)->member_id, {}}, {(*b)->member_id, {}}});
+  auto c = join(req(""));
+  ASSERT_TRUE(gc.next_join_deadline());
+  EXPECT_EQ(*gc.next_join_deadline(), now + 30000ms);
+}
+
 }  // namespace
 }  // namespace spate::coordinator

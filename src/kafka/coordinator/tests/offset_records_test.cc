@@ -31,9 +31,10 @@ TEST(offset_records, commits_survive_a_reopen_of_the_log_and_deletes_apply) {
   auto log = storage::partition_log::open(fs, dir / "__consumer_offsets-0", {}, flusher);
   ASSERT_TRUE(log);
   group_coordinator gc({});
-  auto n = load_offsets(**log, gc);
+  auto n = load_offsets(**log, gc, mono_clock::now());
   ASSERT_TRUE(n) << n.error().message();
-  EXPECT_EQ(*n, 5u);
+  EXPECT_EQ(n->offsets, 5u);
+  EXPECT_EQ(n->groups, 0u);
   auto g = gc.offsets("g", {});
   ASSERT_EQ(g.size(), 1u);  // t-1 was deleted
   EXPECT_EQ(g[topic_partition_key("t", 0)].offset, 15);
@@ -45,6 +46,104 @@ TEST(offset_records, foreign_or_malformed_records_are_ignored) {
   EXPECT_FALSE(decode_offset_record(as_bytes("garbage"), std::nullopt));
   byte_buffer key{0, 1, 0, 1, 'g', 0, 1, 't', 0, 0, 0};  // partition truncated
   EXPECT_FALSE(decode_offset_record(key, std::nullopt));
+}
+
+group_snapshot two_members() {
+  group_snapshot g;
+  g.group_id = "g";
+  g.protocol_type = "consumer";
+  g.generation_id = 7;
+  g.protocol = "range";
+  g.leader = "a-1";
+  g.members.push_back({"a-1", "inst-a", "client-a", "/127.0.0.1", 300000, 45000,
+                       byte_buffer{0, 1, 2}, byte_buffer{3, 4}});
+  g.members.push_back({"b-2", std::nullopt, "client-b", "/127.0.0.2", 60000, 10000, {}, {}});
+  return g;
+}
+
+TEST(offset_records, group_metadata_records_round_trip_and_replay_in_log_order) {
+  auto g = two_members();
+  // Round trip of the record itself.
+  auto batch = encode_group(g, timestamp_ms(5000));
+  bool seen = false;
+  ASSERT_TRUE(storage::for_each_record(batch, [&](const storage::record_view& rec) {
+    auto r = decode_group_record(*rec.key, rec.value);
+    EXPECT_TRUE(r && r->value);
+    if (r && r->value) {
+      EXPECT_EQ(*r->value, g);
+      EXPECT_EQ(r->state_timestamp_ms, 5000);
+    }
+    EXPECT_FALSE(decode_offset_record(*rec.key, rec.value));  // not an offset record
+    seen = true;
+    return true;
+  }));
+  EXPECT_TRUE(seen);
+
+  test::temp_dir dir;
+  io::posix_filesystem fs;
+  storage::flusher flusher;
+  {
+    auto log = storage::partition_log::open(fs, dir / "__consumer_offsets-0", {}, flusher);
+    ASSERT_TRUE(log);
+    auto append = [&](byte_buffer b) { return (*log)->append_internal(b, timestamp_ms(5000)); };
+    ASSERT_TRUE(append(batch));
+    ASSERT_TRUE(append(
+        encode_commit("g", {{{"t", 0}, committed_offset{10, -1, {}, 1}}}, timestamp_ms(5001))));
+    // A group deleted, then its id used again by a new group with one offset.
+    auto h = g;
+    h.group_id = "h";
+    ASSERT_TRUE(append(encode_group(h, timestamp_ms(5002))));
+    ASSERT_TRUE(append(
+        encode_commit("h", {{{"t", 0}, committed_offset{3, -1, {}, 1}}}, timestamp_ms(5003))));
+    ASSERT_TRUE(append(encode_group_tombstone("h", timestamp_ms(5004))));
+    ASSERT_TRUE(append(
+        encode_commit("h", {{{"t", 1}, committed_offset{4, -1, {}, 1}}}, timestamp_ms(5005))));
+  }
+  auto log = storage::partition_log::open(fs, dir / "__consumer_offsets-0", {}, flusher);
+  ASSERT_TRUE(log);
+  group_coordinator gc({});
+  auto now = mono_clock::now();
+  auto n = load_offsets(**log, gc, now);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(n->groups, 3u);
+  EXPECT_EQ(n->offsets, 3u);
+  auto d = gc.describe("g");
+  EXPECT_EQ(d.state, group_state::stable);
+  EXPECT_EQ(d.generation_id, 7);
+  EXPECT_EQ(d.protocol, "range");
+  ASSERT_EQ(d.members.size(), 2u);
+  EXPECT_EQ(d.members[0].member_id, "a-1");
+  EXPECT_EQ(d.members[0].assignment, (byte_buffer{3, 4}));
+  EXPECT_EQ(d.members[0].metadata, (byte_buffer{0, 1, 2}));
+  EXPECT_EQ(gc.offsets("g", {})[topic_partition_key("t", 0)].offset, 10);
+  EXPECT_FALSE(gc.heartbeat("g", "a-1", 7, std::string("inst-a"), now));
+  auto h = gc.describe("h");
+  EXPECT_EQ(h.state, group_state::empty);  // only the offset committed after the deletion
+  EXPECT_EQ(h.generation_id, 0);
+  auto ho = gc.offsets("h", {});
+  ASSERT_EQ(ho.size(), 1u);
+  EXPECT_EQ(ho.begin()->first, topic_partition_key("t", 1));
+}
+
+TEST(offset_records, malformed_group_records_are_ignored) {
+  auto batch = encode_group(two_members(), timestamp_ms(1));
+  ASSERT_TRUE(storage::for_each_record(batch, [&](const storage::record_view& rec) {
+    bytes_view v = *rec.value;
+    // Every truncation of the value is refused, never half applied.
+    for (size_t len = 0; len < v.size(); ++len) {
+      EXPECT_FALSE(decode_group_record(*rec.key, v.first(len))) << len;
+    }
+    // A member count far beyond the bytes left.
+    byte_buffer huge(v.begin(), v.end());
+    size_t count_at = 2 + 2 + 8 + 4 + 2 + 5 + 2 + 3 + 8;
+    huge[count_at] = 0x7f;
+    EXPECT_FALSE(decode_group_record(*rec.key, bytes_view(huge)));
+    // An unknown value version.
+    byte_buffer newer(v.begin(), v.end());
+    newer[1] = 4;
+    EXPECT_FALSE(decode_group_record(*rec.key, bytes_view(newer)));
+    return true;
+  }));
 }
 
 }  // namespace

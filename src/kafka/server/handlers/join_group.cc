@@ -27,6 +27,7 @@ asio::awaitable<join_group_response> handle(request_context& ctx, join_group_req
   co_await ctx.srv.cores().run_on(groups.core(), [&] {
     groups.coordinator().join(std::move(jr), mono_clock::now(),
                               [answer](coordinator::join_result r) { answer->set(std::move(r)); });
+    groups.join_deadline_may_have_moved();
   });
   auto r = co_await answer->wait(asio::steady_timer::time_point::max());
   join_group_response resp;
