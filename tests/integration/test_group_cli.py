@@ -229,3 +229,22 @@ def test_unknown_group_and_broker_down(gbroker):
                         "--timeout-ms", "2000"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "cannot reach broker" in r.stderr, r
     gbroker.start()  # the fixture expects to stop it
+
+
+def test_describe_shows_static_members_instance_id(gbroker):
+    # DescribeGroups v4 carries group.instance.id; librdkafka's admin client asks for it.
+    topic, group = unique_topic("static"), unique_group("static")
+    fill_timed(gbroker.bootstrap, topic, 2, 1, now_ms())
+    c = group_consumer(gbroker.bootstrap, group, **{"group.instance.id": "shop-1"})
+    c.subscribe([topic])
+    try:
+        deadline = time.monotonic() + 30
+        while not c.assignment():
+            assert time.monotonic() < deadline, "no assignment within 30 s"
+            c.poll(0.2)
+        d = spate_json(gbroker, "group", "describe", group)
+        assert [m["group_instance_id"] for m in d["members"]] == ["shop-1"], d
+        r = spate(gbroker, "group", "describe", group)
+        assert "instance shop-1" in r.stdout, r.stdout
+    finally:
+        c.close()

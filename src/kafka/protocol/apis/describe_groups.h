@@ -1,6 +1,8 @@
-// DescribeGroups (key 15). We advertise 0-2 (profile R, kafka-compat.md §5.2): librdkafka's
-// Admin API, kafkajs and kafka-python's admin client send 2, librdkafka's legacy
-// rd_kafka_list_groups() 0. First flexible version: 5.
+// DescribeGroups (key 15). We advertise 0-4: profile R's 0-2 (kafka-compat.md §5.2) plus the
+// two non-flexible versions after it, because librdkafka's Admin API (up to 4) reports static
+// members' group.instance.id only from v4 (`spate group describe` shows it). kafkajs and
+// kafka-python's admin client send 2, librdkafka's legacy rd_kafka_list_groups() 0. First
+// flexible version: 5.
 //
 // By version: v1 adds throttle_time_ms to the response; v2 only changes throttling; v3 adds
 // include_authorized_operations to the request and authorized_operations to each group; v4
@@ -73,7 +75,7 @@ struct describe_groups_api {
   static constexpr api_key key = api_key::describe_groups;
   static constexpr const char* name = "DescribeGroups";
   static constexpr int16_t min_version = 0;
-  static constexpr int16_t max_version = 2;
+  static constexpr int16_t max_version = 4;
   static constexpr int16_t first_flexible = 5;
   using request = describe_groups_request;
   using response = describe_groups_response;

@@ -519,6 +519,78 @@ TEST(group_golden, describe_groups_v1_v2_response_for_a_stable_group) {
   }
 }
 
+TEST(group_golden, describe_groups_v3_v4_requests_carry_include_authorized_operations) {
+  for (int16_t v = 3; v <= 4; ++v) {
+    describe_groups_request req;
+    req.groups = {"g"};
+    req.include_authorized_operations = true;
+    check_request<describe_groups_api>(
+        v, req, hex({0x00, 0x00, 0x00, 0x13,                   // size 19 = 11 header + 8 body
+                     0x00, 0x0f, 0x00, v,                      // DescribeGroups v3..v4
+                     0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 'k',  // correlation id 1, client "k"
+                     0x00, 0x00, 0x00, 0x01,                   // groups: 1
+                     0x00, 0x01, 'g',                          //   "g"
+                     0x01}));                                  // include_authorized_operations
+  }
+}
+
+TEST(group_golden, describe_groups_v3_v4_responses_add_operations_and_instance_id) {
+  describe_groups_response resp;
+  describe_groups_response::described_group g;
+  g.group_id = "g";
+  g.group_state = "Stable";
+  g.protocol_type = "consumer";
+  g.protocol_data = "range";
+  g.authorized_operations = 328;  // READ, DELETE, DESCRIBE
+  describe_groups_response::described_group_member m;
+  m.member_id = "m";
+  m.group_instance_id = "i";
+  m.client_id = "c";
+  m.client_host = "/h";
+  g.members.push_back(m);
+  resp.groups.push_back(g);
+  // v3: authorized_operations after the members; no group_instance_id yet (so the round trip
+  // compares against a member without one).
+  auto v3 = resp;
+  v3.groups[0].members[0].group_instance_id.reset();
+  check_response<describe_groups_api>(
+      3, v3, hex({0x00, 0x00, 0x00, 0x44,                                // size 68
+                  0x00, 0x00, 0x00, 0x02,                                // correlation id 2
+                  0x00, 0x00, 0x00, 0x00,                                // throttle_time_ms 0
+                  0x00, 0x00, 0x00, 0x01,                                // groups: 1
+                  0x00, 0x00,                                            //   error_code 0
+                  0x00, 0x01, 'g',                                       //   group_id "g"
+                  0x00, 0x06, 'S',  't',  'a', 'b', 'l', 'e',            //   group_state
+                  0x00, 0x08, 'c',  'o',  'n', 's', 'u', 'm', 'e', 'r',  //   protocol_type
+                  0x00, 0x05, 'r',  'a',  'n', 'g', 'e',                 //   protocol_data
+                  0x00, 0x00, 0x00, 0x01,                                //   members: 1
+                  0x00, 0x01, 'm',                                       //     member_id "m"
+                  0x00, 0x01, 'c',                                       //     client_id "c"
+                  0x00, 0x02, '/',  'h',                                 //     client_host
+                  0x00, 0x00, 0x00, 0x00,                                //     metadata: 0
+                  0x00, 0x00, 0x00, 0x00,                                //     assignment: 0
+                  0x00, 0x00, 0x01, 0x48}));                             //   operations 328
+  // v4: group_instance_id right after member_id.
+  check_response<describe_groups_api>(
+      4, resp, hex({0x00, 0x00, 0x00, 0x47,                                // size 71
+                    0x00, 0x00, 0x00, 0x02,                                // correlation id 2
+                    0x00, 0x00, 0x00, 0x00,                                // throttle_time_ms 0
+                    0x00, 0x00, 0x00, 0x01,                                // groups: 1
+                    0x00, 0x00,                                            //   error_code 0
+                    0x00, 0x01, 'g',                                       //   group_id "g"
+                    0x00, 0x06, 'S',  't',  'a', 'b', 'l', 'e',            //   group_state
+                    0x00, 0x08, 'c',  'o',  'n', 's', 'u', 'm', 'e', 'r',  //   protocol_type
+                    0x00, 0x05, 'r',  'a',  'n', 'g', 'e',                 //   protocol_data
+                    0x00, 0x00, 0x00, 0x01,                                //   members: 1
+                    0x00, 0x01, 'm',                                       //     member_id "m"
+                    0x00, 0x01, 'i',                                       //     instance "i"
+                    0x00, 0x01, 'c',                                       //     client_id "c"
+                    0x00, 0x02, '/',  'h',                                 //     client_host
+                    0x00, 0x00, 0x00, 0x00,                                //     metadata: 0
+                    0x00, 0x00, 0x00, 0x00,                                //     assignment: 0
+                    0x00, 0x00, 0x01, 0x48}));                             //   operations 328
+}
+
 // ---- ListGroups (16 = 0x10) ------------------------------------------------------------------
 
 TEST(group_golden, list_groups_v0_to_v2_requests_are_empty) {
@@ -943,7 +1015,7 @@ TEST(group_golden, group_api_list_has_the_profile_r_ranges) {
       {api_key::offset_commit, 2, 7, 8},    {api_key::offset_fetch, 1, 5, 6},
       {api_key::find_coordinator, 0, 2, 3}, {api_key::join_group, 0, 5, 6},
       {api_key::heartbeat, 0, 3, 4},        {api_key::leave_group, 0, 1, 4},
-      {api_key::sync_group, 0, 3, 4},       {api_key::describe_groups, 0, 2, 5},
+      {api_key::sync_group, 0, 3, 4},       {api_key::describe_groups, 0, 4, 5},
       {api_key::list_groups, 0, 2, 3},      {api_key::init_producer_id, 0, 1, 2},
       {api_key::delete_groups, 0, 1, 2},    {api_key::offset_delete, 0, 0, INT16_MAX},
   };
