@@ -19,6 +19,7 @@
 #include <set>
 
 #include "spate/stream/stream.h"
+#include "store_factories.h"
 
 namespace spate::stream {
 namespace {
@@ -50,6 +51,7 @@ struct scenario {
   std::optional<int64_t> idle_timeout;
   bool stall_last_partition = false;  // the last partition stops sending after 10% of records
   bool extractor = false;             // event time from the value, record timestamps garbage
+  bool rocksdb = false;               // state in RocksDB instead of memory
 };
 
 struct input {
@@ -169,7 +171,9 @@ outputs run_pipeline(const W& spec, const scenario& s, const std::vector<input>&
   auto t = b.build();
   EXPECT_TRUE(t) << t.error().message();
   if (!t) return out;
-  auto d = test_driver::create(std::move(*t));
+  test_driver_config cfg;
+  if (s.rocksdb) cfg.engine.store = testing::make_test_rocksdb_store();
+  auto d = test_driver::create(std::move(*t), std::move(cfg));
   EXPECT_TRUE(d);
   EXPECT_TRUE(d->declare_partitions("events", s.partitions));
   for (size_t i = 0; i < in.size(); ++i) {
@@ -390,6 +394,18 @@ TEST_P(window_reference, session) {
 
 INSTANTIATE_TEST_SUITE_P(scenarios, window_reference,
                          ::testing::Range(0, static_cast<int>(scenarios().size())));
+
+// The same checks with the window state in RocksDB.
+TEST(window_reference_rocksdb, every_kind_matches_the_reference) {
+  for (int which : {4, 5}) {
+    auto s = scenarios()[which];
+    s.rocksdb = true;
+    SCOPED_TRACE("scenario " + std::to_string(which));
+    check_fixed(100, 100, s, 3);
+    check_fixed(100, 30, s, 3);
+    check_sessions(25, s, 3);
+  }
+}
 
 // The scenarios must actually exercise what they claim: late records, late updates, and an
 // idle partition that lets the watermark move.
