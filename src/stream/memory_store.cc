@@ -1,5 +1,6 @@
 // The in-memory state store: one std::map per namespace (ordered, for prefix scans), with
 // heterogeneous lookup so reads by string_view do not allocate.
+#include <algorithm>
 #include <map>
 
 #include "spate/stream/state_store.h"
@@ -65,9 +66,10 @@ class memory_store final : public state_store {
     _capture.record(s.name, key, std::nullopt);
   }
 
-  void scan(namespace_id ns, std::string_view prefix, const visitor& visit) override {
+  void scan_from(namespace_id ns, std::string_view prefix, std::string_view from,
+                 const visitor& visit) override {
     auto& m = at(ns).entries;
-    for (auto it = m.lower_bound(prefix); it != m.end(); ++it) {
+    for (auto it = m.lower_bound(std::max(prefix, from)); it != m.end(); ++it) {
       if (std::string_view(it->first).substr(0, prefix.size()) != prefix) break;
       if (!visit(it->first, it->second)) break;
     }

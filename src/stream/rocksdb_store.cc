@@ -6,6 +6,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 
+#include <algorithm>
 #include <system_error>
 
 #include "spate/stream/errc.h"
@@ -112,11 +113,12 @@ class rocksdb_store final : public state_store {
     _capture.record(_spaces[ns].name, key, std::nullopt);
   }
 
-  void scan(namespace_id ns, std::string_view prefix, const visitor& visit) override {
+  void scan_from(namespace_id ns, std::string_view prefix, std::string_view from,
+                 const visitor& visit) override {
     auto* cf = family(ns);
     if (cf == nullptr) return;
     std::unique_ptr<rocksdb::Iterator> it(_db->NewIterator(_read, cf));
-    for (it->Seek(slice(prefix)); it->Valid(); it->Next()) {
+    for (it->Seek(slice(std::max(prefix, from))); it->Valid(); it->Next()) {
       auto k = it->key();
       std::string_view key(k.data(), k.size());
       if (key.substr(0, prefix.size()) != prefix) break;

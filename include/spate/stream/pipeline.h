@@ -39,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "spate/stream/detail/join_node.h"
 #include "spate/stream/detail/node.h"
 #include "spate/stream/detail/operators.h"
 #include "spate/stream/detail/window_node.h"
@@ -200,10 +201,39 @@ class keyed_stream {
     return process_impl<Out>(std::move(on_element), std::move(on_timer), std::move(name));
   }
 
+  // Stream-stream join on the key: each pair of this stream's record (time tl) and other's
+  // (time tr) with tl - w.before <= tr <= tl + w.after gives joiner(left, right) once, timestamped
+  // max(tl, tr). Both sides' records wait in state while a match may still come; records more
+  // than w.grace behind the watermark are dropped (see detail/join_node.h). Both sides must
+  // encode keys alike (the same key serde).
+  template <class U, class F,
+            class Out = std::remove_cvref_t<std::invoke_result_t<F, const T&, const U&>>>
+  single_output<Out> join(const keyed_stream<K, U>& other, join_window w, F joiner,
+                          std::string name = {}, serde<T> left_serde = default_serde<T>(),
+                          serde<U> right_serde = default_serde<U>()) const {
+    if (w.before.count() + w.after.count() < 0) {
+      _g->errors.push_back("join window is empty (before + after < 0)");
+    }
+    if (w.grace.count() < 0) _g->errors.push_back("join grace must not be negative");
+    auto* n = _g->add<detail::join_node<T, U, Out>>(
+        "join", std::move(name), w,
+        std::function<Out(const T&, const U&)>(
+            [joiner](const T& l, const U& r) { return std::invoke(joiner, l, r); }),
+        std::move(left_serde), std::move(right_serde));
+    _node->add_downstream(&n->left);
+    n->inputs.push_back(_node);
+    other._node->add_downstream(&n->right);
+    n->inputs.push_back(other._node);
+    return {_g, n};
+  }
+
   // The records as a plain stream (keyed: their key bytes are set).
   stream<T> as_stream() const { return {_g, _node}; }
 
  private:
+  template <class K2, class U>
+  friend class keyed_stream;
+
   template <class Out>
   single_output<Out> process_impl(std::function<void(const T&, keyed_context<K, Out>&)> f,
                                   std::function<void(timestamp_ms, keyed_context<K, Out>&)> t,

@@ -58,7 +58,12 @@ class state_store {
   virtual void erase(namespace_id ns, std::string_view key) = 0;
   // Entries whose key starts with `prefix`, in bytewise key order. The visitor must not change
   // the store.
-  virtual void scan(namespace_id ns, std::string_view prefix, const visitor& visit) = 0;
+  void scan(namespace_id ns, std::string_view prefix, const visitor& visit) {
+    scan_from(ns, prefix, prefix, visit);
+  }
+  // The same, starting at the first key >= `from` (a time range within one key's entries).
+  virtual void scan_from(namespace_id ns, std::string_view prefix, std::string_view from,
+                         const visitor& visit) = 0;
 
   // Changes since the last call (or since the store was made), latest per key.
   virtual std::vector<state_change> take_changes() = 0;
