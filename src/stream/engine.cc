@@ -4,15 +4,19 @@
 #include <exception>
 #include <map>
 
+#include "stream/stream_metrics.h"
+
 namespace spate::stream {
 
 struct engine::state {
-  explicit state(topology t) : pipeline(std::move(t)) {}
+  state(topology t, detail::stream_metrics m) : pipeline(std::move(t)), metrics(m) {}
 
   topology pipeline;
   std::unique_ptr<state_store> store;
   detail::engine_context ctx;
   engine_stats stats;
+  detail::stream_metrics metrics;
+  engine_stats published;  // what metrics have counted so far
   std::vector<output_record> outputs;
   // By topic; the keys are also the stable topic names elements point at (record_origin).
   std::map<std::string, detail::source_hooks*, std::less<>> sources;
@@ -35,8 +39,10 @@ struct engine::state {
     return e;
   }
 
-  // After a record or a clock move: operators that found broken state, the store's health.
+  // After a record or a clock move: metrics; operators that found broken state, the store's
+  // health.
   status after_step() {
+    metrics.publish(stats, published);
     if (ctx.failure) return stop(*ctx.failure);
     if (auto h = store->health(); !h) {
       return stop(error(errc::state_store_failed, h.error().message()));
@@ -65,14 +71,16 @@ struct engine::state {
   // Runs f, turning an exception from user code into a stopped engine.
   template <class F>
   status guarded(F&& f, const std::string& what) {
+    status s = ok();
     try {
-      SPATE_TRY(f());
+      s = f();
     } catch (const std::exception& e) {
-      return stop(error(errc::user_function_failed, what + ": " + e.what()));
+      s = stop(error(errc::user_function_failed, what + ": " + e.what()));
     } catch (...) {
-      return stop(error(errc::user_function_failed, what + ": unknown exception"));
+      s = stop(error(errc::user_function_failed, what + ": unknown exception"));
     }
-    return after_step();
+    auto after = after_step();
+    return s ? after : s;
   }
 };
 
@@ -83,7 +91,9 @@ engine::~engine() = default;
 
 result<engine> engine::create(topology t, engine_config config) {
   if (!t._g) return error(errc::invalid_argument, "empty topology");
-  auto s = std::make_unique<state>(std::move(t));
+  auto& registry = config.metrics ? *config.metrics : observe::registry::global();
+  auto s = std::make_unique<state>(std::move(t),
+                                   detail::stream_metrics::make(registry, config.application));
   s->store = config.store ? std::move(config.store) : make_memory_store();
   s->ctx.store = s->store.get();
   s->ctx.stats = &s->stats;

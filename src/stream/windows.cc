@@ -23,6 +23,8 @@ std::string window_spec::validate() const {
       return {};
     case kind::hopping:
       if (size <= 0 || advance <= 0) return "hopping window size and advance must be positive";
+      // Larger advances would leave gaps no window covers, and a record there would look late.
+      if (advance > size) return "hopping window advance must not exceed its size";
       return {};
     case kind::session:
       if (gap <= 0) return "session gap must be positive";

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "observe/metrics.h"
 #include "spate/stream/detail/node.h"
 #include "spate/stream/pipeline.h"
 #include "spate/stream/state_store.h"
@@ -49,6 +50,9 @@ namespace spate::stream {
 
 struct engine_config {
   std::unique_ptr<state_store> store;  // null: make_memory_store()
+  // Where the engine's counters (spate_stream_*_total) go; null: observe::registry::global().
+  observe::registry* metrics = nullptr;
+  std::string application = "default";  // the "application" label of those counters
 };
 
 // The next offset to read, per input partition: what a checkpoint commits.

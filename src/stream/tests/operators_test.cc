@@ -107,12 +107,15 @@ TEST(operators, build_reports_every_mistake) {
   topology_builder b;
   auto s = b.source("x", string_serde(), {.name = "same"});
   s.map([](const std::string& v) { return v; }, "same");
-  s.key_by([](const std::string& v) { return v; }).window(tumbling(duration(0))).count();
+  auto keyed = s.key_by([](const std::string& v) { return v; });
+  keyed.window(tumbling(duration(0))).count();
+  keyed.window(hopping(duration(10), duration(20))).count();
   auto t = b.build();
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().code, errc::invalid_topology);
   EXPECT_NE(t.error().detail.find("two steps are named 'same'"), std::string::npos);
   EXPECT_NE(t.error().detail.find("tumbling window size"), std::string::npos);
+  EXPECT_NE(t.error().detail.find("advance must not exceed"), std::string::npos);
 }
 
 TEST(operators, unknown_topic_is_an_error_not_a_crash) {
@@ -170,6 +173,23 @@ TEST(operators, checkpoint_reports_next_offsets_outputs_and_state) {
   EXPECT_TRUE(cp.outputs.empty());
   EXPECT_FALSE(cp.state_changes.empty());
   EXPECT_TRUE(e->checkpoint().state_changes.empty()) << "changes are handed out once";
+}
+
+TEST(operators, engine_counts_into_its_metrics_registry) {
+  topology_builder b;
+  b.source("x", json_serde<order>()).to("y", json_serde<order>());
+  auto t = b.build();
+  ASSERT_TRUE(t);
+  observe::registry metrics;
+  auto d =
+      test_driver::create(std::move(*t), {.engine = {.metrics = &metrics, .application = "app"}});
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(d->pipe("x", order{"u", 1}, json_serde<order>(), timestamp_ms(1)));
+  EXPECT_FALSE(d->pipe_raw("x", {}, "bad", timestamp_ms(2)));
+  observe::label_set app{{"application", "app"}};
+  EXPECT_EQ(metrics.counter("spate_stream_records_in_total", "", app).value(), 2u);
+  EXPECT_EQ(metrics.counter("spate_stream_records_out_total", "", app).value(), 1u);
+  EXPECT_EQ(metrics.counter("spate_stream_rejected_records_total", "", app).value(), 1u);
 }
 
 }  // namespace

@@ -1,0 +1,54 @@
+// The stream engine's metrics: names and help texts in one table (this file). Operators count
+// into the engine's plain engine_stats on the per-record path; the engine adds the increments
+// to these counters after each call, so a registry lookup or an atomic never sits in an
+// operator.
+#pragma once
+
+#include <string>
+
+#include "observe/metrics.h"
+#include "spate/stream/detail/node.h"
+
+namespace spate::stream::detail {
+
+struct stream_metrics {
+  observe::counter& records_in;
+  observe::counter& records_out;
+  observe::counter& late_records;
+  observe::counter& late_records_dropped;
+  observe::counter& rejected_records;
+  observe::counter& dead_letters;
+  observe::counter& null_values_skipped;
+
+  static stream_metrics make(observe::registry& r, const std::string& application) {
+    observe::label_set l{{"application", application}};
+    return stream_metrics{
+        r.counter("spate_stream_records_in_total", "Input records given to the engine", l),
+        r.counter("spate_stream_records_out_total", "Records written by the pipeline's sinks", l),
+        r.counter("spate_stream_late_records_total",
+                  "Records that arrived after their windows (or join partners) were gone", l),
+        r.counter("spate_stream_late_records_dropped_total",
+                  "Late records with no late side output to go to", l),
+        r.counter("spate_stream_rejected_records_total",
+                  "Input records that did not decode or had no event time", l),
+        r.counter("spate_stream_dead_letters_total",
+                  "Rejected records written to a dead-letter topic", l),
+        r.counter("spate_stream_null_values_skipped_total",
+                  "Tombstones (null values) skipped by stream sources", l),
+    };
+  }
+
+  // Adds what `now` counted beyond `before`, then remembers `now`.
+  void publish(const engine_stats& now, engine_stats& before) {
+    records_in.inc(now.records_in - before.records_in);
+    records_out.inc(now.records_out - before.records_out);
+    late_records.inc(now.late_records - before.late_records);
+    late_records_dropped.inc(now.late_records_dropped - before.late_records_dropped);
+    rejected_records.inc(now.rejected_records - before.rejected_records);
+    dead_letters.inc(now.dead_letters - before.dead_letters);
+    null_values_skipped.inc(now.null_values_skipped - before.null_values_skipped);
+    before = now;
+  }
+};
+
+}  // namespace spate::stream::detail
