@@ -42,6 +42,7 @@
 #include "spate/stream/detail/join_node.h"
 #include "spate/stream/detail/node.h"
 #include "spate/stream/detail/operators.h"
+#include "spate/stream/detail/table_node.h"
 #include "spate/stream/detail/window_node.h"
 #include "spate/stream/process.h"
 #include "spate/stream/serde.h"
@@ -179,6 +180,21 @@ class single_output : public stream<T> {
   }
 };
 
+// A table built from a compacted topic: the latest value per record key (see
+// detail/table_node.h). Joined by keyed streams whose key bytes equal the table's record keys
+// (e.g. a std::string key with the default serde and the topic's string keys).
+template <class V>
+class table {
+ public:
+  table(std::string name, serde<V> s) : _name(std::move(name)), _serde(std::move(s)) {}
+  const std::string& name() const { return _name; }
+  const serde<V>& value_serde() const { return _serde; }
+
+ private:
+  std::string _name;
+  serde<V> _serde;
+};
+
 template <class K, class T>
 class keyed_stream {
  public:
@@ -227,12 +243,48 @@ class keyed_stream {
     return {_g, n};
   }
 
+  // Stream-table join: f(const T&, const V&) for each record whose key the table holds (as it
+  // is when the record is processed); records with no table entry give nothing.
+  template <class V, class F,
+            class Out = std::remove_cvref_t<std::invoke_result_t<F, const T&, const V&>>>
+  single_output<Out> join(const table<V>& t, F f, std::string name = {}) const {
+    return lookup<V, Out>(
+        t,
+        [f](const T& v, const std::optional<V>& tv) -> std::optional<Out> {
+          if (!tv) return std::nullopt;
+          return std::invoke(f, v, *tv);
+        },
+        std::move(name));
+  }
+  // Left join: f(const T&, const std::optional<V>&) for every record.
+  template <
+      class V, class F,
+      class Out = std::remove_cvref_t<std::invoke_result_t<F, const T&, const std::optional<V>&>>>
+  single_output<Out> left_join(const table<V>& t, F f, std::string name = {}) const {
+    return lookup<V, Out>(
+        t,
+        [f](const T& v, const std::optional<V>& tv) -> std::optional<Out> {
+          return std::invoke(f, v, tv);
+        },
+        std::move(name));
+  }
+
   // The records as a plain stream (keyed: their key bytes are set).
   stream<T> as_stream() const { return {_g, _node}; }
 
  private:
   template <class K2, class U>
   friend class keyed_stream;
+
+  template <class V, class Out>
+  single_output<Out> lookup(const table<V>& t,
+                            typename detail::lookup_join_node<T, V, Out>::joiner f,
+                            std::string name) const {
+    auto* n = _g->add<detail::lookup_join_node<T, V, Out>>("table_join", std::move(name), t.name(),
+                                                           t.value_serde(), std::move(f));
+    detail::connect(_node, n);
+    return {_g, n};
+  }
 
   template <class Out>
   single_output<Out> process_impl(std::function<void(const T&, keyed_context<K, Out>&)> f,
@@ -387,6 +439,21 @@ class topology_builder {
   template <class T>
   stream<T> source(std::string topic) {
     return source<T>(std::move(topic), default_serde<T>());
+  }
+
+  // A table of the latest value per key of `topic` (normally compacted); null values delete.
+  template <class V>
+  table<V> table_of(std::string topic, serde<V> value_serde = default_serde<V>(),
+                    table_options opts = {}) {
+    if (opts.on_error == error_policy::dead_letter && opts.dead_letter_topic.empty()) {
+      _g->errors.push_back("table '" + topic + "': dead_letter needs a dead_letter_topic");
+    }
+    for (auto* s : _g->sources) {
+      if (s->topic() == topic) _g->errors.push_back("topic '" + topic + "' has two sources");
+    }
+    auto* n = _g->add<detail::table_node<V>>("table", opts.name, topic, value_serde, opts);
+    _g->sources.push_back(n);
+    return table<V>(n->name, std::move(value_serde));
   }
 
   // The topology, or errc::invalid_topology listing every mistake found.
