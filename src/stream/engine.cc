@@ -68,16 +68,17 @@ struct engine::state {
     }
   }
 
-  // Runs f, turning an exception from user code into a stopped engine.
-  template <class F>
-  status guarded(F&& f, const std::string& what) {
+  // Runs f, turning an exception from user code into a stopped engine; what() names the work
+  // (called only then: no string building per record).
+  template <class F, class W>
+  status guarded(F&& f, W&& what) {
     status s = ok();
     try {
       s = f();
     } catch (const std::exception& e) {
-      s = stop(error(errc::user_function_failed, what + ": " + e.what()));
+      s = stop(error(errc::user_function_failed, what() + ": " + e.what()));
     } catch (...) {
-      s = stop(error(errc::user_function_failed, what + ": unknown exception"));
+      s = stop(error(errc::user_function_failed, what() + ": unknown exception"));
     }
     auto after = after_step();
     return s ? after : s;
@@ -117,7 +118,7 @@ status engine::start(timestamp_ms now) {
         for (auto& n : _s->g().nodes) n->open(_s->ctx);
         return ok();
       },
-      "opening operators");
+      [] { return std::string("opening operators"); });
 }
 
 status engine::assign(const std::string& topic, std::span<const partition_id> partitions) {
@@ -143,7 +144,10 @@ status engine::process(const input_record& r) {
         _s->propagate_watermarks();
         return ok();
       },
-      "processing " + where);
+      [&] {
+        return "processing " + r.topic + "[" + std::to_string(r.partition.value) + "]@" +
+               std::to_string(r.offset.value);
+      });
   if (consumed) {
     auto& next = _s->next_offsets[{r.topic, r.partition.value}];
     next = std::max(next, r.offset.value + 1);
@@ -161,7 +165,7 @@ status engine::advance_wall_clock(timestamp_ms now) {
         _s->propagate_watermarks();
         return ok();
       },
-      "advancing the wall clock");
+      [] { return std::string("advancing the wall clock"); });
 }
 
 status engine::end_of_input() {
@@ -172,7 +176,7 @@ status engine::end_of_input() {
         _s->propagate_watermarks();
         return ok();
       },
-      "end of input");
+      [] { return std::string("end of input"); });
 }
 
 std::vector<output_record> engine::take_output() {
