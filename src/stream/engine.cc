@@ -21,6 +21,8 @@ struct engine::state {
   // By topic; the keys are also the stable topic names elements point at (record_origin).
   std::map<std::string, detail::source_hooks*, std::less<>> sources;
   std::map<std::pair<std::string, int32_t>, int64_t> next_offsets;
+  // Source node -> its watermark gauge.
+  std::map<const detail::node*, observe::gauge*> watermark_gauges;
   bool started = false;
   bool ended = false;
   std::optional<error> failed;
@@ -63,6 +65,9 @@ struct engine::state {
       }
       if (in > n->watermark) {
         n->watermark = in;
+        if (auto g = watermark_gauges.find(n.get()); g != watermark_gauges.end()) {
+          g->second->set(static_cast<double>(in.value));
+        }
         n->on_watermark(in);
       }
     }
@@ -99,7 +104,11 @@ result<engine> engine::create(topology t, engine_config config) {
   s->ctx.store = s->store.get();
   s->ctx.stats = &s->stats;
   s->ctx.outputs = &s->outputs;
-  for (auto* src : s->g().sources) s->sources.emplace(src->topic(), src);
+  for (auto* src : s->g().sources) {
+    s->sources.emplace(src->topic(), src);
+    s->watermark_gauges.emplace(&src->as_node(), &detail::stream_metrics::watermark(
+                                                     registry, config.application, src->topic()));
+  }
   return engine(std::move(s));
 }
 

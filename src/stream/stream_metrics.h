@@ -20,6 +20,14 @@ struct stream_metrics {
   observe::counter& dead_letters;
   observe::counter& null_values_skipped;
 
+  // The watermark of source `topic` (ms since the epoch; unset before the first record).
+  static observe::gauge& watermark(observe::registry& r, const std::string& application,
+                                   const std::string& topic) {
+    return r.gauge("spate_stream_watermark_ms",
+                   "Event-time watermark of a source (ms since the epoch)",
+                   {{"application", application}, {"topic", topic}});
+  }
+
   static stream_metrics make(observe::registry& r, const std::string& application) {
     observe::label_set l{{"application", application}};
     return stream_metrics{

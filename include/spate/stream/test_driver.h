@@ -78,8 +78,20 @@ class test_driver {
     return out;
   }
 
-  // Every entry of a state namespace, in key order.
+  // Every entry of a state namespace, in key order (window state: see detail/state_keys.h).
   std::vector<std::pair<std::string, std::string>> state(const std::string& ns);
+  // A process step's value state `name` for the key with bytes `key` (as key_by wrote them).
+  template <class V>
+  result<std::optional<V>> value_state(const std::string& step, const std::string& name,
+                                       const std::string& key,
+                                       const serde<V>& s = default_serde<V>()) {
+    auto& store = _engine.store();
+    auto bytes = store.get(store.open(step + "/" + name), key);
+    if (!bytes) return std::optional<V>();
+    auto v = s.deserialize(*bytes);
+    if (!v) return std::move(v).error();
+    return std::optional<V>(std::move(*v));
+  }
 
   engine& get_engine() { return _engine; }
 

@@ -190,6 +190,11 @@ TEST(operators, engine_counts_into_its_metrics_registry) {
   EXPECT_EQ(metrics.counter("spate_stream_records_in_total", "", app).value(), 2u);
   EXPECT_EQ(metrics.counter("spate_stream_records_out_total", "", app).value(), 1u);
   EXPECT_EQ(metrics.counter("spate_stream_rejected_records_total", "", app).value(), 1u);
+  auto& wm =
+      metrics.gauge("spate_stream_watermark_ms", "", {{"application", "app"}, {"topic", "x"}});
+  EXPECT_EQ(wm.value(), 0.0) << "record at 1 ms, no out-of-orderness: watermark 0";
+  ASSERT_TRUE(d->pipe("x", order{"u", 1}, json_serde<order>(), timestamp_ms(5'001)));
+  EXPECT_EQ(wm.value(), 5'000.0);
 }
 
 }  // namespace

@@ -65,6 +65,12 @@ TEST(process, keyed_state_counts_per_key) {
   EXPECT_EQ((*big)[0].value.amount, 5000);
   EXPECT_EQ((*big)[0].key, "a");
   EXPECT_EQ(d->state("counter/count").size(), 2u);
+  auto a = d->value_state<int64_t>("counter", "count", "a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*a, std::optional<int64_t>(2));
+  auto none = d->value_state<int64_t>("counter", "count", "nobody");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(*none, std::nullopt);
 }
 
 TEST(process, event_time_timers_fire_when_the_watermark_reaches_them) {
