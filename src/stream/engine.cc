@@ -130,7 +130,7 @@ status engine::start(timestamp_ms now) {
       [] { return std::string("opening operators"); });
 }
 
-status engine::assign(const std::string& topic, std::span<const partition_id> partitions) {
+status engine::assign(const std::string& topic, const std::vector<partition_id>& partitions) {
   SPATE_TRY(_s->check_running());
   auto it = _s->sources.find(topic);
   if (it == _s->sources.end()) return error(errc::unknown_topic, topic);

@@ -35,7 +35,6 @@
 
 #include <map>
 #include <memory>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -86,7 +85,7 @@ class engine {
 
   // The partitions of `topic` this engine reads: each holds its source's watermark until it
   // sends a record or goes idle. A partition seen in process() is assigned on the way.
-  status assign(const std::string& topic, std::span<const partition_id> partitions);
+  status assign(const std::string& topic, const std::vector<partition_id>& partitions);
 
   // One input record: decoded by its topic's source, pushed through the pipeline, then the
   // watermarks advance and whatever they complete (windows, timers) is emitted.

@@ -118,6 +118,20 @@ TEST(operators, build_reports_every_mistake) {
   EXPECT_NE(t.error().detail.find("advance must not exceed"), std::string::npos);
 }
 
+TEST(operators, topology_lists_its_topics_and_steps) {
+  topology_builder b;
+  auto a = b.source("a", string_serde());
+  a.map([](const std::string& v) { return v; }, "copy").to("out", string_serde());
+  a.to("out", string_serde());
+  b.source("b", string_serde()).to("other", string_serde());
+  auto t = b.build();
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->source_topics(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(t->sink_topics(), (std::vector<std::string>{"other", "out"}));
+  EXPECT_NE(t->describe().find("copy <- source-0"), std::string::npos) << t->describe();
+  EXPECT_FALSE(b.build()) << "a builder builds once";
+}
+
 TEST(operators, unknown_topic_is_an_error_not_a_crash) {
   topology_builder b;
   b.source("x", string_serde()).to("y", string_serde());
@@ -159,6 +173,8 @@ TEST(operators, checkpoint_reports_next_offsets_outputs_and_state) {
   auto e = engine::create(std::move(*t));
   ASSERT_TRUE(e);
   ASSERT_TRUE(e->start(timestamp_ms(0)));
+  ASSERT_TRUE(e->assign("x", {partition_id(0), partition_id(1)}));
+  EXPECT_EQ(e->assign("nope", {partition_id(0)}).error().code, errc::unknown_topic);
   auto rec = [](int32_t p, int64_t off, std::string v, int64_t ts) {
     return input_record{"x", partition_id(p), offset(off), {}, std::move(v), timestamp_ms(ts), {}};
   };
