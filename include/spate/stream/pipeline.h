@@ -220,8 +220,9 @@ class keyed_stream {
   // Stream-stream join on the key: each pair of this stream's record (time tl) and other's
   // (time tr) with tl - w.before <= tr <= tl + w.after gives joiner(left, right) once, timestamped
   // max(tl, tr). Both sides' records wait in state while a match may still come; records more
-  // than w.grace behind the watermark are dropped (see detail/join_node.h). Both sides must
-  // encode keys alike (the same key serde).
+  // than w.grace behind the watermark are late: side_output(join_late_left<T>()) and
+  // side_output(join_late_right<U>()) of the result, else dropped (see detail/join_node.h).
+  // Both sides must encode keys alike (the same key serde).
   template <class U, class F,
             class Out = std::remove_cvref_t<std::invoke_result_t<F, const T&, const U&>>>
   single_output<Out> join(const keyed_stream<K, U>& other, join_window w, F joiner,
@@ -236,6 +237,8 @@ class keyed_stream {
         std::function<Out(const T&, const U&)>(
             [joiner](const T& l, const U& r) { return std::invoke(joiner, l, r); }),
         std::move(left_serde), std::move(right_serde));
+    n->declared_side_outputs.emplace(join_late_left_name, typeid(T));
+    n->declared_side_outputs.emplace(join_late_right_name, typeid(U));
     _node->add_downstream(&n->left);
     n->inputs.push_back(_node);
     other._node->add_downstream(&n->right);

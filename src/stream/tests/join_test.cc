@@ -56,8 +56,13 @@ void check_join(const join_case& c, uint64_t seed) {
     return max_seen == none ? none : max_seen - c.bound - 1;
   };
   std::vector<arrival> on_time;
+  std::vector<int64_t> late_left, late_right;
   for (auto& a : in) {
-    if (a.e.ts + c.grace > node_wm) on_time.push_back(a);
+    if (a.e.ts + c.grace > node_wm) {
+      on_time.push_back(a);
+    } else {
+      (a.left ? late_left : late_right).push_back(a.e.id);
+    }
     (a.left ? max_left : max_right) = std::max(a.left ? max_left : max_right, a.e.ts);
     node_wm = std::max(node_wm, std::min(source_wm(max_left), source_wm(max_right)));
   }
@@ -77,11 +82,13 @@ void check_join(const join_case& c, uint64_t seed) {
   source_options<item> opts{.watermarks = {.max_out_of_orderness = duration(c.bound)}};
   auto left = b.source("left", json_serde<item>(), opts).key_by(&item::key);
   auto right = b.source("right", json_serde<item>(), opts).key_by(&item::key);
-  left.join(right, {duration(c.before), duration(c.after), duration(c.grace)},
-            [](const item& l, const item& r) {
-              return std::to_string(l.id) + ":" + std::to_string(r.id);
-            })
-      .to("pairs", string_serde());
+  auto joined = left.join(right, {duration(c.before), duration(c.after), duration(c.grace)},
+                          [](const item& l, const item& r) {
+                            return std::to_string(l.id) + ":" + std::to_string(r.id);
+                          });
+  joined.to("pairs", string_serde());
+  joined.side_output(join_late_left<item>()).to("late-left", json_serde<item>());
+  joined.side_output(join_late_right<item>()).to("late-right", json_serde<item>());
   auto t = b.build();
   ASSERT_TRUE(t) << t.error().message();
   test_driver_config cfg;
@@ -98,6 +105,18 @@ void check_join(const join_case& c, uint64_t seed) {
   std::sort(want.begin(), want.end());
   EXPECT_EQ(got, want);
   EXPECT_EQ(d->get_engine().stats().late_records, in.size() - on_time.size());
+  EXPECT_EQ(d->get_engine().stats().late_records_dropped, 0u);
+  auto ids = [&](const std::string& topic) {
+    std::vector<int64_t> out;
+    auto rs = d->read(topic, json_serde<item>());
+    EXPECT_TRUE(rs);
+    if (rs) {
+      for (auto& r : *rs) out.push_back(r.value.id);
+    }
+    return out;
+  };
+  EXPECT_EQ(ids("late-left"), late_left);
+  EXPECT_EQ(ids("late-right"), late_right);
   // Everything expired at the end of input: no buffered records are left behind.
   EXPECT_TRUE(d->state("join-4/left").empty());
   EXPECT_TRUE(d->state("join-4/right").empty());

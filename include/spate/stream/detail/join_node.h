@@ -4,8 +4,9 @@
 // before/after). Each side keeps its records in the store (namespaces "<name>/left" and
 // "<name>/right", key bytes | time | sequence) for as long as a record of the other side that
 // is still on time could match them:
-//  - a record is late (dropped and counted) when t + grace <= watermark, the watermark being
-//    the smaller of both sides';
+//  - a record is late when t + grace <= watermark, the watermark being the smaller of both
+//    sides'; it goes to the side output join_late_left / join_late_right if requested, else
+//    it is dropped and counted;
 //  - a left record is dropped from the buffer when tl + after + grace <= watermark, a right
 //    one when tr + before + grace <= watermark.
 // So every pair of on-time records within the interval is emitted exactly once, when its
@@ -25,6 +26,18 @@ namespace spate::stream {
 
 // Which records of the other side a record joins: those from `before` earlier to `after`
 // later; `grace` is how late a record may arrive and still join.
+// Side outputs of a join step for its late records: joined.side_output(join_late_left<L>()).
+inline constexpr const char* join_late_left_name = "late-left";
+inline constexpr const char* join_late_right_name = "late-right";
+template <class L>
+output_tag<L> join_late_left() {
+  return {join_late_left_name};
+}
+template <class R>
+output_tag<R> join_late_right() {
+  return {join_late_right_name};
+}
+
 struct join_window {
   duration before{0};
   duration after{0};
@@ -89,7 +102,7 @@ class join_node final : public producer_node<Out> {
 
  private:
   void on_left(const element<L>& e) {
-    if (late(e.timestamp)) return;
+    if (late(e, join_late_left_name)) return;
     const std::string key = e.key.value_or(std::string());
     // Right records with tl - before <= tr <= tl + after.
     probe(1, key, add_saturating(e.timestamp, -_window.before.count()),
@@ -103,7 +116,7 @@ class join_node final : public producer_node<Out> {
   }
 
   void on_right(const element<R>& e) {
-    if (late(e.timestamp)) return;
+    if (late(e, join_late_right_name)) return;
     const std::string key = e.key.value_or(std::string());
     // Left records with tr - after <= tl <= tr + before.
     probe(0, key, add_saturating(e.timestamp, -_window.after.count()),
@@ -116,10 +129,11 @@ class join_node final : public producer_node<Out> {
     buffer(1, key, e.timestamp, _right_serde.serialize(e.value));
   }
 
-  bool late(timestamp_ms t) {
-    if (add_saturating(t, _window.grace.count()) > this->watermark) return false;
+  template <class T>
+  bool late(const element<T>& e, std::string_view tag) {
+    if (add_saturating(e.timestamp, _window.grace.count()) > this->watermark) return false;
     ++this->ctx->stats->late_records;
-    ++this->ctx->stats->late_records_dropped;
+    if (!emit_side<T>(*this, tag, e)) ++this->ctx->stats->late_records_dropped;
     return true;
   }
 
