@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "base/strong_id.h"
 #include "client/record.h"
@@ -47,6 +48,13 @@ struct input_record {
   timestamp_ms timestamp{-1};  // the record's timestamp; -1: none
   client::header_list headers;
 };
+
+// A record as the client's consumer returns it, for engine::process.
+inline input_record to_input_record(client::message m) {
+  return input_record{std::move(m.topic),  m.partition,        m.offset,
+                      std::move(m.key),    std::move(m.value), m.timestamp,
+                      std::move(m.headers)};
+}
 
 // One record a pipeline writes (a `to(topic)` step). The runtime produces it as it is; the
 // partition is left to the producer's partitioner (hash of the key).

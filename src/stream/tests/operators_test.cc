@@ -118,6 +118,20 @@ TEST(operators, build_reports_every_mistake) {
   EXPECT_NE(t.error().detail.find("advance must not exceed"), std::string::npos);
 }
 
+TEST(operators, consumer_messages_convert_to_input_records) {
+  client::message m{
+      "t", partition_id(3), offset(9),   timestamp_ms(77), client::timestamp_type::create_time,
+      "k", std::nullopt,    {{"h", "v"}}};
+  auto r = to_input_record(m);
+  EXPECT_EQ(r.topic, "t");
+  EXPECT_EQ(r.partition, partition_id(3));
+  EXPECT_EQ(r.offset, offset(9));
+  EXPECT_EQ(r.timestamp, timestamp_ms(77));
+  EXPECT_EQ(r.key, "k");
+  EXPECT_EQ(r.value, std::nullopt);
+  EXPECT_EQ(r.headers, m.headers);
+}
+
 TEST(operators, topology_lists_its_topics_and_steps) {
   topology_builder b;
   auto a = b.source("a", string_serde());
