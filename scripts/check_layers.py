@@ -2,7 +2,9 @@
 """Fails on an #include that breaks the layering table of docs/architecture.md.
 
 Each module under src/ may include only its own headers, the modules its row allows, and
-system/third-party headers (<...>). Tests (any `tests/` folder), bench/ and fuzz/ may include
+system/third-party headers (<...>). A module's public headers under include/spate/<module>/
+(installed for users, e.g. include/spate/stream/) count as that module, and an include of
+"spate/<module>/..." is an include of that module. Tests (any `tests/` folder), bench/ and fuzz/ may include
 anything. The same table drives nothing else: CMake's DEPS lists must agree with it, and
 this script is what notices when they drift.
 
@@ -34,6 +36,8 @@ ALLOWED = {
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
+# Public headers hide librdkafka: users of a module's API never need its headers or types.
+PRIVATE_SYSTEM = re.compile(r'^\s*#\s*include\s+<(librdkafka/[^>]+)>', re.MULTILINE)
 
 
 def module_of(path: str):
@@ -46,21 +50,49 @@ def module_of(path: str):
     return best
 
 
+PUBLIC_PREFIX = "spate/"  # include/spate/<module>/x.h is included as "spate/<module>/x.h"
+
+
+def module_of_include(inc: str):
+    """The module an include path names: "spate/stream/x.h" is stream's public header."""
+    if inc.startswith(PUBLIC_PREFIX):
+        return module_of(inc[len(PUBLIC_PREFIX):])
+    return module_of(inc)
+
+
+def sources(root: pathlib.Path):
+    """(file, owning module or None) for every checked file: src/ and include/spate/."""
+    for base, strip in ((root / "src", ""), (root / "include", PUBLIC_PREFIX)):
+        if not base.is_dir():
+            continue
+        for f in sorted(base.rglob("*")):
+            rel = f.relative_to(base)
+            if f.suffix not in (".h", ".cc", ".hpp", ".cpp") or "tests" in rel.parts:
+                continue
+            folder = rel.parent.as_posix()
+            if strip:
+                if not (folder + "/").startswith(strip):
+                    yield f, None
+                    continue
+                folder = folder[len(strip):]
+            yield f, module_of(folder)
+
+
 def check(root: pathlib.Path) -> int:
-    src = root / "src"
     violations = []
     checked = 0
-    for f in sorted(src.rglob("*")):
-        if f.suffix not in (".h", ".cc", ".hpp", ".cpp") or "tests" in f.relative_to(src).parts:
-            continue
-        owner = module_of(str(f.relative_to(src).parent.as_posix()))
+    for f, owner in sources(root):
         if owner is None:
             violations.append(f"{f}: not inside any module of the layering table")
             continue
         checked += 1
-        for inc in INCLUDE.findall(f.read_text(errors="replace")):
+        text = f.read_text(errors="replace")
+        if "include" in f.relative_to(root).parts[:1]:
+            for inc in PRIVATE_SYSTEM.findall(text):
+                violations.append(f"{f}: public header includes <{inc}>")
+        for inc in INCLUDE.findall(text):
             inc = posixpath.normpath(inc)  # "base/../kafka/x.h" is kafka's
-            target = module_of(inc)
+            target = module_of_include(inc)
             if target is None:
                 violations.append(f"{f}: includes \"{inc}\", which belongs to no module")
             elif target != owner and target not in ALLOWED[owner]:
@@ -94,6 +126,31 @@ def self_test() -> int:
         (root / "src/base/bytes.h").write_text('#include "storage/log.h"\n')
         if check(root) != 1:
             print("self-test: base including storage was not caught")
+            return 1
+        (root / "src/base/bytes.h").write_text("#include <vector>\n")
+        (root / "src/storage/log.cc").write_text('#include "base/bytes.h"\n')
+        # Public headers: include/spate/stream/ is module stream.
+        (root / "src/stream").mkdir(parents=True)
+        (root / "include/spate/stream/detail").mkdir(parents=True)
+        (root / "include/spate/stream/pipeline.h").write_text(
+            '#include "spate/stream/detail/node.h"\n#include "base/result.h"\n')
+        (root / "include/spate/stream/detail/node.h").write_text("#include <vector>\n")
+        (root / "src/stream/engine.cc").write_text('#include "spate/stream/pipeline.h"\n')
+        if check(root) != 0:
+            print("self-test: a legal tree with public stream headers was rejected")
+            return 1
+        (root / "include/spate/stream/pipeline.h").write_text('#include "storage/log.h"\n')
+        if check(root) != 1:
+            print("self-test: a public stream header including storage was not caught")
+            return 1
+        (root / "include/spate/stream/pipeline.h").write_text("#include <librdkafka/rdkafka.h>\n")
+        if check(root) != 1:
+            print("self-test: a public header including librdkafka was not caught")
+            return 1
+        (root / "include/spate/stream/pipeline.h").write_text("#include <vector>\n")
+        (root / "src/base/bytes.h").write_text('#include "spate/stream/pipeline.h"\n')
+        if check(root) != 1:
+            print("self-test: base including a public stream header was not caught")
             return 1
     print("self-test: violations are caught")
     return 0

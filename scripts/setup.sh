@@ -9,7 +9,7 @@ packages=(
   clang clang-format clang-tidy libclang-rt-14-dev
   # libraries (architecture.md, "Dependencies")
   libasio-dev librdkafka-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
-  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev librocksdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests and benchmarks
   python3 python3-pytest kcat python3-confluent-kafka python3-kafka fio iperf3

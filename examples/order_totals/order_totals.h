@@ -1,0 +1,61 @@
+// The order-totals pipeline: for each user, the total amount of their orders per 5-minute
+// window of event time, written to "order-totals" as JSON
+// ({"key":"u1","start":...,"end":...,"value":1250}, keyed by the user id).
+//
+// Orders may arrive up to 10 s out of order; a window still takes orders for 1 minute after it
+// closed (each re-emits the total); later orders go to "orders-late", and records that are not
+// valid orders go to "orders-dlq" with the reason in a "spate.error" header.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "spate/stream/stream.h"
+
+namespace order_totals {
+
+struct order {
+  std::string order_id;
+  std::string user_id;
+  int64_t amount = 0;  // cents
+};
+
+inline void to_json(nlohmann::json& j, const order& o) {
+  j = nlohmann::json{{"order_id", o.order_id}, {"user_id", o.user_id}, {"amount", o.amount}};
+}
+inline void from_json(const nlohmann::json& j, order& o) {
+  j.at("order_id").get_to(o.order_id);
+  j.at("user_id").get_to(o.user_id);
+  j.at("amount").get_to(o.amount);
+}
+
+using total = spate::stream::windowed<std::string, int64_t>;
+
+inline constexpr const char* orders_topic = "orders";
+inline constexpr const char* totals_topic = "order-totals";
+inline constexpr const char* late_topic = "orders-late";
+inline constexpr const char* dead_letter_topic = "orders-dlq";
+
+inline spate::result<spate::stream::topology> build() {
+  using namespace spate::stream;
+  using namespace std::chrono_literals;
+  topology_builder b;
+  output_tag<order> late{"late"};
+  auto totals = b.source(orders_topic, json_serde<order>(),
+                         {.name = "orders",
+                          .watermarks = {.max_out_of_orderness = 10s, .idle_timeout = 1min},
+                          .on_error = error_policy::dead_letter,
+                          .dead_letter_topic = dead_letter_topic})
+                    .key_by(&order::user_id)
+                    .window(tumbling(5min))
+                    .allowed_lateness(1min)
+                    .late_to(late)
+                    .named("totals-5m")
+                    .sum(&order::amount);
+  totals.to(totals_topic, json_serde<total>());
+  totals.side_output(late).to(late_topic, json_serde<order>());
+  return b.build();
+}
+
+}  // namespace order_totals

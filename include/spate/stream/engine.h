@@ -1,0 +1,117 @@
+// engine: runs one topology in-process, single-threaded, with no I/O of its own. This is the
+// seam between the pipeline and whatever moves records: the Kafka runtime (consumer, producer,
+// changelogs, checkpoints) or the test driver.
+//
+// The runtime's loop:
+//
+//   auto eng = engine::create(std::move(topology), {.store = make_memory_store()});
+//   for (auto& c : read_changelogs()) eng->restore(c);        // rebuild state first
+//   SPATE_TRY(eng->start(now));
+//   eng->assign("orders", {partition_id(0), partition_id(1)}); // what the group gave us
+//   while (running) {
+//     for (auto& r : consumer.poll()) SPATE_TRY(eng->process(r));
+//     SPATE_TRY(eng->advance_wall_clock(now()));               // timers, idleness
+//     produce(eng->take_output());                              // any time
+//     if (checkpoint_due) {
+//       auto cp = eng->checkpoint();
+//       produce(cp.outputs); produce_changelog(cp.state_changes);
+//       producer.flush();                                       // outputs and state are durable
+//       consumer.commit(cp.offsets);                            // then the input is consumed
+//     }
+//   }
+//
+// That order gives at-least-once: after a crash the input is re-read from the last committed
+// offsets against the state of the last flushed changelog, and at worst some outputs repeat.
+// Exactly-once fits the same seam: produce cp.outputs and cp.state_changes in one Kafka
+// transaction together with cp.offsets (send offsets to transaction), commit it, and on abort
+// recreate the engine from the changelog.
+//
+// Failures: process() returns an error for a record the source's error policy does not absorb
+// (the offset is not advanced; the runtime decides: stop, or skip by not retrying). A user
+// function that throws or a failing state store stops the engine: later calls return
+// errc::engine_failed, because state may be half-updated; recover by recreating the engine and
+// restoring from the changelog.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "observe/metrics.h"
+#include "spate/stream/detail/node.h"
+#include "spate/stream/pipeline.h"
+#include "spate/stream/state_store.h"
+#include "spate/stream/types.h"
+
+namespace spate::stream {
+
+struct engine_config {
+  std::unique_ptr<state_store> store;  // null: make_memory_store()
+  // Where the engine's counters (spate_stream_*_total) go; null: observe::registry::global().
+  observe::registry* metrics = nullptr;
+  std::string application = "default";  // the "application" label of those counters
+};
+
+// The next offset to read, per input partition: what a checkpoint commits.
+struct committed_offset {
+  std::string topic;
+  partition_id partition{0};
+  spate::offset next{0};
+  bool operator==(const committed_offset&) const = default;
+};
+
+// Everything a checkpoint must make durable, in this order: outputs and state changes first
+// (flushed), then the offsets.
+struct checkpoint_data {
+  std::vector<output_record> outputs;
+  std::vector<state_change> state_changes;
+  std::vector<committed_offset> offsets;
+};
+
+class engine {
+ public:
+  static result<engine> create(topology t, engine_config config = {});
+
+  engine(engine&&) noexcept;
+  engine& operator=(engine&&) noexcept;
+  ~engine();
+
+  // Before start(): applies one change read back from a changelog topic.
+  status restore(const state_change& change);
+  // Opens the operators on the (restored) state; `now` is the wall clock.
+  status start(timestamp_ms now);
+
+  // The partitions of `topic` this engine reads: each holds its source's watermark until it
+  // sends a record or goes idle. A partition seen in process() is assigned on the way.
+  status assign(const std::string& topic, const std::vector<partition_id>& partitions);
+
+  // One input record: decoded by its topic's source, pushed through the pipeline, then the
+  // watermarks advance and whatever they complete (windows, timers) is emitted.
+  status process(const input_record& r);
+  // The wall clock moved to `now` (never back): processing-time timers and windows, idle
+  // partitions.
+  status advance_wall_clock(timestamp_ms now);
+  // No more input (a bounded input, a test): every source's watermark jumps to max_time, so all
+  // windows fire and all event-time timers run.
+  status end_of_input();
+
+  // Records written by sinks (and dead letters) since the last call.
+  std::vector<output_record> take_output();
+  checkpoint_data checkpoint();
+
+  // The source's current watermark (min_time before any).
+  timestamp_ms watermark(const std::string& topic) const;
+  timestamp_ms wall_clock() const;
+  const engine_stats& stats() const;
+  state_store& store();
+  const topology& pipeline() const;
+
+ private:
+  struct state;
+  explicit engine(std::unique_ptr<state> s);
+  std::unique_ptr<state> _s;
+};
+
+}  // namespace spate::stream

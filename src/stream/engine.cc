@@ -1,0 +1,224 @@
+#include "spate/stream/engine.h"
+
+#include <algorithm>
+#include <exception>
+#include <map>
+
+#include "stream/stream_metrics.h"
+
+namespace spate::stream {
+
+struct engine::state {
+  state(topology t, detail::stream_metrics m) : pipeline(std::move(t)), metrics(m) {}
+
+  topology pipeline;
+  std::unique_ptr<state_store> store;
+  detail::engine_context ctx;
+  engine_stats stats;
+  detail::stream_metrics metrics;
+  engine_stats published;  // what metrics have counted so far
+  std::vector<output_record> outputs;
+  // By topic; the keys are also the stable topic names elements point at (record_origin).
+  std::map<std::string, detail::source_hooks*, std::less<>> sources;
+  std::map<std::pair<std::string, int32_t>, int64_t> next_offsets;
+  // Source node -> its watermark gauge.
+  std::map<const detail::node*, observe::gauge*> watermark_gauges;
+  bool started = false;
+  bool ended = false;
+  std::optional<error> failed;
+
+  detail::graph& g() { return *pipeline._g; }
+
+  status check_running() const {
+    if (failed) return error(errc::engine_failed, failed->message());
+    if (!started) return error(errc::invalid_argument, "engine not started");
+    return ok();
+  }
+
+  // Stops the engine on a failure that may have left state half-updated.
+  status stop(error e) {
+    failed = e;
+    return e;
+  }
+
+  // After a record or a clock move: metrics; operators that found broken state, the store's
+  // health.
+  status after_step() {
+    metrics.publish(stats, published);
+    if (ctx.failure) return stop(*ctx.failure);
+    if (auto h = store->health(); !h) {
+      return stop(error(errc::state_store_failed, h.error().message()));
+    }
+    return ok();
+  }
+
+  // Recomputes watermarks in topological order and tells each node whose input advanced.
+  void propagate_watermarks() {
+    for (auto& n : g().nodes) {
+      timestamp_ms in = max_time;
+      if (auto own = n->own_watermark(ctx.wall_now)) {
+        in = ended ? max_time : *own;
+      } else if (n->inputs.empty()) {
+        continue;
+      } else {
+        for (auto* i : n->inputs) in = std::min(in, i->watermark);
+      }
+      if (in > n->watermark) {
+        n->watermark = in;
+        if (auto g = watermark_gauges.find(n.get()); g != watermark_gauges.end()) {
+          g->second->set(static_cast<double>(in.value));
+        }
+        n->on_watermark(in);
+      }
+    }
+  }
+
+  // Runs f, turning an exception from user code into a stopped engine; what() names the work
+  // (called only then: no string building per record).
+  template <class F, class W>
+  status guarded(F&& f, W&& what) {
+    status s = ok();
+    try {
+      s = f();
+    } catch (const std::exception& e) {
+      s = stop(error(errc::user_function_failed, what() + ": " + e.what()));
+    } catch (...) {
+      s = stop(error(errc::user_function_failed, what() + ": unknown exception"));
+    }
+    auto after = after_step();
+    return s ? after : s;
+  }
+};
+
+engine::engine(std::unique_ptr<state> s) : _s(std::move(s)) {}
+engine::engine(engine&&) noexcept = default;
+engine& engine::operator=(engine&&) noexcept = default;
+engine::~engine() = default;
+
+result<engine> engine::create(topology t, engine_config config) {
+  if (!t._g) return error(errc::invalid_argument, "empty topology");
+  auto& registry = config.metrics ? *config.metrics : observe::registry::global();
+  auto s = std::make_unique<state>(std::move(t),
+                                   detail::stream_metrics::make(registry, config.application));
+  s->store = config.store ? std::move(config.store) : make_memory_store();
+  s->ctx.store = s->store.get();
+  s->ctx.stats = &s->stats;
+  s->ctx.outputs = &s->outputs;
+  for (auto* src : s->g().sources) {
+    s->sources.emplace(src->topic(), src);
+    s->watermark_gauges.emplace(&src->as_node(), &detail::stream_metrics::watermark(
+                                                     registry, config.application, src->topic()));
+  }
+  return engine(std::move(s));
+}
+
+status engine::restore(const state_change& change) {
+  if (_s->started) return error(errc::invalid_argument, "restore() after start()");
+  _s->store->restore(change);
+  return _s->store->health();
+}
+
+status engine::start(timestamp_ms now) {
+  if (_s->started) return error(errc::invalid_argument, "engine already started");
+  _s->ctx.wall_now = now;
+  _s->started = true;
+  return _s->guarded(
+      [&]() -> status {
+        for (auto& n : _s->g().nodes) n->open(_s->ctx);
+        return ok();
+      },
+      [] { return std::string("opening operators"); });
+}
+
+status engine::assign(const std::string& topic, const std::vector<partition_id>& partitions) {
+  SPATE_TRY(_s->check_running());
+  auto it = _s->sources.find(topic);
+  if (it == _s->sources.end()) return error(errc::unknown_topic, topic);
+  for (auto p : partitions) it->second->assign(p, _s->ctx.wall_now);
+  return ok();
+}
+
+status engine::process(const input_record& r) {
+  SPATE_TRY(_s->check_running());
+  auto it = _s->sources.find(r.topic);
+  if (it == _s->sources.end()) return error(errc::unknown_topic, r.topic);
+  ++_s->stats.records_in;
+  auto where =
+      r.topic + "[" + std::to_string(r.partition.value) + "]@" + std::to_string(r.offset.value);
+  bool consumed = false;
+  auto s = _s->guarded(
+      [&]() -> status {
+        SPATE_TRY(it->second->ingest(r, it->first));
+        consumed = true;
+        _s->propagate_watermarks();
+        return ok();
+      },
+      [&] {
+        return "processing " + r.topic + "[" + std::to_string(r.partition.value) + "]@" +
+               std::to_string(r.offset.value);
+      });
+  if (consumed) {
+    auto& next = _s->next_offsets[{r.topic, r.partition.value}];
+    next = std::max(next, r.offset.value + 1);
+  }
+  return s;
+}
+
+status engine::advance_wall_clock(timestamp_ms now) {
+  SPATE_TRY(_s->check_running());
+  if (now < _s->ctx.wall_now) return ok();  // the wall clock never goes back for us
+  _s->ctx.wall_now = now;
+  return _s->guarded(
+      [&]() -> status {
+        for (auto& n : _s->g().nodes) n->on_wall_clock(now);
+        _s->propagate_watermarks();
+        return ok();
+      },
+      [] { return std::string("advancing the wall clock"); });
+}
+
+status engine::end_of_input() {
+  SPATE_TRY(_s->check_running());
+  _s->ended = true;
+  return _s->guarded(
+      [&]() -> status {
+        _s->propagate_watermarks();
+        return ok();
+      },
+      [] { return std::string("end of input"); });
+}
+
+std::vector<output_record> engine::take_output() {
+  return std::exchange(_s->outputs, {});
+}
+
+checkpoint_data engine::checkpoint() {
+  checkpoint_data cp;
+  cp.outputs = take_output();
+  cp.state_changes = _s->store->take_changes();
+  for (auto& [tp, next] : _s->next_offsets) {
+    cp.offsets.push_back(committed_offset{tp.first, partition_id(tp.second), spate::offset(next)});
+  }
+  return cp;
+}
+
+timestamp_ms engine::watermark(const std::string& topic) const {
+  auto it = _s->sources.find(topic);
+  if (it == _s->sources.end()) return min_time;
+  return it->second->as_node().watermark;
+}
+
+timestamp_ms engine::wall_clock() const {
+  return _s->ctx.wall_now;
+}
+const engine_stats& engine::stats() const {
+  return _s->stats;
+}
+state_store& engine::store() {
+  return *_s->store;
+}
+const topology& engine::pipeline() const {
+  return _s->pipeline;
+}
+
+}  // namespace spate::stream
