@@ -1100,8 +1100,8 @@ TEST(group_round_trip, every_advertised_version_round_trips_non_default_values) 
         }
       },
       group_api_list{});
-  // 6 + 5 + 3 + 6 + 4 + 2 + 4 + 3 + 3 + 2 + 2 + 1 advertised versions.
-  EXPECT_EQ(checked, 41);
+  // 6 + 5 + 3 + 6 + 4 + 2 + 4 + 5 + 3 + 2 + 2 + 1 advertised versions (DescribeGroups 0-4).
+  EXPECT_EQ(checked, 43);
 }
 
 TEST(group_round_trip, every_described_version_round_trips_non_default_values) {
