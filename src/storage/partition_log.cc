@@ -290,7 +290,11 @@ result<append_result> partition_log::append_checked(mutable_bytes batch, timesta
     dup.base_offset = seq->duplicate->first_offset;
     dup.last_offset = seq->duplicate->last_offset;
     dup.next_offset = dup.last_offset + 1;  // acks=all waits until the original is durable
-    dup.log_append_time = timestamp_ms(-1);
+    // Under LogAppendTime the original's append time, so a retried send reports what the
+    // first one would have.
+    dup.log_append_time = _config.message_timestamp_type == timestamp_type::log_append_time
+                              ? timestamp_ms(seq->duplicate->max_timestamp)
+                              : timestamp_ms(-1);
     dup.duplicate = true;
     metrics.duplicate_batches.inc();
     return dup;
@@ -411,7 +415,7 @@ status partition_log::roll_locked() {
   if (!indexed) return indexed;  // the old segment stays active; its index is rebuilt on open
   // The producer state as of the new segment's base: a restart replays at most the active
   // segment's headers, the part recovery scans anyway.
-  SPATE_TRY(write_producer_snapshot());
+  write_producer_snapshot();
   auto seg = segment::create(_fs, _dir, _log_end, _config.index_interval_bytes);
   if (!seg) return seg.error();
   io::file_ptr file = (*seg)->log_file();
@@ -506,7 +510,7 @@ result<offset> partition_log::delete_records(offset new_start) {
   }
   SPATE_TRY(remove_segments_below(_log_start, nullptr));
   _producers.remove_below(_log_start);
-  SPATE_TRY(prune_producer_snapshots());
+  prune_producer_snapshots();
   return _log_start;
 }
 
@@ -546,7 +550,7 @@ result<retention_report> partition_log::apply_retention(timestamp_ms now) {
   if (_config.producer_id_expiration_ms >= 0) {
     _producers.expire(now.value - _config.producer_id_expiration_ms);
   }
-  SPATE_TRY(prune_producer_snapshots());
+  prune_producer_snapshots();
   report.log_start = _log_start;
   return report;
 }
@@ -572,7 +576,7 @@ status partition_log::close() {
   if (!st) return fail(st.error());
   SPATE_TRY(seg.persist_index());
   // At the log end, so that a clean restart replays nothing.
-  SPATE_TRY(write_producer_snapshot());
+  write_producer_snapshot();
   {
     std::vector<durability_callback> done;
     {
@@ -589,70 +593,99 @@ status partition_log::close() {
 
 status partition_log::restore_producers(const std::vector<offset>& snapshots,
                                         log_recovery_report& report) {
+  // Everything here is best-effort: snapshots only spare a replay, and the replay only
+  // rebuilds a cache of recent batches. Nothing in it may keep the log from opening.
   _producers.clear();
   _snapshots.clear();
-  offset replay_from = _segments.begin()->first;
-  // Newest first; a snapshot past the recovered end describes batches that were cut away.
+  offset first_base = _segments.begin()->first;
   std::vector<offset> newest_first(snapshots.rbegin(), snapshots.rend());
   std::sort(newest_first.begin(), newest_first.end(), std::greater<>());
-  bool loaded = false;
+  std::optional<offset> loaded;
   for (offset at : newest_first) {
     std::string name = segment_file_name(at, ".snapshot");
-    bool usable = !loaded && at <= _log_end && at >= _segments.begin()->first;
-    if (usable) {
-      auto content = io::read_whole_file(_fs, _dir + "/" + name);
-      if (!content) return content.error();
-      auto state = producer_state::load(*content, at);
-      if (state) {
-        _producers = std::move(*state);
-        replay_from = at;
-        loaded = true;
-        _snapshots.insert(_snapshots.begin(), at);
-        continue;
+    std::string path = _dir + "/" + name;
+    if (at > _log_end || at < first_base) {
+      // Past the recovered end, its batches were cut away; below the first segment, they
+      // were deleted.
+      report.notes.push_back(
+          "removed " + name +
+          (at > _log_end ? " (past the recovered log end)" : " (below the first segment)"));
+      if (auto st = _fs.remove_file(path); !st) {
+        report.notes.push_back("cannot remove " + name + ": " + st.error().message());
       }
-      report.notes.push_back(name + ": " + state.error().message() + "; not used");
-    } else if (loaded && at >= _segments.begin()->first) {
-      _snapshots.insert(_snapshots.begin(), at);  // older but still valid: kept for pruning
       continue;
-    } else if (at > _log_end) {
-      report.notes.push_back("removed " + name + " (past the recovered log end)");
     }
-    SPATE_TRY(_fs.remove_file(_dir + "/" + name));
+    if (loaded) {
+      _snapshots.insert(_snapshots.begin(), at);  // an older fallback, kept for pruning
+      continue;
+    }
+    auto content = io::read_whole_file(_fs, path);
+    auto state = content ? producer_state::load(*content, at) : content.error();
+    if (!state) {
+      report.notes.push_back(name + ": " + state.error().message() + "; not used");
+      continue;  // left on disk for the operator; pruned once newer snapshots exist
+    }
+    _producers = std::move(*state);
+    loaded = at;
+    _snapshots.insert(_snapshots.begin(), at);
+  }
+  // Without a snapshot (a data folder from before snapshots, or all of them unreadable),
+  // replay the last two segments only, as Kafka does: bounded start-up time, and a producer
+  // older than that simply starts fresh (any sequence is accepted from an unknown producer).
+  offset replay_from = first_base;
+  if (loaded) {
+    replay_from = *loaded;
+  } else if (_segments.size() > 2) {
+    replay_from = std::prev(_segments.end(), 2)->first;
   }
   uint64_t replayed = 0;
   for (auto& [base, seg] : _segments) {
     if (seg->next_offset() <= replay_from) continue;
-    SPATE_TRY(seg->for_each_header(replay_from, [&](const batch_header& h) {
+    auto st = seg->for_each_header(replay_from, [&](const batch_header& h) {
       if (h.base_offset < replay_from) return;
       _producers.record(h);
       ++replayed;
-    }));
+    });
+    if (!st) {
+      report.notes.push_back(segment_file_name(base, ".log") +
+                             ": producer state replay stopped: " + st.error().message());
+    }
   }
   _producers.remove_below(_log_start);
   report.producers = _producers.size();
   report.producer_batches_replayed = replayed;
-  if (!loaded && _log_end > _segments.begin()->first) {
-    report.notes.push_back("producer state rebuilt from the whole log (no usable snapshot)");
+  if (!loaded && _log_end > first_base) {
+    report.notes.push_back("no usable producer snapshot: producer state rebuilt from offset " +
+                           std::to_string(replay_from.value));
   }
   return ok();
 }
 
-status partition_log::write_producer_snapshot() {
-  SPATE_TRY(io::write_file_atomically(_fs, _dir + "/" + segment_file_name(_log_end, ".snapshot"),
-                                      _producers.serialize(_log_end)));
+void partition_log::write_producer_snapshot() {
+  // Best-effort, like everything about snapshots: a failure (ENOSPC, EIO) costs a longer
+  // replay after a restart, never an append. It is counted and the stray .tmp removed.
+  std::string path = _dir + "/" + segment_file_name(_log_end, ".snapshot");
+  auto st = io::write_file_atomically(_fs, path, _producers.serialize(_log_end));
+  if (!st) {
+    storage_metrics::get().snapshot_failures.inc();
+    (void)_fs.remove_file(path + ".tmp");
+    return;
+  }
   if (_snapshots.empty() || _snapshots.back() != _log_end) _snapshots.push_back(_log_end);
-  return prune_producer_snapshots();
+  prune_producer_snapshots();
 }
 
-status partition_log::prune_producer_snapshots() {
+void partition_log::prune_producer_snapshots() {
   // Keep the newest two that lie within the log: the newest is what a restart loads; the one
-  // before is the fallback should the newest be unreadable.
+  // before is the fallback should the newest be unreadable. A file that is already gone (or
+  // cannot be removed now) is forgotten: the next open cleans up what is left.
   offset first_base = _segments.begin()->first;
   while (!_snapshots.empty() && (_snapshots.size() > 2 || _snapshots.front() < first_base)) {
-    SPATE_TRY(_fs.remove_file(_dir + "/" + segment_file_name(_snapshots.front(), ".snapshot")));
+    if (!_fs.remove_file(_dir + "/" + segment_file_name(_snapshots.front(), ".snapshot"))) {
+      storage_metrics::get().snapshot_failures.inc();
+    }
     _snapshots.erase(_snapshots.begin());
   }
-  return ok();
 }
 
 }  // namespace spate::storage

@@ -134,8 +134,8 @@ class partition_log {
   // Producer state: rebuilt at open from the newest good snapshot plus the batches after it,
   // saved at roll and close, pruned with the segments.
   status restore_producers(const std::vector<offset>& snapshots, log_recovery_report& report);
-  status write_producer_snapshot();
-  status prune_producer_snapshots();
+  void write_producer_snapshot();  // best-effort: see the definition
+  void prune_producer_snapshots();
 
   io::filesystem& _fs;
   std::string _dir;

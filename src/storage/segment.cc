@@ -149,12 +149,22 @@ status segment::for_each_header(offset from,
   auto loc = locate(std::max(from, _base));
   if (!loc) return loc.error();
   if (!*loc) return ok();
+  // Closed segments are not rescanned at open, so their bytes are checked here before they
+  // steer the walk: a garbage length could loop forever or invent batches.
+  offset expected = (*loc)->header.base_offset;
   for (uint64_t pos = (*loc)->position; pos < _size;) {
     auto h = header_at(pos);
     if (!h) return h.error();
     if (!*h) break;
-    fn(**h);
-    pos += (*h)->total_size();
+    const batch_header& b = **h;
+    if (b.total_size() < batch_layout::header_size || pos + b.total_size() > _size ||
+        b.base_offset != expected || b.last_offset_delta < 0) {
+      return error(errc::corrupt_batch, "implausible batch header at position " +
+                                            std::to_string(pos) + " of " + path(".log"));
+    }
+    fn(b);
+    expected = b.next_offset();
+    pos += b.total_size();
   }
   return ok();
 }

@@ -20,6 +20,7 @@ struct storage_metrics {
   observe::counter& recovered_truncated_bytes;
   observe::counter& indexes_rebuilt;
   observe::counter& duplicate_batches;
+  observe::counter& snapshot_failures;
 
   static storage_metrics& get() {
     auto& r = observe::registry::global();
@@ -45,6 +46,8 @@ struct storage_metrics {
                   "Segment indexes rebuilt because they disagreed with the log"),
         r.counter("spate_storage_duplicate_batches_total",
                   "Idempotent producer retries answered with the original offsets (not written)"),
+        r.counter("spate_storage_producer_snapshot_failures_total",
+                  "Producer-state snapshots not written or not removed (a longer replay at start)"),
     };
     return m;
   }

@@ -323,11 +323,15 @@ def test_idempotent_producer_exactly_once_across_broker_sigkill(make_broker):
     flush policy acks=all waits up to flush.ms for the sync, so at each kill there are
     batches in the log (the page cache survives SIGKILL) whose acknowledgement was lost:
     exactly the retries that must not be stored twice."""
+    # A proxy that never cuts, only watches: it shows that the producer did re-send batches.
+    proxy = CuttingProxy(seed=1)
     b = make_broker("--num-partitions", "2", "--segment-bytes", "65536",
-                    "--flush-policy", "interval", "--flush-ms", "400")
+                    "--flush-policy", "interval", "--flush-ms", "400",
+                    "--advertised-port", str(proxy.port))
+    proxy.start(("127.0.0.1", b.port))
     failures = []
     fatal = []
-    p = Producer({"bootstrap.servers": b.bootstrap, "enable.idempotence": True,
+    p = Producer({"bootstrap.servers": f"127.0.0.1:{proxy.port}", "enable.idempotence": True,
                   "linger.ms": 2, "message.timeout.ms": 120000,
                   "error_cb": lambda e: fatal.append(e) if e.fatal() else None,
                   "reconnect.backoff.ms": 20, "reconnect.backoff.max.ms": 200})
@@ -352,18 +356,22 @@ def test_idempotent_producer_exactly_once_across_broker_sigkill(make_broker):
             p.poll(0)
             time.sleep(0.005)
 
-    produce_for(1.5)
-    for _ in range(2):
-        b.kill()
-        produce_for(0.3)  # queued while the broker is down
-        b.fixed_port = b.port
-        b.start()
+    try:
         produce_for(1.5)
-    assert p.flush(120) == 0
-    assert not fatal, f"fatal producer error: {fatal[0]}"
-    assert not failures, f"{len(failures)} delivery failures, first {failures[0]}"
-    counts = collections.Counter(v for vs in read_all(b.bootstrap, "survivor", 2).values()
-                                 for v in vs)
+        for _ in range(2):
+            b.kill()
+            produce_for(0.3)  # queued while the broker is down
+            b.fixed_port = b.port
+            b.start()
+            produce_for(1.5)
+        assert p.flush(120) == 0
+        assert not fatal, f"fatal producer error: {fatal[0]}"
+        assert not failures, f"{len(failures)} delivery failures, first {failures[0]}"
+        assert proxy.retried_batches() > 0, "no batch was re-sent after the kills"
+        counts = collections.Counter(v for vs in read_all(b.bootstrap, "survivor", 2).values()
+                                     for v in vs)
+    finally:
+        proxy.stop()
     dupes = sorted(v for v, k in counts.items() if k > 1)
     missing = sorted(set(range(n)) - set(counts))
     assert not dupes, f"{len(dupes)} messages stored more than once, e.g. {dupes[:10]}"
