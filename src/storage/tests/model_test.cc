@@ -1372,11 +1372,15 @@ TEST(partition_log_model_regressions, flusher_survives_an_interval_target_droppe
     release.get_future().wait();
   });
   locked.get_future().wait();
-  fl.wake();  // the next scan prunes nothing (both alive), then waits for `held`
+  // wake() takes the flusher's lock, which a scan already waiting for `held` keeps until the
+  // holder lets go: so it runs on its own thread, or the test would deadlock against itself
+  // whenever the flusher's first scan starts after the holder took `held`.
+  std::thread waker([&] { fl.wake(); });  // the next scan prunes nothing, then waits for `held`
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   dropped.reset();
   release.set_value();
   holder.join();
+  waker.join();
   // The scan goes on to `dropped`, expired meanwhile.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
