@@ -75,10 +75,15 @@ def test_producer_and_assign_seek_consumer(bootstrap, compression):
     for part in range(PARTITIONS):
         assert [m.value() for m in ck_got[part]] == [r.value for r in got[part]]
 
-    # The broker stored kafka-python's batches as sent, compressed or not.
+    # The broker stored kafka-python's batches as sent, compressed or not. kafka-python sends a
+    # batch uncompressed when compressing does not make it smaller (a batch of one short
+    # record, say: DefaultRecordBatchBuilder._maybe_compress), so a gzip run may hold some
+    # codec-0 batches; every partition's bulk is compressed.
     want = kafka_wire.CODECS[compression or "none"]
     for part in range(PARTITIONS):
-        assert {b.codec for b in fetch_all_batches(bootstrap, topic, part)} == {want}
+        codecs = [b.codec for b in fetch_all_batches(bootstrap, topic, part)]
+        assert set(codecs) <= {want, kafka_wire.CODECS["none"]}, codecs
+        assert codecs.count(want) * 2 > len(codecs), codecs
 
     # seek() into the middle of a partition.
     mid = len(got[0]) // 2
