@@ -57,12 +57,17 @@
 #include <thread>
 #include <vector>
 
+#include "fd_io.h"
+
 #ifndef SPATE_BINARY
 #define SPATE_BINARY ""
 #endif
 
 namespace spate::bench {
 namespace {
+
+using spate::bench::read_full;
+using spate::bench::write_full;
 
 namespace fs = std::filesystem;
 
@@ -143,28 +148,6 @@ summary summarize(std::vector<int64_t> ns) {
 
 // --- floors -------------------------------------------------------------------------------
 
-bool write_all(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
-bool read_all(int fd, char* p, size_t n) {
-  while (n > 0) {
-    ssize_t r = ::read(fd, p, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
-}
-
 // 1 KiB ping-pong with an echo thread over loopback TCP (Nagle off on both ends).
 summary measure_rtt(double seconds) {
   int ls = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -182,7 +165,7 @@ summary measure_rtt(double seconds) {
     if (c < 0) return;
     ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     char buf[1024];
-    while (read_all(c, buf, sizeof buf) && write_all(c, buf, sizeof buf)) {
+    while (read_full(c, buf, sizeof buf) && write_full(c, buf, sizeof buf)) {
     }
     ::close(c);
   });
@@ -192,11 +175,11 @@ summary measure_rtt(double seconds) {
     ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     char buf[1024] = {};
     for (int i = 0; i < 500; ++i) {
-      if (!write_all(s, buf, sizeof buf) || !read_all(s, buf, sizeof buf)) break;
+      if (!write_full(s, buf, sizeof buf) || !read_full(s, buf, sizeof buf)) break;
     }
     int64_t end = now_ns() + static_cast<int64_t>(seconds * 1e9);
     for (int64_t t = now_ns(); t < end; t = now_ns()) {
-      if (!write_all(s, buf, sizeof buf) || !read_all(s, buf, sizeof buf)) break;
+      if (!write_full(s, buf, sizeof buf) || !read_full(s, buf, sizeof buf)) break;
       samples.push_back(now_ns() - t);
     }
   }

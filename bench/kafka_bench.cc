@@ -76,12 +76,17 @@
 #include <utility>
 #include <vector>
 
+#include "fd_io.h"
+
 #ifndef SPATE_BINARY
 #define SPATE_BINARY ""
 #endif
 
 namespace spate::bench {
 namespace {
+
+using spate::bench::read_full;
+using spate::bench::write_full;
 
 namespace fs = std::filesystem;
 
@@ -386,28 +391,6 @@ struct floors {
   double w_buf = 0;  // bytes/s
   latency_summary fsync;
 };
-
-bool write_full(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
-bool read_full(int fd, char* p, size_t n) {
-  while (n > 0) {
-    ssize_t r = ::read(fd, p, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
-}
 
 // A listening socket on 127.0.0.1 with a kernel-chosen port.
 int listen_loopback(uint16_t& port) {
