@@ -76,6 +76,8 @@ class [[nodiscard]] result {
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  // So that `std::move(*make())` and `*make()` on a temporary move the value out.
+  T&& operator*() && { return std::move(*this).value(); }
 
   const spate::error& error_value() const& {
     SPATE_ASSERT(!has_value());
