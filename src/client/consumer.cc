@@ -34,36 +34,6 @@ struct consumer::state {
 
 namespace {
 
-std::optional<std::string> bytes_of(const void* p, size_t n) {
-  if (!p) return std::nullopt;
-  return std::string(static_cast<const char*>(p), n);
-}
-
-message to_message(const rd_kafka_message_t& m) {
-  message out;
-  out.topic = rd_kafka_topic_name(m.rkt);
-  out.partition = partition_id(m.partition);
-  out.offset = spate::offset(m.offset);
-  rd_kafka_timestamp_type_t tstype;
-  out.timestamp = timestamp_ms(rd_kafka_message_timestamp(&m, &tstype));
-  out.ts_type = tstype == RD_KAFKA_TIMESTAMP_CREATE_TIME       ? timestamp_type::create_time
-                : tstype == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME ? timestamp_type::log_append_time
-                                                               : timestamp_type::none;
-  out.key = bytes_of(m.key, m.key_len);
-  out.value = bytes_of(m.payload, m.len);
-  rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(&m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
-    const char* name;
-    const void* val;
-    size_t size;
-    for (size_t i = 0;
-         rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-      out.headers.push_back({name, bytes_of(val, size)});
-    }
-  }
-  return out;
-}
-
 result<int64_t> parse_int(std::string_view s, std::string_view what) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);

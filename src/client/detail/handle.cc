@@ -58,6 +58,40 @@ spate::error rdkafka_error(rd_kafka_resp_err_t err, const std::string& context, 
                       std::move(detail));
 }
 
+namespace {
+
+std::optional<std::string> bytes_of(const void* p, size_t n) {
+  if (!p) return std::nullopt;
+  return std::string(static_cast<const char*>(p), n);
+}
+
+}  // namespace
+
+message to_message(const rd_kafka_message_t& m) {
+  message out;
+  out.topic = rd_kafka_topic_name(m.rkt);
+  out.partition = partition_id(m.partition);
+  out.offset = spate::offset(m.offset);
+  rd_kafka_timestamp_type_t tstype;
+  out.timestamp = timestamp_ms(rd_kafka_message_timestamp(&m, &tstype));
+  out.ts_type = tstype == RD_KAFKA_TIMESTAMP_CREATE_TIME       ? timestamp_type::create_time
+                : tstype == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME ? timestamp_type::log_append_time
+                                                               : timestamp_type::none;
+  out.key = bytes_of(m.key, m.key_len);
+  out.value = bytes_of(m.payload, m.len);
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(&m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
+    const char* name;
+    const void* val;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+      out.headers.push_back({name, bytes_of(val, size)});
+    }
+  }
+  return out;
+}
+
 handle::handle(const client_config& config, delivery_fn on_delivery)
     : _config(config), _on_delivery(std::move(on_delivery)) {}
 
@@ -66,13 +100,14 @@ handle::~handle() {
 }
 
 result<std::unique_ptr<handle>> handle::open(rd_kafka_type_t type, const client_config& config,
-                                             const setting_list& settings,
-                                             delivery_fn on_delivery) {
+                                             const setting_list& settings, delivery_fn on_delivery,
+                                             rebalance_fn on_rebalance) {
   if (config.timeout.count() < 10 || config.timeout.count() > 300'000) {
     return spate::error(errc::invalid_argument, "timeout must be 10..300000 ms, not " +
                                                     std::to_string(config.timeout.count()));
   }
   std::unique_ptr<handle> h(new handle(config, std::move(on_delivery)));
+  h->_on_rebalance = std::move(on_rebalance);
   conf_ptr conf(rd_kafka_conf_new());
   char errstr[512];
   auto set = [&](const std::string& name, const std::string& value) -> status {
@@ -102,6 +137,7 @@ result<std::unique_ptr<handle>> handle::open(rd_kafka_type_t type, const client_
   rd_kafka_conf_set_error_cb(conf.get(), &handle::on_error);
   rd_kafka_conf_set_log_cb(conf.get(), &handle::on_log);
   if (h->_on_delivery) rd_kafka_conf_set_dr_msg_cb(conf.get(), &handle::on_delivery_report);
+  if (h->_on_rebalance) rd_kafka_conf_set_rebalance_cb(conf.get(), &handle::on_rebalance_cb);
 
   // rd_kafka_new takes ownership of conf only on success.
   h->_rk = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);
@@ -133,6 +169,11 @@ void handle::on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* msg, void
   auto* self = static_cast<handle*>(opaque);
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) self->_reached = true;
   if (self->_on_delivery) self->_on_delivery(*msg);
+}
+
+void handle::on_rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                             rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  static_cast<handle*>(opaque)->_on_rebalance(rk, err, parts);
 }
 
 spate::error handle::failure(rd_kafka_resp_err_t err, const std::string& context,

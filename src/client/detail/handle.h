@@ -15,6 +15,7 @@
 #include "base/result.h"
 #include "client/cluster_info.h"
 #include "client/config.h"
+#include "client/record.h"
 
 namespace spate::client::detail {
 
@@ -50,6 +51,9 @@ using metadata_ptr =
 
 using setting_list = std::vector<std::pair<std::string, std::string>>;
 
+// A consumed librdkafka message (err == 0) as our plain value, bytes copied.
+message to_message(const rd_kafka_message_t& m);
+
 // An error in the rdkafka category; `context` says what was being done, `text` (librdkafka's
 // own error string, if any) what exactly went wrong.
 spate::error rdkafka_error(rd_kafka_resp_err_t err, const std::string& context,
@@ -62,12 +66,17 @@ spate::error rdkafka_error(rd_kafka_resp_err_t err, const std::string& context,
 class handle {
  public:
   using delivery_fn = std::function<void(const rd_kafka_message_t&)>;
+  // A group consumer's rebalance callback (rd_kafka_conf_set_rebalance_cb): it must call
+  // rd_kafka_assign itself.
+  using rebalance_fn =
+      std::function<void(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*)>;
 
   // Creates the client. `settings` (type-specific) are applied after the common ones and
   // before config.properties. `on_delivery` (producers) receives each delivery report.
   static result<std::unique_ptr<handle>> open(rd_kafka_type_t type, const client_config& config,
                                               const setting_list& settings,
-                                              delivery_fn on_delivery = {});
+                                              delivery_fn on_delivery = {},
+                                              rebalance_fn on_rebalance = {});
   ~handle();
   handle(const handle&) = delete;
   handle& operator=(const handle&) = delete;
@@ -99,10 +108,13 @@ class handle {
   static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   static void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* buf);
   static void on_delivery_report(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
+  static void on_rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                              rd_kafka_topic_partition_list_t* parts, void* opaque);
 
   rd_kafka_t* _rk = nullptr;
   client_config _config;
   delivery_fn _on_delivery;
+  rebalance_fn _on_rebalance;
   std::string _last_error;  // the last connection-level error librdkafka reported
   bool _reached = false;    // a broker has answered at least once
 };

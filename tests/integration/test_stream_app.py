@@ -1,0 +1,267 @@
+"""The stream library's Kafka runtime, on the broker: examples/order_totals run as a consumer-
+group application (application.h) against real topics.
+
+- Killed with SIGKILL mid-stream and restarted, the application's outputs, de-duplicated by
+  window key (the last result per user and window wins), equal a reference computed here from
+  the orders produced; the restarted instance restored state from its changelog topic.
+- Two instances split the input partitions; when one is SIGKILLed the other takes its tasks
+  over (state from the changelog, input from the committed offsets) and the results still
+  equal the reference.
+
+The orders are produced keyed by user id (so a user's orders share a partition, as key_by
+without repartitioning requires), with event times up to 5 s out of order: under the
+pipeline's 10 s bound, so no order is late and the reference is a plain sum per 5-minute
+window. A last order per partition, far in event time, moves every partition's watermark past
+all windows.
+"""
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import confluent_kafka as ck
+import confluent_kafka.admin as cka
+import pytest
+
+from helpers import consume_range, produce_all, producer, wait_for
+
+PARTITIONS = 4
+WINDOW_MS = 5 * 60 * 1000
+T0 = 1_700_000_100_000 // WINDOW_MS * WINDOW_MS  # a window boundary
+
+
+def app_binary():
+    path = os.environ.get("ORDER_TOTALS_BIN")
+    if not path:
+        path = str(Path(__file__).resolve().parents[2] / "build/release/examples/order_totals/order_totals")
+    if not os.access(path, os.X_OK):
+        pytest.exit(f"order_totals binary not found at {path}; set ORDER_TOTALS_BIN", returncode=2)
+    return path
+
+
+class App:
+    """One order_totals instance as a child process, logging to a file."""
+
+    def __init__(self, bootstrap, log_dir, name, app_id, *extra):
+        self.log_path = Path(log_dir) / f"{name}.log"
+        self.cmd = [app_binary(), "--bootstrap", bootstrap, "--application-id", app_id,
+                    "--commit-interval-ms", "300", "--session-timeout-ms", "6000", *extra]
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def tasks(self):
+        """The task set of the last "running tasks" line, or None before any."""
+        lines = re.findall(r"running tasks (\S+)", self.log())
+        if not lines:
+            return None
+        return set() if lines[-1] == "none" else {int(t) for t in lines[-1].split(",")}
+
+    def restored(self):
+        return sum(int(n) for n in re.findall(r"restored (\d+) state records", self.log()))
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            rc = self.proc.wait(30)
+            assert rc == 0, f"order_totals exited {rc}:\n{self.log()[-3000:]}"
+
+
+@pytest.fixture
+def apps(tmp_path):
+    started = []
+
+    def start(bootstrap, name, app_id="order-totals"):
+        a = App(bootstrap, tmp_path, name, app_id)
+        started.append(a)
+        return a
+
+    yield start
+    for a in started:
+        if a.proc.poll() is None:
+            a.proc.kill()
+            a.proc.wait(10)
+
+
+def create_topics(bootstrap):
+    admin = cka.AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics([cka.NewTopic(t, PARTITIONS, 1) for t in
+                                   ("orders", "order-totals", "orders-late", "orders-dlq")])
+    for f in futures.values():
+        f.result(30)
+
+
+def make_orders(seed, n=6000, users=60):
+    rnd = random.Random(seed)
+    orders = []
+    for i in range(n):
+        user = f"u{rnd.randrange(users)}"
+        ts = T0 + i * 300 + rnd.randint(0, 5000)  # 30 min of event time, <= 5 s disorder
+        orders.append((user, ts, {"order_id": f"o{i}", "user_id": user,
+                                  "amount": rnd.randint(1, 10_000)}))
+    return orders
+
+
+def reference(orders):
+    totals = {}
+    for user, ts, o in orders:
+        key = (user, ts // WINDOW_MS * WINDOW_MS)
+        totals[key] = totals.get(key, 0) + o["amount"]
+    return totals
+
+
+def produce_orders(bootstrap, orders):
+    p = producer(bootstrap)
+    msgs = [("orders", None, user.encode(), json.dumps(o).encode(), None, ts)
+            for user, ts, o in orders]
+    for err, _, _ in produce_all(p, msgs):
+        assert err is None, err
+
+
+def produce_flush_marks(bootstrap, end_ts):
+    """One order per partition an hour past the last: every window before it closes."""
+    p = producer(bootstrap)
+    msgs = [("orders", part, f"flush-{part}".encode(),
+             json.dumps({"order_id": f"flush-{part}", "user_id": f"flush-{part}",
+                         "amount": 0}).encode(), None, end_ts + 3_600_000)
+            for part in range(PARTITIONS)]
+    for err, _, _ in produce_all(p, msgs):
+        assert err is None, err
+
+
+def results(bootstrap):
+    """The order-totals topic de-duplicated by window key: the last result per (user, start)."""
+    out = {}
+    count = 0
+    for msgs in consume_range(bootstrap, "order-totals", range(PARTITIONS)).values():
+        for m in msgs:  # in offset order; one user's results share a partition
+            r = json.loads(m.value())
+            assert m.key().decode() == r["key"]
+            out[(r["key"], r["start"])] = r["value"]
+            count += 1
+    return out, count
+
+
+def wait_for_results(bootstrap, expected, timeout=90):
+    last = {}
+
+    def done():
+        nonlocal last
+        last, _ = results(bootstrap)
+        return last == expected
+
+    try:
+        wait_for(done, timeout, "the results to equal the reference", interval=1.0)
+    except AssertionError:
+        missing = {k: v for k, v in expected.items() if last.get(k) != v}
+        extra = {k: v for k, v in last.items() if k not in expected}
+        raise AssertionError(f"{len(missing)} windows differ or are missing "
+                             f"(e.g. {list(missing.items())[:3]}, got "
+                             f"{[last.get(k) for k in list(missing)[:3]]}); "
+                             f"{len(extra)} unexpected (e.g. {list(extra.items())[:3]})")
+    return last
+
+
+def state_key(user, start):
+    """The changelog key of a window's accumulator: be32(len) namespace, then the window
+    step's key: be32(len) user, start and end as big-endian with the sign bit flipped."""
+    ns = b"totals-5m"
+    k = len(user).to_bytes(4, "big") + user.encode()
+    for t in (start, start + WINDOW_MS):
+        k += (t ^ (1 << 63)).to_bytes(8, "big")
+    return len(ns).to_bytes(4, "big") + ns + k
+
+
+def inject_cut_short_checkpoint(bootstrap):
+    """What a checkpoint cut short by a crash leaves: state changes with no marker after them.
+    A restore that applied them would emit 999999999 for (u0, T0) from every task."""
+    p = producer(bootstrap)
+    msgs = [("order-totals-changelog", part, state_key("u0", T0), b"999999999", None, None)
+            for part in range(PARTITIONS)]
+    for err, _, _ in produce_all(p, msgs):
+        assert err is None, err
+
+
+def committed(bootstrap, group):
+    c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        parts = c.committed([ck.TopicPartition("orders", p) for p in range(PARTITIONS)],
+                            timeout=10)
+        return sum(max(tp.offset, 0) for tp in parts)
+    finally:
+        c.close()
+
+
+def test_killed_mid_stream_restarts_to_the_reference(broker, apps):
+    bootstrap = broker.bootstrap
+    create_topics(bootstrap)
+    orders = make_orders(seed=1)
+    expected = reference(orders)
+    half = len(orders) // 2
+    produce_orders(bootstrap, orders[:half])
+
+    a = apps(bootstrap, "first")
+    # Mid-stream: some input committed (so some state is in the changelog), not all of it.
+    wait_for(lambda: committed(bootstrap, "order-totals") >= half // 2, 60,
+             "the application to commit part of the input", interval=0.2)
+    a.kill()
+    done = committed(bootstrap, "order-totals")
+    assert done < len(orders)
+    inject_cut_short_checkpoint(bootstrap)
+    produce_orders(bootstrap, orders[half:])
+    produce_flush_marks(bootstrap, orders[-1][1])
+
+    b = apps(bootstrap, "second")
+    got = wait_for_results(bootstrap, expected)
+    assert got == expected
+    assert b.restored() > 0, "the restarted instance restored no state from its changelog"
+    assert "rolled back" in b.log(), "the injected unfinished checkpoint was not rolled back"
+    b.stop()
+    # The changelog topic exists, compacted, with a partition per task.
+    md = cka.AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+    changelog = "order-totals-changelog"
+    assert changelog in md.topics, sorted(md.topics)
+    assert len(md.topics[changelog].partitions) == PARTITIONS
+
+
+def test_two_instances_split_partitions_and_take_over(broker, apps):
+    bootstrap = broker.bootstrap
+    create_topics(bootstrap)
+    orders = make_orders(seed=2)
+    expected = reference(orders)
+    third = len(orders) // 3
+    produce_orders(bootstrap, orders[:third])
+
+    a = apps(bootstrap, "a")
+    b = apps(bootstrap, "b")
+
+    def split():
+        ta, tb = a.tasks(), b.tasks()
+        return ta and tb and ta.isdisjoint(tb) and ta | tb == set(range(PARTITIONS))
+
+    wait_for(split, 60, "two instances to share the four tasks", interval=0.2)
+    wait_for(lambda: committed(bootstrap, "order-totals") >= third, 60,
+             "the first third to be committed", interval=0.2)
+    produce_orders(bootstrap, orders[third:2 * third])
+    a_tasks = a.tasks()
+    a.kill()
+    produce_orders(bootstrap, orders[2 * third:])
+    produce_flush_marks(bootstrap, orders[-1][1])
+
+    wait_for(lambda: b.tasks() == set(range(PARTITIONS)), 60,
+             "the survivor to take over every task", interval=0.2)
+    got = wait_for_results(bootstrap, expected)
+    assert got == expected
+    assert b.restored() > 0, f"the survivor restored no state for tasks {a_tasks}"
+    b.stop()
