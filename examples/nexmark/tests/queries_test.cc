@@ -207,6 +207,37 @@ TEST(nexmark_queries, q7_highest_bids_per_tumbling_window) {
   EXPECT_EQ(sorted(run_query<q7_row>(q7, r)), sorted(want));
 }
 
+// Flink's BETWEEN is inclusive at both ends: a bid at exactly the window's end that matches
+// the window's maximum is reported for that window too (and for its own window if it matches
+// there).
+TEST(nexmark_queries, q7_includes_a_bid_at_the_window_end) {
+  topology_builder b;
+  query_config c;
+  c.source_topic = "events";
+  c.sink_topic = "out";
+  q7(b, c);
+  auto t = b.build();
+  ASSERT_TRUE(t) << t.error().message();
+  auto d = test_driver::create(std::move(*t));
+  ASSERT_TRUE(d);
+  auto pipe = [&](int64_t time, int64_t price) {
+    event e{bid{.auction = 1000, .bidder = 1001, .price = price, .date_time = time}};
+    ASSERT_TRUE(d->pipe(c.source_topic, e, c.event_serde, spate::timestamp_ms(time)));
+  };
+  pipe(1'000, 500);
+  pipe(3'000, 200);
+  pipe(10'000, 500);  // the first window's end; in the second window
+  pipe(12'000, 900);
+  ASSERT_TRUE(d->end_of_input());
+  auto out = d->read(c.sink_topic, json_serde<q7_row>());
+  ASSERT_TRUE(out);
+  std::vector<std::pair<int64_t, int64_t>> got;
+  for (auto& r : *out) got.emplace_back(r.value.date_time, r.value.price);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got,
+            (std::vector<std::pair<int64_t, int64_t>>{{1'000, 500}, {10'000, 500}, {12'000, 900}}));
+}
+
 TEST(nexmark_queries, q8_new_persons_selling_in_their_window) {
   auto r = make_run();
   std::set<std::pair<int64_t, int64_t>> sold;  // (seller, window start)
