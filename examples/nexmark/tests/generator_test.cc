@@ -208,6 +208,25 @@ TEST(generator, deterministic_from_the_seed_and_random_access) {
   EXPECT_NEAR(double(hot_channels) / double(bids), 0.5, 0.05);
 }
 
+TEST(generator, flink_bidder_offset_shifts_only_bidders) {
+  generator_config c;
+  c.seed = random_seed();
+  auto flink = c;
+  flink.flink_bidder_offset = true;
+  generator plain(c), doubled(flink);
+  for (int64_t i = 0; i < 2000; ++i) {
+    event a = plain.at(i), b = doubled.at(i);
+    if (auto* x = a.as_bid()) {
+      auto y = *b.as_bid();
+      EXPECT_EQ(y.bidder, x->bidder + first_person_id);
+      y.bidder = x->bidder;
+      EXPECT_EQ(y, *x);
+    } else {
+      EXPECT_EQ(a, b);
+    }
+  }
+}
+
 TEST(generator, out_of_order_groups_permute_each_group) {
   generator_config c;
   c.seed = random_seed();
