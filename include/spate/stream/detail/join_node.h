@@ -14,6 +14,7 @@
 #pragma once
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <string>
 #include <tuple>
@@ -44,6 +45,14 @@ struct join_window {
   duration grace{0};
   // |t_left - t_right| <= d.
   static join_window within(duration d, duration grace = duration(0)) { return {d, d, grace}; }
+  // No time bound: every pair of records with equal keys joins, whenever each arrives (a
+  // regular join of two streams, as SQL's JOIN without a time condition). Both sides stay in
+  // state for good and no record is late. A quarter of the range, so that the sums the join
+  // forms (before + after, reach + grace) cannot overflow.
+  static join_window unbounded() {
+    constexpr duration forever(std::numeric_limits<int64_t>::max() / 4);
+    return {forever, forever, forever};
+  }
 };
 
 namespace detail {
