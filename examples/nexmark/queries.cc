@@ -150,7 +150,7 @@ void q4(topology_builder& b, const query_config& c) {
                 final.update(m.price);
                 ctx.emit({m.category, previous, m.price});
               },
-              std::string("max_price"));
+              "max_price");
   // OUT = SELECT category, AVG(final) FROM W GROUP BY category: an auction's new maximum
   // replaces its old one in the category's sum (Flink's retraction).
   auto rows = final_prices.key_by(&final_price_change::category)
@@ -164,7 +164,7 @@ void q4(topology_builder& b, const query_config& c) {
                         count.update(n);
                         ctx.emit({f.category, s / n});
                       },
-                      std::string("avg_by_category"));
+                      "avg_by_category");
   write(rows, c);
 }
 

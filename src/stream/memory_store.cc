@@ -10,21 +10,33 @@ namespace spate::stream {
 void change_capture::record(std::string_view store, std::string_view key,
                             std::optional<std::string_view> v) {
   if (!_enabled) return;
-  std::string id;
-  id.reserve(store.size() + 1 + key.size());
-  id.append(store).push_back('\0');
-  id.append(key);
-  auto value = v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
-  auto [it, fresh] = _index.try_emplace(std::move(id), _changes.size());
-  if (fresh) {
-    _changes.push_back(state_change{std::string(store), std::string(key), std::move(value)});
-  } else {
-    _changes[it->second].value = std::move(value);
+  per_store* ps = nullptr;
+  for (auto& s : _stores) {
+    if (s.name == store) {
+      ps = &s;
+      break;
+    }
   }
+  if (!ps) ps = &_stores.emplace_back(per_store{std::string(store), {}});
+  if (auto it = ps->index.find(key); it != ps->index.end()) {
+    // Changed again since the checkpoint: overwrite in place, reusing the string's buffer.
+    auto& slot = _changes[it->second].value;
+    if (!v) {
+      slot.reset();
+    } else if (slot) {
+      slot->assign(*v);
+    } else {
+      slot.emplace(*v);
+    }
+    return;
+  }
+  ps->index.emplace(std::string(key), _changes.size());
+  _changes.push_back(state_change{std::string(store), std::string(key),
+                                  v ? std::optional<std::string>(std::string(*v)) : std::nullopt});
 }
 
 std::vector<state_change> change_capture::take() {
-  _index.clear();
+  for (auto& s : _stores) s.index.clear();  // keeps the buckets for the next interval
   return std::exchange(_changes, {});
 }
 

@@ -91,9 +91,22 @@ class change_capture {
   bool enabled() const { return _enabled; }
 
  private:
+  // Lookups by string_view: a key changed again before the checkpoint (the common case for
+  // an aggregate) costs no allocation.
+  struct view_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  struct per_store {
+    std::string name;
+    std::unordered_map<std::string, size_t, view_hash, std::equal_to<>> index;  // key -> slot
+  };
+
   bool _enabled = true;
   std::vector<state_change> _changes;
-  std::unordered_map<std::string, size_t> _index;  // namespace + '\0' + key -> _changes slot
+  std::vector<per_store> _stores;  // a handful per pipeline: scanned, not hashed
 };
 
 }  // namespace spate::stream
