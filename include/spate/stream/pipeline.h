@@ -213,9 +213,9 @@ class keyed_stream {
     return process_impl<Out>(std::move(on_element), {}, std::move(name));
   }
   // (Constrained so that process<Out>(f, "name") picks the overload above.)
-  template <class Out, class F, class G>
-  requires std::is_invocable_v < G, timestamp_ms, keyed_context<K, Out>
-  & > single_output<Out> process(F on_element, G on_timer, std::string name = {}) const {
+  template <class Out, class F, class G,
+            class = std::enable_if_t<std::is_invocable_v<G, timestamp_ms, keyed_context<K, Out>&>>>
+  single_output<Out> process(F on_element, G on_timer, std::string name = {}) const {
     return process_impl<Out>(std::move(on_element), std::move(on_timer), std::move(name));
   }
 
