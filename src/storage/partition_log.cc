@@ -183,16 +183,22 @@ status partition_log::recover(log_recovery_report& report) {
     _segments.emplace(bases[i], std::move(*seg));
   }
   // A roll leaves the sync of the segment it closes to the flusher, and writes that segment's
-  // index only after the sync. So a closed segment without a valid index that ends short of the
-  // next segment's base lost its tail in a power cut before its roll's work was done. Nothing
-  // from there on was ever reported durable (no waiter past a roll point completes before that
-  // work), so the later segments go too: the log ends where its data does, without a hole.
-  for (offset base : unindexed) {
-    auto it = _segments.find(base);
+  // index only after the sync (and the active segment's index file is removed below once the
+  // log is open, so no closed segment keeps one from before it was closed). So a closed segment
+  // without a valid index that ends short of the next segment's base, followed only by closed
+  // segments without one either, lost its tail in a power cut before its roll's work was done:
+  // rolls' work runs in order. Nothing from there on was ever reported durable (no waiter past
+  // a roll point completes before that work), so the later segments go too, and the log ends
+  // where its data does, without a hole. A short segment followed by indexed ones is damage
+  // to old data (their rolls completed): that keeps its hole, as before.
+  for (size_t u = 0; u < unindexed.size(); ++u) {
+    auto it = _segments.find(unindexed[u]);
     auto next = std::next(it);
     if (next == _segments.end() || it->second->next_offset() >= next->first) continue;
+    size_t later_closed = static_cast<size_t>(std::distance(next, _segments.end())) - 1;
+    if (unindexed.size() - u - 1 != later_closed) break;
     uint64_t dropped = 0;
-    while (_segments.size() > 1 && std::prev(_segments.end())->first > base) {
+    while (_segments.size() > 1 && std::prev(_segments.end())->first > it->first) {
       auto last = std::prev(_segments.end());
       dropped += last->second->size();
       SPATE_TRY(last->second->remove_files());
@@ -200,7 +206,7 @@ status partition_log::recover(log_recovery_report& report) {
     }
     SPATE_TRY(_fs.sync_dir(_dir));
     report.truncated_bytes += dropped;
-    report.notes.push_back(segment_file_name(base, ".log") + " ends at offset " +
+    report.notes.push_back(segment_file_name(it->first, ".log") + " ends at offset " +
                            std::to_string(it->second->next_offset().value) +
                            ", short of the next segment (its roll never completed): removed " +
                            std::to_string(dropped) + " bytes of later segments");
@@ -232,6 +238,18 @@ status partition_log::recover(log_recovery_report& report) {
     // Written back at once: appends will reuse these offsets, and a stale start would hide
     // them after the next restart.
     SPATE_TRY(write_meta());
+  }
+  // The active segment's index file (written by a clean close) has served: from now on that
+  // segment grows past it, and if it is later closed by a roll whose work never runs, a stale
+  // index that still matches the synced size would hide the lost tail from the rule above.
+  if (!_segments.empty()) {
+    std::string index_path = active().index_path();
+    auto index_exists = _fs.exists(index_path);
+    if (!index_exists) return index_exists.error();
+    if (*index_exists) {
+      SPATE_TRY(_fs.remove_file(index_path));
+      SPATE_TRY(_fs.sync_dir(_dir));
+    }
   }
   SPATE_TRY(restore_producers(snapshots, report));
   // A process that died between a write and its fdatasync leaves the data in the page cache,

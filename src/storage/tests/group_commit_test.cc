@@ -294,6 +294,50 @@ TEST_F(group_commit_test, failed_roll_sync_fails_waiters_and_keeps_what_was_ackn
   EXPECT_GT(r->slice.size, 0u);
 }
 
+// Found by the model soak: a clean close wrote the active segment's index; after the reopen that
+// segment grew, a roll closed it, and the roll's sync failed. A power cut then took the
+// unsynced tail, the stale index still matched the synced size, and the reopened log kept the
+// new (empty) segment: a hole in the offsets where the lost batches had been. Now the log ends
+// where its data does.
+TEST_F(group_commit_test, power_cut_after_a_failed_roll_leaves_no_hole) {
+  io::fault_injecting_filesystem fs(_posix);
+  log_config cfg;
+  cfg.flush = flush_policy::interval;
+  cfg.flush_interval_ms = 3'600'000;
+  {
+    auto log = open(fs, "t-0", cfg);
+    ASSERT_TRUE(log);
+    auto b = test::make_batch(2, 100);
+    ASSERT_TRUE(log->append(b, now));
+    ASSERT_TRUE(log->close());  // writes the active segment's index, at offset 2
+  }
+  auto log = open(fs, "t-0", cfg);
+  ASSERT_TRUE(log);
+  auto b = test::make_batch(3, 100);
+  ASSERT_TRUE(log->append(b, now));  // offsets 2-4, never synced
+  fs.set_path_filter(".log");
+  fs.fail_syncs(EIO, -1);
+  ASSERT_TRUE(log->roll());
+  log->wait_for_rolls();
+  ASSERT_TRUE(log->failure());
+  fs.clear_faults();
+  test::crash(log);
+  ASSERT_TRUE(fs.simulate_power_loss());
+  log_recovery_report report;
+  auto reopened = partition_log::open(_posix, _dir / "t-0", cfg, _flusher, &report);
+  ASSERT_TRUE(reopened) << reopened.error().message();
+  EXPECT_EQ((*reopened)->log_end(), offset(2));
+  EXPECT_EQ((*reopened)->segment_count(), 1u);
+  auto r = (*reopened)->read(offset(0), 1 << 20);
+  ASSERT_TRUE(r);
+  EXPECT_GT(r->slice.size, 0u);
+  // Appends continue at the end, so offsets stay contiguous.
+  auto more = test::make_batch(1, 10);
+  auto a = (*reopened)->append(more, now);
+  ASSERT_TRUE(a) << a.error().message();
+  EXPECT_EQ(a->base_offset, offset(2));
+}
+
 // A failing fdatasync of the active segment under `always`: every waiter hears of it, none is
 // told "disk", and the log refuses appends from then on.
 TEST_F(group_commit_test, failed_sync_reaches_every_waiter_with_the_error) {
