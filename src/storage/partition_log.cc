@@ -154,6 +154,7 @@ status partition_log::recover(log_recovery_report& report) {
     SPATE_TRY(_fs.sync_dir(_dir));
   }
 
+  std::vector<offset> unindexed;  // closed segments whose index was missing or wrong
   for (size_t i = 0; i < bases.size(); ++i) {
     bool is_active = i + 1 == bases.size();
     bool scan = is_active;
@@ -178,7 +179,38 @@ status partition_log::recover(log_recovery_report& report) {
       report.notes.push_back(name + ": index rebuilt (" + sr.reason + ")");
     }
     if (sr.index_rebuilt) ++report.indexes_rebuilt;
+    if (sr.index_rebuilt && !is_active) unindexed.push_back(bases[i]);
     _segments.emplace(bases[i], std::move(*seg));
+  }
+  // A roll leaves the sync of the segment it closes to the flusher, and writes that segment's
+  // index only after the sync (and the active segment's index file is removed below once the
+  // log is open, so no closed segment keeps one from before it was closed). So a closed segment
+  // without a valid index that ends short of the next segment's base, followed only by closed
+  // segments without one either, lost its tail in a power cut before its roll's work was done:
+  // rolls' work runs in order. Nothing from there on was ever reported durable (no waiter past
+  // a roll point completes before that work), so the later segments go too, and the log ends
+  // where its data does, without a hole. A short segment followed by indexed ones is damage
+  // to old data (their rolls completed): that keeps its hole, as before.
+  for (size_t u = 0; u < unindexed.size(); ++u) {
+    auto it = _segments.find(unindexed[u]);
+    auto next = std::next(it);
+    if (next == _segments.end() || it->second->next_offset() >= next->first) continue;
+    size_t later_closed = static_cast<size_t>(std::distance(next, _segments.end())) - 1;
+    if (unindexed.size() - u - 1 != later_closed) break;
+    uint64_t dropped = 0;
+    while (_segments.size() > 1 && std::prev(_segments.end())->first > it->first) {
+      auto last = std::prev(_segments.end());
+      dropped += last->second->size();
+      SPATE_TRY(last->second->remove_files());
+      _segments.erase(last);
+    }
+    SPATE_TRY(_fs.sync_dir(_dir));
+    report.truncated_bytes += dropped;
+    report.notes.push_back(segment_file_name(it->first, ".log") + " ends at offset " +
+                           std::to_string(it->second->next_offset().value) +
+                           ", short of the next segment (its roll never completed): removed " +
+                           std::to_string(dropped) + " bytes of later segments");
+    break;
   }
   report.clean_shutdown = clean.has_value() && !_segments.empty();
 
@@ -206,6 +238,18 @@ status partition_log::recover(log_recovery_report& report) {
     // Written back at once: appends will reuse these offsets, and a stale start would hide
     // them after the next restart.
     SPATE_TRY(write_meta());
+  }
+  // The active segment's index file (written by a clean close) has served: from now on that
+  // segment grows past it, and if it is later closed by a roll whose work never runs, a stale
+  // index that still matches the synced size would hide the lost tail from the rule above.
+  if (!_segments.empty()) {
+    std::string index_path = active().index_path();
+    auto index_exists = _fs.exists(index_path);
+    if (!index_exists) return index_exists.error();
+    if (*index_exists) {
+      SPATE_TRY(_fs.remove_file(index_path));
+      SPATE_TRY(_fs.sync_dir(_dir));
+    }
   }
   SPATE_TRY(restore_producers(snapshots, report));
   // A process that died between a write and its fdatasync leaves the data in the page cache,
@@ -407,29 +451,75 @@ status partition_log::roll() {
 
 status partition_log::roll_locked() {
   segment& old = active();
-  // The closed segment is made durable once, here, so that recovery need only scan the
-  // active segment and the flusher need only sync the active file.
-  auto synced = old.sync();
-  if (!synced) return fail(synced.error().with_context("syncing segment at roll"));
-  auto indexed = old.persist_index();
-  if (!indexed) return indexed;  // the old segment stays active; its index is rebuilt on open
+  // The closed segment is made durable once, so that recovery need only scan the active
+  // segment (and closed ones without a valid index) and the flusher need only sync the active
+  // file. That sync takes as long as the segment's dirty data takes to write (seconds for a
+  // 1 GiB segment under `os`), so it is the flusher's, not this event loop's: the work below
+  // runs on a worker, in roll order, before the target's next sync, and nothing at or past
+  // the roll point is reported durable until it has succeeded.
+  //
+  // Its order matters. The index goes to disk only after the log it describes, because an
+  // index that agrees with the log's size is trusted without a scan at the next open; until
+  // then a crash leaves the segment without an index, and the open scans and checks it. The
+  // producer snapshot likewise describes the state at the roll point, so it follows the data.
+  // The new segment's directory entry must be on disk before anything in it is acknowledged.
+  auto seg = segment::create(_fs, _dir, _log_end, _config.index_interval_bytes, false);
+  if (!seg) return seg.error();
+  io::file_ptr closed_log = old.log_file();
+  std::string index_path = old.index_path();
+  byte_buffer index = old.index_bytes();
   // The producer state as of the new segment's base: a restart replays at most the active
   // segment's headers, the part recovery scans anyway.
-  write_producer_snapshot();
-  auto seg = segment::create(_fs, _dir, _log_end, _config.index_interval_bytes);
-  if (!seg) return seg.error();
+  std::string snapshot_path = _dir + "/" + segment_file_name(_log_end, ".snapshot");
+  byte_buffer snapshot = _producers.serialize(_log_end);
   io::file_ptr file = (*seg)->log_file();
   _segments.emplace(_log_end, std::move(*seg));
   storage_metrics::get().segments_rolled.inc();
-  std::vector<durability_callback> done;
+  // Pruned before this roll's snapshot is listed, since pruning waits while earlier rolls'
+  // snapshots are still to be written (see prune_producer_snapshots). So three snapshot files
+  // may exist between two rolls; the next roll, retention or close prunes the oldest.
+  prune_producer_snapshots();
+  if (_snapshots.empty() || _snapshots.back() != _log_end) _snapshots.push_back(_log_end);
+
+  auto work = [&fs = _fs, dir = _dir, closed_log = std::move(closed_log),
+               index_path = std::move(index_path), index = std::move(index),
+               snapshot_path = std::move(snapshot_path),
+               snapshot = std::move(snapshot)]() -> status {
+    auto synced = closed_log->sync_data();
+    if (!synced) return std::move(synced).error().with_context("syncing segment at roll");
+    // Best-effort: without its index the segment is scanned (and checked) at the next open.
+    if (!segment::write_index(fs, index_path, index)) {
+      (void)fs.remove_file(index_path);
+      storage_metrics::get().index_failures.inc();
+    }
+    write_snapshot_file(fs, snapshot_path, snapshot);
+    auto entry = fs.sync_dir(dir);
+    if (!entry) return std::move(entry).error().with_context("syncing the new segment's folder");
+    return ok();
+  };
+  bool schedule = false;
   {
     std::lock_guard lock(_sync->mu);
     _sync->file = std::move(file);
-    _sync->durable_end = std::max(_sync->durable_end, _log_end);
-    done = _sync->take_satisfied();
+    _sync->before_sync.push_back({_log_end, std::move(work)});
+    ++_sync->pending_rolls;
+    if (!_sync->queued) {
+      _sync->queued = true;
+      schedule = true;
+    }
   }
-  for (auto& cb : done) cb(ok(), durability::disk);
+  if (schedule) _flusher.schedule(_sync);
   return ok();
+}
+
+void partition_log::wait_for_rolls() {
+  bool pending;
+  {
+    std::lock_guard lock(_sync->mu);
+    pending = _sync->pending_rolls > 0;
+  }
+  if (pending) flusher::sync_now(*_sync, nullptr, false);
+  prune_producer_snapshots();
 }
 
 status partition_log::write_meta() {
@@ -477,6 +567,11 @@ result<std::optional<timestamp_and_offset>> partition_log::offset_for_timestamp(
 }
 
 status partition_log::remove_segments_below(offset start, retention_report* report) {
+  if (_segments.size() > 1 && _segments.begin()->second->next_offset() <= start) {
+    // A roll's work still to run would write the index and snapshot of a segment deleted here.
+    // Rare (retention of a segment closed moments ago), so it is simply waited for.
+    wait_for_rolls();
+  }
   // Never the active segment: appends continue there.
   while (_segments.size() > 1 && _segments.begin()->second->next_offset() <= start) {
     auto& seg = *_segments.begin()->second;
@@ -572,20 +667,12 @@ status partition_log::close() {
     return ok();
   }
   segment& seg = active();
-  auto st = seg.sync();
-  if (!st) return fail(st.error());
+  // Runs the rolls' work left to the flusher, then syncs the active segment.
+  flusher::sync_now(*_sync);
+  if (auto f = failure()) return *f;
   SPATE_TRY(seg.persist_index());
   // At the log end, so that a clean restart replays nothing.
   write_producer_snapshot();
-  {
-    std::vector<durability_callback> done;
-    {
-      std::lock_guard lock(_sync->mu);
-      _sync->durable_end = _log_end;
-      done = _sync->take_satisfied();
-    }
-    for (auto& cb : done) cb(ok(), durability::disk);
-  }
   return io::write_file_atomically(
       _fs, _dir + "/" + clean_name,
       seal(clean_magic, {_log_end.value, static_cast<int64_t>(seg.size())}));
@@ -661,16 +748,22 @@ status partition_log::restore_producers(const std::vector<offset>& snapshots,
   return ok();
 }
 
-void partition_log::write_producer_snapshot() {
+bool partition_log::write_snapshot_file(io::filesystem& fs, const std::string& path,
+                                        bytes_view bytes) {
   // Best-effort, like everything about snapshots: a failure (ENOSPC, EIO) costs a longer
   // replay after a restart, never an append. It is counted and the stray .tmp removed.
-  std::string path = _dir + "/" + segment_file_name(_log_end, ".snapshot");
-  auto st = io::write_file_atomically(_fs, path, _producers.serialize(_log_end));
+  auto st = io::write_file_atomically(fs, path, bytes);
   if (!st) {
     storage_metrics::get().snapshot_failures.inc();
-    (void)_fs.remove_file(path + ".tmp");
-    return;
+    (void)fs.remove_file(path + ".tmp");
+    return false;
   }
+  return true;
+}
+
+void partition_log::write_producer_snapshot() {
+  std::string path = _dir + "/" + segment_file_name(_log_end, ".snapshot");
+  if (!write_snapshot_file(_fs, path, _producers.serialize(_log_end))) return;
   if (_snapshots.empty() || _snapshots.back() != _log_end) _snapshots.push_back(_log_end);
   prune_producer_snapshots();
 }
@@ -679,6 +772,12 @@ void partition_log::prune_producer_snapshots() {
   // Keep the newest two that lie within the log: the newest is what a restart loads; the one
   // before is the fallback should the newest be unreadable. A file that is already gone (or
   // cannot be removed now) is forgotten: the next open cleans up what is left.
+  {
+    // Not while rolls' work is pending: their snapshots are listed but not yet written, and
+    // a file removed before the flusher writes it would be left behind.
+    std::lock_guard lock(_sync->mu);
+    if (_sync->pending_rolls > 0) return;
+  }
   offset first_base = _segments.begin()->first;
   while (!_snapshots.empty() && (_snapshots.size() > 2 || _snapshots.front() < first_base)) {
     if (!_fs.remove_file(_dir + "/" + segment_file_name(_snapshots.front(), ".snapshot"))) {

@@ -9,8 +9,10 @@
 //   auto r = (*log)->read(offset(0), 1 << 20);               // whole batches, for a fetch
 //
 // Owner and threading: one owner thread per partition (architecture.md, "one owner per
-// partition"); every method must be called from it. The only other thread involved is the
-// flusher, which shares `sync_target` (see flusher.h) and never touches the rest.
+// partition"); every method must be called from it. The only other threads involved are the
+// flusher's workers, which share `sync_target` (see flusher.h), including the work a roll
+// leaves them (closures over the closed segment's file and copies of its index and producer
+// snapshot bytes), and never touch the rest.
 #pragma once
 
 #include <map>
@@ -104,8 +106,13 @@ class partition_log {
   result<offset> delete_records(offset new_start);
   // Deletes the oldest closed segments that break retention.ms or retention.bytes.
   result<retention_report> apply_retention(timestamp_ms now);
-  // Starts a new segment if the active one is non-empty (also done by size and age).
+  // Starts a new segment if the active one is non-empty (also done by size and age). The
+  // closed segment's sync, index and the new segment's directory entry are left to the flusher
+  // (flusher.h); roll() fails only if the new segment cannot be created.
   status roll();
+  // Runs, on this thread, the work earlier rolls left to the flusher and it has not done yet
+  // (waiting for a worker that is doing it). For retention, and for tests that look at files.
+  void wait_for_rolls();
 
   // Persists indexes, syncs, and marks the log as cleanly closed. Further calls fail.
   status close();
@@ -135,6 +142,7 @@ class partition_log {
   // saved at roll and close, pruned with the segments.
   status restore_producers(const std::vector<offset>& snapshots, log_recovery_report& report);
   void write_producer_snapshot();  // best-effort: see the definition
+  static bool write_snapshot_file(io::filesystem& fs, const std::string& path, bytes_view bytes);
   void prune_producer_snapshots();
 
   io::filesystem& _fs;

@@ -71,14 +71,15 @@ std::string segment::path(const char* extension) const {
 }
 
 result<std::unique_ptr<segment>> segment::create(io::filesystem& fs, const std::string& dir,
-                                                 offset base, uint32_t index_interval_bytes) {
+                                                 offset base, uint32_t index_interval_bytes,
+                                                 bool sync_dir) {
   std::string p = dir + "/" + segment_file_name(base, ".log");
   auto f = fs.open(p, io::open_mode::read_write_create);
   if (!f) return f.error();
   auto size = (*f)->size();
   if (!size) return size.error();
   if (*size != 0) SPATE_TRY((*f)->truncate(0));  // a leftover empty-named file from a crash
-  SPATE_TRY(fs.sync_dir(dir));
+  if (sync_dir) SPATE_TRY(fs.sync_dir(dir));
   return std::unique_ptr<segment>(new segment(fs, dir, base, index_interval_bytes, *f));
 }
 
@@ -100,7 +101,13 @@ result<std::unique_ptr<segment>> segment::open(io::filesystem& fs, const std::st
     report.reason = why;
   }
   SPATE_TRY(s->scan(max_batch_bytes, report));
-  if (!scan) SPATE_TRY(s->persist_index());  // next open is fast again
+  if (!scan) {
+    // A closed segment without a valid index may be one whose roll never got to sync it (a
+    // crash before the flusher ran the roll's work): the index written here is trusted at the
+    // next open, so the data it describes must be on disk first.
+    SPATE_TRY(s->_log->sync_data());
+    SPATE_TRY(s->persist_index());  // next open is fast again
+  }
   return s;
 }
 
@@ -319,10 +326,15 @@ status segment::scan(uint64_t max_batch_bytes, segment_open_report& report) {
 }
 
 status segment::persist_index() {
-  byte_buffer out;
+  return write_index(_fs, path(".index"), index_bytes());
+}
+
+byte_buffer segment::index_bytes() const {
+  // Starts from the magic rather than inserting it into an empty buffer: g++ 12 warns (a false
+  // stringop-overflow) about the insert once this is inlined into its callers.
+  byte_buffer out(std::begin(index_file::magic), std::end(index_file::magic));
   out.reserve(index_file::header_size + _offset_index.size() * index_file::offset_entry_size +
               _time_index.size() * index_file::time_entry_size + index_file::trailer_size);
-  out.insert(out.end(), std::begin(index_file::magic), std::end(index_file::magic));
   append_be<uint16_t>(out, index_file::version);
   append_be<uint16_t>(out, 0);
   append_be<int64_t>(out, _base.value);
@@ -340,10 +352,14 @@ status segment::persist_index() {
     append_be<uint32_t>(out, e.relative_offset);
   }
   append_be<uint32_t>(out, crc32c::value(out));
-  auto f = _fs.open(path(".index"), io::open_mode::read_write_create);
+  return out;
+}
+
+status segment::write_index(io::filesystem& fs, const std::string& path, bytes_view bytes) {
+  auto f = fs.open(path, io::open_mode::read_write_create);
   if (!f) return f.error();
   SPATE_TRY((*f)->truncate(0));
-  SPATE_TRY((*f)->write_at(0, out));
+  SPATE_TRY((*f)->write_at(0, bytes));
   return (*f)->sync_data();
 }
 

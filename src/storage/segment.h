@@ -72,8 +72,11 @@ std::string segment_file_name(offset base, const char* extension);
 class segment {
  public:
   // Creates the files of a new, empty segment starting at `base`.
+  // With `sync_dir` false the directory entry is left for the caller to make durable (a roll
+  // leaves it to the flusher, partition_log::roll_locked).
   static result<std::unique_ptr<segment>> create(io::filesystem& fs, const std::string& dir,
-                                                 offset base, uint32_t index_interval_bytes);
+                                                 offset base, uint32_t index_interval_bytes,
+                                                 bool sync_dir = true);
   // Opens an existing segment. With `scan`, the log is read batch by batch, a torn or corrupt
   // tail is truncated, and the index rebuilt in memory (recovery of an active segment).
   // Without it the index file is trusted if it agrees with the log, and rebuilt otherwise.
@@ -117,6 +120,11 @@ class segment {
   status sync() { return _log->sync_data(); }
   // Writes the .index file (both indexes) and syncs it.
   status persist_index();
+  // The same in two steps: the bytes (taken on the owner thread) and writing them (on any
+  // thread; a roll leaves it to the flusher, after the log file itself is synced).
+  byte_buffer index_bytes() const;
+  static status write_index(io::filesystem& fs, const std::string& path, bytes_view bytes);
+  std::string index_path() const { return path(".index"); }
   status remove_files();
 
  private:

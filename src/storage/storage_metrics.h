@@ -21,6 +21,7 @@ struct storage_metrics {
   observe::counter& indexes_rebuilt;
   observe::counter& duplicate_batches;
   observe::counter& snapshot_failures;
+  observe::counter& index_failures;
 
   static storage_metrics& get() {
     auto& r = observe::registry::global();
@@ -48,6 +49,8 @@ struct storage_metrics {
                   "Idempotent producer retries answered with the original offsets (not written)"),
         r.counter("spate_storage_producer_snapshot_failures_total",
                   "Producer-state snapshots not written or not removed (a longer replay at start)"),
+        r.counter("spate_storage_index_failures_total",
+                  "Indexes of rolled segments not written (the segment is scanned at start)"),
     };
     return m;
   }

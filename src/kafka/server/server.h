@@ -31,7 +31,12 @@ struct server_config {
   int32_t node_id = 0;
   std::string cluster_id = "spate-single-node";
   size_t max_frame_bytes = 100 * 1024 * 1024;  // socket.request.max.bytes
-  size_t max_in_flight_requests = 64;          // per connection, before reading pauses
+  // Per connection, before reading pauses. Requests, not bytes, so it must cover what a
+  // producer sending one-record acks=all requests (linger.ms 0) has waiting on group commit:
+  // rate x about two fdatasyncs, across its partitions. At 64 a slow shared disk (3 ms syncs)
+  // stopped reading at 10 k msgs/s and the producer fell behind for good (bench/RESULTS.md,
+  // B5); the byte cap below still bounds the memory.
+  size_t max_in_flight_requests = 1024;
   size_t max_in_flight_bytes = 128 * 1024 * 1024;
   bool auto_create_topics = true;  // auto.create.topics.enable
   int32_t default_partitions = 1;  // num.partitions
