@@ -1,6 +1,7 @@
 #include "broker/broker.h"
 
 #include <asio/post.hpp>
+#include <csignal>
 #include <future>
 #include <thread>
 
@@ -68,6 +69,10 @@ status set_flush_policy(broker_config& config, const std::string& name) {
 status broker::run(const broker_config& config, const std::atomic<bool>& stop,
                    const std::function<void(uint16_t)>& on_ready) {
   static const auto log = observe::logger("broker");
+  // Fetch sends records with sendfile, which has no MSG_NOSIGNAL: writing to a connection the
+  // client has closed would raise SIGPIPE and kill the broker. Ignored, the write fails with
+  // EPIPE and only that connection closes.
+  std::signal(SIGPIPE, SIG_IGN);
   io::posix_filesystem fs;
   storage::log_manager::options opts;
   opts.data_dir = config.data_dir;

@@ -11,6 +11,7 @@
 //   byte_buffer out = encode_response<produce_api>(*hdr, resp);   // size prefix included
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -89,6 +90,20 @@ constexpr bool is_flexible(int16_t version) {
   return version >= A::first_flexible;
 }
 
+// Whether what is left of a request body is only empty tag buffers (zero bytes) that API A
+// tolerates after its body (`A::accepts_extra_tag_buffers`, set for a client quirk that the
+// API's description explains). Every other API rejects trailing bytes.
+template <api A>
+bool only_extra_tag_buffers(reader& r, bool flexible) {
+  if constexpr (requires { A::accepts_extra_tag_buffers; }) {
+    if (!flexible || !A::accepts_extra_tag_buffers) return false;
+    auto rest = r.raw(r.remaining());
+    return r.ok() && std::all_of(rest.begin(), rest.end(), [](uint8_t b) { return b == 0; });
+  } else {
+    return false;
+  }
+}
+
 // Decodes the body of a request for API A. The frame stays owned by the caller; records in
 // the request point into it.
 template <api A>
@@ -106,7 +121,7 @@ status decode_request(mutable_bytes frame, request_header& hdr, typename A::requ
     return error(std::make_error_code(std::errc::bad_message),
                  std::string(A::name) + " v" + std::to_string(hdr.version) + ": " + r.error());
   }
-  if (r.remaining() != 0) {
+  if (r.remaining() != 0 && !only_extra_tag_buffers<A>(r, flexible)) {
     return error(std::make_error_code(std::errc::bad_message),
                  std::string(A::name) + " v" + std::to_string(hdr.version) + ": " +
                      std::to_string(r.remaining()) + " trailing bytes");

@@ -279,10 +279,8 @@ asio::awaitable<void> connection::write_loop() {
       if (ec) {
         // A file range that could not be sent whole leaves the client mid-frame: the
         // connection cannot continue (the client reconnects and fetches again).
-        if (ec != asio::error::eof && ec != asio::error::connection_reset &&
-            ec != asio::error::broken_pipe && ec != asio::error::operation_aborted) {
-          log()->warn("{}: sending a response failed: {}; closing", _peer, ec.message());
-        }
+        // Usually the client went away (EPIPE, reset), which is no news; debug level.
+        log()->debug("{}: sending a response failed: {}; closing", _peer, ec.message());
         break;
       }
     }
