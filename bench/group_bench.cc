@@ -234,6 +234,8 @@ class broker_process {
                                      "127.0.0.1",
                                      "--port",
                                      "0",
+                                     "--metrics-port",
+                                     "0",
                                      "--flush-policy",
                                      "always",
                                      "--group-initial-rebalance-delay-ms",

@@ -607,9 +607,9 @@ class broker_process {
     fs::create_directories(_data, ec);
     std::vector<std::string> args;
     for (auto& w : split(replace_all(_o.wrap, "{case}", _id), ' ')) args.push_back(w);
-    args.insert(args.end(),
-                {_o.spate, "broker", "--data-dir", _data, "--port", "0", "--flush-policy", flush,
-                 "--num-partitions", std::to_string(partitions), "--log-level", "info"});
+    args.insert(args.end(), {_o.spate, "broker", "--data-dir", _data, "--port", "0",
+                             "--metrics-port", "0", "--flush-policy", flush, "--num-partitions",
+                             std::to_string(partitions), "--log-level", "info"});
     if (_o.cores > 0) args.insert(args.end(), {"--cores", std::to_string(_o.cores)});
     for (auto& a : split(_o.broker_args, ' ')) args.push_back(a);
     _cmd.clear();

@@ -179,6 +179,8 @@ def group_request_seeds():
         "describe_groups_v2": header(15, 2) + array(["g"], string),
         "list_groups_v2": header(16, 2),
         "list_groups_v3_flexible": header(16, 3, flexible=True) + b"\x00",
+        "list_groups_v4_states": header(16, 4, flexible=True) +
+        compact_array(["Stable", "Empty"], compact_string) + b"\x00",
         "offset_commit_v2": header(8, 2) + g + i32(1) + m + i64(-1) +
         array([0], lambda _: t + array([0], lambda _: commit_v2_partition)),
         "offset_commit_v7": header(8, 7) + g + i32(1) + m + i +

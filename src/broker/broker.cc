@@ -1,19 +1,60 @@
 #include "broker/broker.h"
 
 #include <asio/post.hpp>
+#include <csignal>
 #include <future>
 #include <thread>
 
 #include "base/clock.h"
+#include "broker/metrics_http.h"
 #include "io/posix_filesystem.h"
 #include "kafka/server/core_set.h"
 #include "kafka/server/group_service.h"
 #include "kafka/server/server.h"
 #include "kafka/server/topic_manager.h"
 #include "observe/log.h"
+#include "observe/prometheus.h"
 #include "storage/log_manager.h"
 
 namespace spate::broker {
+namespace {
+
+// What /metrics serves: the process registry, then per-partition gauges read from each log
+// on its owner core at scrape time. They are not registry series because a registry series
+// lives for the whole process, and these must disappear with their topic.
+asio::awaitable<std::string> render_metrics(kafka::topic_manager& topics, kafka::core_set& cores) {
+  std::string out = observe::render_prometheus(observe::registry::global());
+  observe::gauge_family end{"spate_partition_log_end_offset",
+                            "Offset the next record appended to the partition gets (its high "
+                            "watermark on this single node)",
+                            {}};
+  observe::gauge_family start{
+      "spate_partition_log_start_offset", "First offset still in the partition's log", {}};
+  observe::gauge_family size{
+      "spate_partition_size_bytes", "Bytes of record batches in the partition's segments", {}};
+  observe::gauge_family segments{"spate_partition_segments", "Segment files of the partition", {}};
+  std::map<size_t, std::vector<std::shared_ptr<kafka::partition_state>>> by_owner;
+  for (const auto& t : topics.all()) {
+    for (const auto& p : t->partitions) by_owner[p->owner].push_back(p);
+  }
+  for (auto& [owner, group] : by_owner) {
+    co_await cores.run_on(owner, [&] {
+      for (const auto& p : group) {
+        observe::label_set labels{{"topic", p->tp.topic},
+                                  {"partition", std::to_string(p->tp.partition.value)}};
+        const auto& log = *p->log;
+        end.series.emplace_back(labels, static_cast<double>(log.log_end().value));
+        start.series.emplace_back(labels, static_cast<double>(log.log_start().value));
+        size.series.emplace_back(labels, static_cast<double>(log.size_bytes()));
+        segments.series.emplace_back(std::move(labels), static_cast<double>(log.segment_count()));
+      }
+    });
+  }
+  for (const auto* f : {&end, &start, &size, &segments}) observe::append_prometheus(out, *f);
+  co_return out;
+}
+
+}  // namespace
 
 status set_flush_policy(broker_config& config, const std::string& name) {
   auto policy = storage::parse_flush_policy(name);
@@ -28,6 +69,10 @@ status set_flush_policy(broker_config& config, const std::string& name) {
 status broker::run(const broker_config& config, const std::atomic<bool>& stop,
                    const std::function<void(uint16_t)>& on_ready) {
   static const auto log = observe::logger("broker");
+  // Fetch sends records with sendfile, which has no MSG_NOSIGNAL: writing to a connection the
+  // client has closed would raise SIGPIPE and kill the broker. Ignored, the write fails with
+  // EPIPE and only that connection closes.
+  std::signal(SIGPIPE, SIG_IGN);
   io::posix_filesystem fs;
   storage::log_manager::options opts;
   opts.data_dir = config.data_dir;
@@ -84,6 +129,21 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
     cores.stop();
     return st;
   }
+  std::unique_ptr<metrics_http_server> metrics;
+  if (config.metrics_port >= 0) {
+    metrics_http_config mcfg;
+    mcfg.host = config.metrics_host;
+    mcfg.port = static_cast<uint16_t>(config.metrics_port);
+    metrics = std::make_unique<metrics_http_server>(
+        mcfg, cores.context(0), [&topics, &cores] { return render_metrics(topics, cores); });
+    if (auto st = metrics->start(); !st) {
+      srv.stop();
+      cores.stop();
+      return st;
+    }
+    log->info("metrics: Prometheus can scrape http://{}:{}/metrics", config.metrics_host,
+              metrics->port());
+  }
   log->info("ready: Kafka clients can connect to {}:{} ({} core(s))", config.listen_host,
             srv.port(), cores.size());
   if (on_ready) on_ready(srv.port());
@@ -111,6 +171,7 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
       }
     }
   }
+  if (metrics) metrics->stop();
   srv.stop();
   cores.stop();
   log->info("stopping: closing logs");

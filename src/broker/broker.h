@@ -1,8 +1,9 @@
 // The composition root (row 5): configuration, wiring and lifecycle of one Spate process.
 //
 // It opens the storage engine on the data folder and reports what recovery found, starts one
-// event loop per core and the Kafka listener on them, applies retention on a timer, and on
-// SIGINT/SIGTERM stops listening and closes every log cleanly.
+// event loop per core with the Kafka listener on them and the Prometheus endpoint on the first,
+// applies retention on a timer, and on SIGINT/SIGTERM stops listening and closes every log
+// cleanly.
 //
 //   broker_config cfg;
 //   cfg.data_dir = "./data";
@@ -31,7 +32,11 @@ struct broker_config {
   bool auto_create_topics = true;
   int32_t default_partitions = 1;
   size_t max_frame_bytes = 100 * 1024 * 1024;
-  int32_t group_initial_rebalance_delay_ms = 3000;  // group.initial.rebalance.delay.ms
+  int32_t group_initial_rebalance_delay_ms = 3000;
+  // The Prometheus endpoint (GET /metrics). Port 0 binds an ephemeral port (logged, like the
+  // Kafka port's 0); -1 disables the endpoint.
+  std::string metrics_host = "127.0.0.1";
+  int metrics_port = 9644;  // group.initial.rebalance.delay.ms
   storage::log_config log_defaults;
   std::chrono::milliseconds retention_check_interval{300'000};  // log.retention.check.interval.ms
 };

@@ -89,6 +89,15 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   broker_cmd
+      ->add_option("--metrics-port", cfg.metrics_port,
+                   "Port of the Prometheus endpoint (GET /metrics); 0: an ephemeral port, "
+                   "logged at start; -1: no endpoint")
+      ->check(CLI::Range(-1, 65535))
+      ->capture_default_str();
+  broker_cmd
+      ->add_option("--metrics-host", cfg.metrics_host, "Listen address of the Prometheus endpoint")
+      ->capture_default_str();
+  broker_cmd
       ->add_option("--retention-check-ms", retention_check_ms,
                    "How often retention runs (log.retention.check.interval.ms)")
       ->capture_default_str();

@@ -102,4 +102,17 @@ std::string render_prometheus(const registry& reg) {
   return out;
 }
 
+void append_prometheus(std::string& out, const gauge_family& family) {
+  if (family.series.empty()) return;
+  if (!family.help.empty()) {
+    fmt::format_to(std::back_inserter(out), "# HELP {} ", family.name);
+    append_escaped(out, family.help, false);
+    out += '\n';
+  }
+  fmt::format_to(std::back_inserter(out), "# TYPE {} gauge\n", family.name);
+  for (const auto& [labels, value] : family.series) {
+    append_sample(out, family.name, "", labels, value);
+  }
+}
+
 }  // namespace spate::observe

@@ -11,6 +11,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "observe/metrics.h"
 
@@ -23,5 +25,18 @@ inline constexpr std::string_view prometheus_content_type =
 // then one line per series; a histogram as cumulative `_bucket{le=...}` lines for
 // 1, 2, 4, ... 2^exposed_max_log2 and +Inf, then `_sum` and `_count`.
 std::string render_prometheus(const registry& reg);
+
+// A gauge family computed at scrape time rather than kept in a registry: values that already
+// live elsewhere (a partition's log end offset, its size on disk) and whose series come and go
+// with topics, which a registry series would outlive. `name` must not also be a registry name.
+struct gauge_family {
+  std::string name;
+  std::string help;
+  std::vector<std::pair<label_set, double>> series;
+};
+
+// Appends `family` to `out` in the same format as render_prometheus (nothing when it has no
+// series, so a broker without topics exposes no empty family).
+void append_prometheus(std::string& out, const gauge_family& family);
 
 }  // namespace spate::observe

@@ -44,7 +44,7 @@ class Broker:
         self.log = open(self.log_path, "w+")
         self.proc = subprocess.Popen(
             [BROKER, "broker", "--data-dir", os.path.join(self.dir.name, "data"), "--port", "0",
-             "--cores", "2", *extra],
+             "--metrics-port", "0", "--cores", "2", *extra],
             stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

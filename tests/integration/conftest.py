@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 READY = re.compile(rb"ready: Kafka clients can connect to ([0-9.]+):(\d+)")
+METRICS = re.compile(rb"metrics: Prometheus can scrape http://([0-9.]+):(\d+)/metrics")
 START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 30
 DEFAULT_TEST_TIMEOUT_S = 120
@@ -58,6 +59,7 @@ class Broker:
         self.log_path = None
         self.stopped = True  # by stop() or kill(), until the next start()
         self.fixed_port = None  # set by restart(keep_port=True): listen on this port, not 0
+        self.metrics_port = None  # the Prometheus endpoint's port (ephemeral), if enabled
 
     @property
     def bootstrap(self):
@@ -74,14 +76,20 @@ class Broker:
         port = str(self.fixed_port) if self.fixed_port else "0"
         cmd = [self.binary, "broker", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
                "--port", port] + self.args
+        # The endpoint's default port (9644) would collide between concurrent brokers.
+        if "--metrics-port" not in self.args:
+            cmd += ["--metrics-port", "0"]
         # stderr goes to a file, not a pipe: a chatty broker must never block on a full pipe.
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            m = READY.search(self.log_path.read_bytes())
+            text = self.log_path.read_bytes()
+            m = READY.search(text)
             if m:
                 self.host, self.port = m.group(1).decode(), int(m.group(2))
+                mm = METRICS.search(text)  # logged before the ready line
+                self.metrics_port = int(mm.group(2)) if mm else None
                 return self
             if self.proc.poll() is not None:
                 raise AssertionError(f"broker exited with {self.proc.returncode} before it was "

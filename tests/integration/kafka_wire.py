@@ -328,6 +328,22 @@ class Reader:
             return None
         return [dec(self) for _ in range(n)]
 
+    def uvarint(self):
+        """Unsigned varint (the lengths of compact forms)."""
+        n, shift = 0, 0
+        while True:
+            b = self._take(">B")
+            n |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return n
+            shift += 7
+
+    def raw(self, n):
+        b = self.data[self.pos:self.pos + n]
+        assert len(b) == n, f"{n} bytes wanted, {len(b)} left"
+        self.pos += n
+        return b
+
     def remaining(self):
         return len(self.data) - self.pos
 

@@ -569,3 +569,62 @@ def test_consumer_offsets_is_internal_and_read_only(bootstrap):
     p = producer(bootstrap, message_timeout_ms=5000)
     reports = produce_all(p, [("__consumer_offsets", 0, None, b"evil", None, None)])
     assert reports[0][0] is not None, "confluent producer wrote to __consumer_offsets"
+
+
+def _list_groups(conn, version, states=None):
+    """Raw ListGroups: {group_id: (protocol_type, state or None)}. v3+ are flexible."""
+    def compact_str(r):
+        n = r.uvarint() - 1
+        return r.raw(n).decode()
+
+    if version < 3:
+        r = kafka_wire.Reader(conn.request(16, version, b""))
+        if version >= 1:
+            r.i32()
+        assert r.i16() == 0
+        return {g: (t, None) for g, t in r.array(lambda x: (x.string(), x.string()))}
+    body = b""
+    if version >= 4:
+        names = states or []
+        body += kafka_wire.uvarint(len(names) + 1)
+        body += b"".join(kafka_wire.compact_string(s) for s in names)
+    body += b"\x00"  # tags
+    r = kafka_wire.Reader(conn.request(16, version, body, flexible_header=True))
+    assert r.i8() == 0  # response header tags
+    r.i32()  # throttle_time_ms
+    assert r.i16() == 0
+    out = {}
+    for _ in range(r.uvarint() - 1):
+        gid, ptype = compact_str(r), compact_str(r)
+        state = compact_str(r) if version >= 4 else None
+        assert r.i8() == 0  # group tags
+        out[gid] = (ptype, state)
+    assert r.i8() == 0 and r.remaining() == 0
+    return out
+
+
+@pytest.mark.timeout(60)
+def test_list_groups_v4_states_filter(make_broker):
+    """ListGroups v3-v4 (what librdkafka's Admin API sends once advertised): the group's state
+    is listed from v4, and a states filter, matched without regard to case, keeps only those."""
+    b = make_broker("--group-initial-rebalance-delay-ms", "0")
+    topic, group = unique_topic("lg"), unique_group("lg")
+    fill(b.bootstrap, topic, 1, 1)
+    c = group_consumer(b.bootstrap, group)
+    c.subscribe([topic])
+    try:
+        wait_for(lambda: c.poll(0.2) is not None and describe(b.bootstrap, group)[0] == "Stable",
+                 30, "the group is Stable")
+        with kafka_wire.Conn.to(b.bootstrap) as conn:
+            assert conn.api_versions()[16] == (0, 4)
+            assert _list_groups(conn, 2)[group] == ("consumer", None)
+            assert _list_groups(conn, 3)[group] == ("consumer", None)
+            assert _list_groups(conn, 4)[group] == ("consumer", "Stable")
+            assert _list_groups(conn, 4, ["stable"])[group] == ("consumer", "Stable")
+            assert group in _list_groups(conn, 4, ["Empty", "Stable"])
+            assert group not in _list_groups(conn, 4, ["Empty"])
+            assert _list_groups(conn, 4, ["NoSuchState"]) == {}
+    finally:
+        c.close()
+    with kafka_wire.Conn.to(b.bootstrap) as conn:
+        wait_for(lambda: group in _list_groups(conn, 4, ["Empty"]), 30, "the group is Empty")

@@ -224,3 +224,29 @@ def test_acks0_produce_error_closes_connection(bootstrap):
         c.produce(topic, 99, kw.record_batch([b"lost"]), acks=0)
         assert closed_without_reply(c), "acks=0 produce error did not close the connection"
     assert_serving(bootstrap)
+
+
+def test_client_closing_during_a_large_fetch_does_not_kill_the_broker(bootstrap):
+    """Fetch responses are sent with sendfile, which cannot suppress SIGPIPE per call: a client
+    that closes (or resets) while a multi-megabyte response is on its way must cost only its
+    own connection, never the broker (regression: the broker died of SIGPIPE)."""
+    topic = unique_topic("sigpipe")
+    with kw.Conn.to(bootstrap) as c:
+        c.metadata([topic])
+        for i in range(32):
+            err, _ = c.produce(topic, 0, kw.record_batch([bytes([i]) * 60000] * 4))
+            assert err == 0
+    host, port = bootstrap.rsplit(":", 1)
+    for n in range(8):
+        s = socket.create_connection((host, int(port)))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        body = kw.fetch_body(topic, 0, 0, max_bytes=64 << 20, partition_max_bytes=64 << 20)
+        s.sendall(kw.frame(kw.request_header(kw.FETCH, 5, 1) + body))
+        if n % 2:  # a reset rather than a FIN
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.recv(1000)  # the response has started
+        s.close()
+    with kw.Conn.to(bootstrap) as c:
+        assert c.api_versions()
+        f = c.fetch(topic, 0, 0, max_bytes=1 << 20)  # and fetches still work
+        assert f.error_code == 0 and f.high_watermark == 32 * 4 and f.records

@@ -610,9 +610,9 @@ std::error_code group_coordinator::delete_offsets(
   return {};
 }
 
-std::vector<std::pair<std::string, std::string>> group_coordinator::list_groups() const {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (auto& [id, g] : _groups) out.emplace_back(id, g.protocol_type);
+std::vector<group_coordinator::listed_group> group_coordinator::list_groups() const {
+  std::vector<listed_group> out;
+  for (auto& [id, g] : _groups) out.push_back({id, g.protocol_type, g.state});
   return out;
 }
 

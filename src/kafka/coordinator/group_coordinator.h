@@ -201,7 +201,12 @@ class group_coordinator {
   std::error_code delete_offsets(const std::string& group_id,
                                  const std::vector<topic_partition_key>& partitions);
 
-  std::vector<std::pair<std::string, std::string>> list_groups() const;  // id, protocol type
+  struct listed_group {
+    std::string group_id;
+    std::string protocol_type;
+    group_state state;
+  };
+  std::vector<listed_group> list_groups() const;
   group_description describe(const std::string& group_id) const;
   // Deletes an empty group and its offsets (DeleteGroups).
   std::error_code delete_group(const std::string& group_id);

@@ -11,6 +11,7 @@
 //   byte_buffer out = encode_response<produce_api>(*hdr, resp);   // size prefix included
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -89,6 +90,20 @@ constexpr bool is_flexible(int16_t version) {
   return version >= A::first_flexible;
 }
 
+// Whether what is left of a request body is only empty tag buffers (zero bytes) that API A
+// tolerates after its body (`A::accepts_extra_tag_buffers`, set for a client quirk that the
+// API's description explains). Every other API rejects trailing bytes.
+template <api A>
+bool only_extra_tag_buffers(reader& r, bool flexible) {
+  if constexpr (requires { A::accepts_extra_tag_buffers; }) {
+    if (!flexible || !A::accepts_extra_tag_buffers) return false;
+    auto rest = r.raw(r.remaining());
+    return r.ok() && std::all_of(rest.begin(), rest.end(), [](uint8_t b) { return b == 0; });
+  } else {
+    return false;
+  }
+}
+
 // Decodes the body of a request for API A. The frame stays owned by the caller; records in
 // the request point into it.
 template <api A>
@@ -106,7 +121,7 @@ status decode_request(mutable_bytes frame, request_header& hdr, typename A::requ
     return error(std::make_error_code(std::errc::bad_message),
                  std::string(A::name) + " v" + std::to_string(hdr.version) + ": " + r.error());
   }
-  if (r.remaining() != 0) {
+  if (r.remaining() != 0 && !only_extra_tag_buffers<A>(r, flexible)) {
     return error(std::make_error_code(std::errc::bad_message),
                  std::string(A::name) + " v" + std::to_string(hdr.version) + ": " +
                      std::to_string(r.remaining()) + " trailing bytes");
@@ -114,21 +129,45 @@ status decode_request(mutable_bytes frame, request_header& hdr, typename A::requ
   return ok();
 }
 
+// A response frame in pieces: the encoded bytes, with external bytes to be sent in between
+// (splices, in order). Its size prefix already counts the external bytes.
+struct response_frame {
+  byte_buffer encoded;
+  std::vector<splice> splices;
+  uint64_t size() const {
+    uint64_t n = encoded.size();
+    for (const auto& s : splices) n += s.bytes->size();
+    return n;
+  }
+};
+
 // Encodes a whole response frame: int32 size, response header, body. ApiVersions responses
 // always use header v0 (no tag buffer), whatever their version (kafka-compat.md §7).
+// Records set as `external` are not copied: they become splices.
 template <api A>
-byte_buffer encode_response(int32_t correlation_id, int16_t version, typename A::response& body) {
-  byte_buffer out;
-  out.reserve(256);
-  writer w(out);
+response_frame encode_response_frame(int32_t correlation_id, int16_t version,
+                                     typename A::response& body) {
+  response_frame f;
+  f.encoded.reserve(256);
+  writer w(f.encoded);
   w.i32(0);  // size, patched below
   w.i32(correlation_id);
   bool flexible = is_flexible<A>(version);
   if (flexible && A::key != api_key::api_versions) w.empty_tagged_fields();
-  encoder e(w, version, flexible);
+  encoder e(w, version, flexible, &f.splices);
   e.write_struct(body);
-  store_be<int32_t>(out.data(), static_cast<int32_t>(out.size() - 4));
-  return out;
+  uint64_t size = f.size() - 4;
+  SPATE_ASSERT(size <= static_cast<uint64_t>(INT32_MAX));
+  store_be<int32_t>(f.encoded.data(), static_cast<int32_t>(size));
+  return f;
+}
+
+// The same as one contiguous buffer, for responses without external records (and tests).
+template <api A>
+byte_buffer encode_response(int32_t correlation_id, int16_t version, typename A::response& body) {
+  auto f = encode_response_frame<A>(correlation_id, version, body);
+  SPATE_ASSERT(f.splices.empty());
+  return std::move(f.encoded);
 }
 
 // Encodes a request frame (for tests and tools that speak to a broker directly).

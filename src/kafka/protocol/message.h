@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -56,13 +57,30 @@ struct bytes {
 
 using uuid = std::array<uint8_t, 16>;
 
+// Bytes of a message that the encoder does not copy: it writes only their length, and notes
+// where in the frame they belong (a `splice`), so that whoever sends the frame sends them from
+// where they already are. The broker's Fetch uses it for ranges of segment files, sent with
+// sendfile; this layer does no I/O, so it sees only the size, and the sender downcasts.
+struct external_bytes {
+  virtual ~external_bytes() = default;
+  virtual uint64_t size() const = 0;
+};
+
+// Where external bytes go in an encoded frame: before byte `at` of the encoded buffer.
+struct splice {
+  size_t at = 0;
+  std::shared_ptr<const external_bytes> bytes;
+};
+
 // RECORDS: record batches. Decoded from a request, `view` points into the request frame
 // (mutable: the log assigns base offsets in place, with no copy). A response built by the
-// broker fills `owned` instead. Null unless one of them is set.
+// broker fills `owned`, or `external` to send the bytes without copying them (see
+// encode_response_frame). Null unless one of them is set.
 struct records {
   std::optional<mutable_bytes> view;
   std::optional<byte_buffer> owned;
-  bool is_null() const { return !view && !owned; }
+  std::shared_ptr<const external_bytes> external;
+  bool is_null() const { return !view && !owned && !external; }
   bytes_view data() const {
     if (owned) return *owned;
     if (view) return *view;
@@ -124,6 +142,7 @@ class decoder {
     auto b = _r.nullable_bytes(_flexible);
     v.view = b;
     v.owned.reset();
+    v.external.reset();
   }
   void read(uuid& v) {
     auto b = _r.raw(16);
@@ -173,8 +192,10 @@ class decoder {
 // both directions); the encoder only reads the fields.
 class encoder {
  public:
-  encoder(writer& w, int16_t version, bool flexible)
-      : _w(w), _version(version), _flexible(flexible) {}
+  // `splices` receives where external records go; without it, a message with external
+  // records cannot be encoded (a bug: asserted).
+  encoder(writer& w, int16_t version, bool flexible, std::vector<splice>* splices = nullptr)
+      : _w(w), _version(version), _flexible(flexible), _splices(splices) {}
 
   template <class T>
   void operator()(T& field, const char* /*name*/, versions v = {}) {
@@ -203,6 +224,12 @@ class encoder {
     _w.nullable_bytes(v ? std::optional<bytes_view>(v->data) : std::nullopt, _flexible);
   }
   void write(const records& v) {
+    if (v.external) {
+      SPATE_ASSERT(_splices != nullptr);
+      _w.bytes_length(v.external->size(), _flexible);
+      _splices->push_back({_w.size(), v.external});
+      return;
+    }
     _w.nullable_bytes(v.is_null() ? std::nullopt : std::optional<bytes_view>(v.data()), _flexible);
   }
   void write(const uuid& v) { _w.raw(v); }
@@ -223,6 +250,7 @@ class encoder {
   writer& _w;
   int16_t _version;
   bool _flexible;
+  std::vector<splice>* _splices;
 };
 
 }  // namespace spate::kafka

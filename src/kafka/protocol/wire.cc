@@ -155,12 +155,16 @@ void writer::nullable_bytes(std::optional<bytes_view> b, bool compact) {
     }
     return;
   }
-  if (compact) {
-    uvarint(static_cast<uint32_t>(b->size() + 1));
-  } else {
-    i32(static_cast<int32_t>(b->size()));
-  }
+  bytes_length(b->size(), compact);
   raw(*b);
+}
+
+void writer::bytes_length(size_t n, bool compact) {
+  if (compact) {
+    uvarint(static_cast<uint32_t>(n + 1));
+  } else {
+    i32(static_cast<int32_t>(n));
+  }
 }
 
 void writer::array_length(int32_t n, bool compact) {

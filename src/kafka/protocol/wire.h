@@ -92,6 +92,8 @@ class writer {
   void string(const std::string& s, bool compact);
   void nullable_string(const std::optional<std::string>& s, bool compact);
   void nullable_bytes(std::optional<bytes_view> b, bool compact);
+  // The length prefix of non-null BYTES whose n bytes are written by someone else.
+  void bytes_length(size_t n, bool compact);
   void array_length(int32_t n, bool compact);  // -1: null
   void empty_tagged_fields() { _out.push_back(0); }
   void raw(bytes_view b) { append_bytes(_out, b); }

@@ -1,5 +1,7 @@
 #include "kafka/server/connection.h"
 
+#include <sys/sendfile.h>
+
 #include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -7,9 +9,12 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "kafka/protocol/error_code.h"
+#include "kafka/server/file_range.h"
 #include "kafka/server/handlers/handlers.h"
 #include "kafka/server/server.h"
 #include "observe/log.h"
@@ -40,10 +45,12 @@ struct connection_metrics {
   }
 };
 
-// Per-API request counter and latency, labelled by the API's name from its description.
+// Per-API request counter, latency and bytes, labelled by the API's name from its description.
 struct api_metrics {
   observe::counter& requests;
   observe::histogram& micros;
+  observe::counter& request_bytes;
+  observe::counter& response_bytes;
 };
 
 template <class A>
@@ -53,23 +60,72 @@ api_metrics& metrics_for() {
       r.counter("spate_kafka_requests_total", "Requests handled, by API", {{"api", A::name}}),
       r.histogram("spate_kafka_request_microseconds", "Request handling time, by API",
                   {{"api", A::name}}),
+      r.counter("spate_kafka_request_bytes_total",
+                "Bytes of requests handled (frames with their size prefix), by API",
+                {{"api", A::name}}),
+      r.counter("spate_kafka_response_bytes_total",
+                "Bytes of responses sent (frames with their size prefix), by API",
+                {{"api", A::name}}),
   };
   return m;
 }
 
+// Counts every non-zero `error_code` field of a response, at any depth (the top level, each
+// topic, each partition), by walking the API's one description: so each API's errors are
+// counted without a line in its handler, and a new API gets them for free.
+class error_code_counter {
+ public:
+  explicit error_code_counter(const char* api) : _api(api) {}
+  template <class T>
+  void count(T& response) {
+    visit(response, "");
+  }
+
+  template <class T>
+  void operator()(T& field, const char* name, versions = {}) {
+    visit(field, name);
+  }
+
+ private:
+  void visit(int16_t v, const char* name) {
+    if (v == 0 || std::strcmp(name, "error_code") != 0) return;
+    // A registry lookup (mutex) per error; errors are rare next to requests.
+    observe::registry::global()
+        .counter("spate_kafka_errors_total",
+                 "Error codes in responses (request, topic or partition level), by API and code",
+                 {{"api", _api}, {"code", std::to_string(v)}})
+        .inc();
+  }
+  template <class T>
+  void visit(std::vector<T>& v, const char*) {
+    for (auto& e : v) visit(e, "");
+  }
+  template <class T>
+  void visit(std::optional<std::vector<T>>& v, const char* name) {
+    if (v) visit(*v, name);
+  }
+  template <class T>
+  requires describable<T, error_code_counter>
+  void visit(T& s, const char*) { s.describe(*this); }
+  template <class T>
+  void visit(T&, const char*) {}  // other scalars, strings, bytes, records
+
+  const char* _api;
+};
+
 // The reply Kafka gives an ApiVersions request of a version it does not know: header v0 and a
 // v0 body with UNSUPPORTED_VERSION and our ApiVersions range (kafka-compat.md §7).
-byte_buffer unsupported_api_versions(int32_t correlation_id) {
+response_frame unsupported_api_versions(int32_t correlation_id) {
   api_versions_response resp;
   resp.error_code = to_wire(error_code::unsupported_version);
   resp.api_keys = {{static_cast<int16_t>(api_key::api_versions), api_versions_api::min_version,
                     api_versions_api::max_version}};
-  return encode_response<api_versions_api>(correlation_id, 0, resp);
+  return encode_response_frame<api_versions_api>(correlation_id, 0, resp);
 }
 
 // What serving one request produced.
 struct served {
-  byte_buffer response;
+  response_frame response;
   bool respond = true;
   bool close = false;
   std::string failure;  // set: malformed or unsupported; the connection is closed
@@ -101,9 +157,14 @@ asio::awaitable<void> serve(request_context& ctx, mutable_bytes frame, served& o
   m.micros.record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                             std::chrono::steady_clock::now() - began)
                                             .count()));
+  m.request_bytes.inc(frame.size() + 4);
+  error_code_counter(A::name).count(resp);
   out.close = ctx.close_connection;
   out.respond = !ctx.suppress_response;
-  if (out.respond) out.response = encode_response<A>(hdr.correlation_id, hdr.version, resp);
+  if (out.respond) {
+    out.response = encode_response_frame<A>(hdr.correlation_id, hdr.version, resp);
+    m.response_bytes.inc(out.response.size());
+  }
 }
 
 using serve_fn = asio::awaitable<void> (*)(request_context&, mutable_bytes, served&);
@@ -213,15 +274,93 @@ asio::awaitable<void> connection::write_loop() {
     _slots.pop_front();
     _in_flight_bytes -= s->request_bytes;
     _reader_wake.cancel();
-    if (s->respond && !s->response.empty()) {
-      std::error_code ec;
-      co_await asio::async_write(_socket, asio::buffer(s->response),
-                                 asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) break;
+    if (s->respond && !s->response.encoded.empty()) {
+      auto ec = co_await write_response(s->response);
+      if (ec) {
+        // A file range that could not be sent whole leaves the client mid-frame: the
+        // connection cannot continue (the client reconnects and fetches again).
+        // Usually the client went away (EPIPE, reset), which is no news; debug level.
+        log()->debug("{}: sending a response failed: {}; closing", _peer, ec.message());
+        break;
+      }
     }
     if (s->close_after) break;
   }
   close();
+}
+
+asio::awaitable<std::error_code> connection::write_response(const response_frame& r) {
+  std::error_code ec;
+  size_t from = 0;
+  for (const auto& sp : r.splices) {
+    if (sp.at > from) {
+      co_await asio::async_write(_socket, asio::buffer(r.encoded.data() + from, sp.at - from),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return ec;
+    }
+    from = sp.at;
+    // Fetch is the only API with external bytes, and they are always file ranges.
+    const auto& range = static_cast<const file_range&>(*sp.bytes);
+    ec = co_await send_file_range(range.slice);
+    if (ec) co_return ec;
+  }
+  if (r.encoded.size() > from) {
+    co_await asio::async_write(_socket,
+                               asio::buffer(r.encoded.data() + from, r.encoded.size() - from),
+                               asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return ec;
+}
+
+asio::awaitable<std::error_code> connection::send_file_range(const storage::file_slice& slice) {
+  std::error_code ec;
+  auto& file = *slice.file;
+  uint64_t position = slice.position;
+  uint64_t size = slice.size;
+  int in = file.native_handle();
+  if (in >= 0) {
+    // sendfile on a non-blocking socket: send what the socket buffer takes, wait until it is
+    // writable again, repeat. Only the write side waits, so reads continue meanwhile.
+    _socket.native_non_blocking(true, ec);
+    if (ec) co_return ec;
+    auto off = static_cast<off_t>(position);
+    uint64_t left = size;
+    while (left > 0) {
+      ssize_t n = ::sendfile(_socket.native_handle(), in, &off,
+                             static_cast<size_t>(std::min<uint64_t>(left, 1u << 30)));
+      if (n > 0) {
+        left -= static_cast<uint64_t>(n);
+        continue;
+      }
+      if (n == 0) {
+        // The file ends before the range does: it was truncated under us.
+        co_return std::make_error_code(std::errc::io_error);
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        co_return std::error_code(errno, std::system_category());
+      }
+      co_await _socket.async_wait(asio::ip::tcp::socket::wait_write,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return ec;
+    }
+    co_return ec;
+  }
+  // No descriptor (a test double): read and write in chunks, so memory stays bounded.
+  constexpr uint64_t chunk = 256 * 1024;
+  auto buf = std::make_unique_for_overwrite<uint8_t[]>(static_cast<size_t>(std::min(size, chunk)));
+  while (size > 0) {
+    auto want = static_cast<size_t>(std::min(size, chunk));
+    auto n = file.read_at(position, mutable_bytes(buf.get(), want));
+    if (!n) co_return n.error().code;
+    if (*n != want) co_return std::make_error_code(std::errc::io_error);
+    co_await asio::async_write(_socket, asio::buffer(buf.get(), want),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return ec;
+    position += want;
+    size -= want;
+  }
+  co_return ec;
 }
 
 asio::awaitable<void> connection::handle(std::shared_ptr<request_frame> frame,

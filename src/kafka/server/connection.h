@@ -15,7 +15,9 @@
 #include <optional>
 
 #include "base/bytes.h"
+#include "kafka/protocol/api.h"
 #include "kafka/server/request_context.h"
+#include "storage/segment.h"
 
 namespace spate::kafka {
 
@@ -29,7 +31,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
  private:
   struct slot {
-    byte_buffer response;
+    response_frame response;
     bool done = false;
     bool respond = true;
     bool close_after = false;
@@ -39,6 +41,11 @@ class connection : public std::enable_shared_from_this<connection> {
 
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
+  // Writes one response: its encoded bytes, with each splice's file range sent in between.
+  asio::awaitable<std::error_code> write_response(const response_frame& r);
+  // Sends a slice of a segment file: sendfile when the file has a descriptor, else bounded
+  // reads and writes.
+  asio::awaitable<std::error_code> send_file_range(const storage::file_slice& slice);
   // One request's bytes after the size prefix; decoded requests point into it (produce
   // batches are appended from here without a copy).
   struct request_frame {

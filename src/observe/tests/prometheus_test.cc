@@ -50,6 +50,21 @@ spate_c_total{empty="",topic="a\\b\"c\nd"} 1
 )");
 }
 
+TEST(prometheus, appends_a_computed_gauge_family) {
+  std::string out;
+  append_prometheus(out, {"spate_empty", "Nothing.", {}});
+  EXPECT_EQ(out, "");
+  append_prometheus(out, {"spate_partition_log_end_offset",
+                          "Next offset.",
+                          {{{{"topic", "a\"b"}, {"partition", "0"}}, 42},
+                           {{{"topic", "c"}, {"partition", "1"}}, 0}}});
+  EXPECT_EQ(out, R"(# HELP spate_partition_log_end_offset Next offset.
+# TYPE spate_partition_log_end_offset gauge
+spate_partition_log_end_offset{topic="a\"b",partition="0"} 42
+spate_partition_log_end_offset{topic="c",partition="1"} 0
+)");
+}
+
 TEST(prometheus, special_gauge_values_use_prometheus_spelling) {
   registry reg;
   reg.gauge("a", "", {{"k", "inf"}}).set(std::numeric_limits<double>::infinity());

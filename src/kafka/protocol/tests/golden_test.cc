@@ -169,6 +169,51 @@ TEST(golden, truncated_and_trailing_bodies_are_rejected) {
   EXPECT_FALSE(decode_request<metadata_api>(trailing, *hdr2, req));
 }
 
+// External records: the frame is the encoded bytes with each external run spliced in where
+// the encoder noted, and equals the frame of the same response with the bytes owned.
+struct fake_external final : external_bytes {
+  explicit fake_external(byte_buffer b) : data(std::move(b)) {}
+  uint64_t size() const override { return data.size(); }
+  byte_buffer data;
+};
+
+byte_buffer assemble(const response_frame& f) {
+  byte_buffer out;
+  size_t from = 0;
+  for (const auto& sp : f.splices) {
+    out.insert(out.end(), f.encoded.begin() + static_cast<ptrdiff_t>(from),
+               f.encoded.begin() + static_cast<ptrdiff_t>(sp.at));
+    const auto& e = static_cast<const fake_external&>(*sp.bytes);
+    out.insert(out.end(), e.data.begin(), e.data.end());
+    from = sp.at;
+  }
+  out.insert(out.end(), f.encoded.begin() + static_cast<ptrdiff_t>(from), f.encoded.end());
+  return out;
+}
+
+TEST(golden, external_records_are_spliced_not_copied) {
+  for (int16_t version : {4, 11}) {
+    fetch_response owned;
+    auto& t = owned.responses.emplace_back();
+    t.topic = "t";
+    for (int32_t p = 0; p < 3; ++p) {
+      auto& pd = t.partitions.emplace_back();
+      pd.partition_index = p;
+      pd.aborted_transactions.emplace();
+      pd.records.owned = byte_buffer(static_cast<size_t>(p * 100 + 1), static_cast<uint8_t>(p));
+    }
+    fetch_response external = owned;
+    for (auto& pd : external.responses[0].partitions) {
+      pd.records.external = std::make_shared<fake_external>(*pd.records.owned);
+      pd.records.owned.reset();
+    }
+    auto f = encode_response_frame<fetch_api>(7, version, external);
+    ASSERT_EQ(f.splices.size(), 3u);
+    EXPECT_EQ(f.size(), f.encoded.size() + 1 + 101 + 201);
+    EXPECT_EQ(assemble(f), encode_response<fetch_api>(7, version, owned));
+  }
+}
+
 TEST(golden, api_versions_table_comes_from_the_registry) {
   auto table = supported_api_versions();
   ASSERT_FALSE(table.empty());
