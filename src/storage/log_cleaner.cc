@@ -179,7 +179,7 @@ status clean_job::build_key_map() {
   return ok();
 }
 
-status clean_job::write_group(group& g) {
+status clean_job::write_group(group& g, bool last_group) {
   offset base = g.sources.front().base;
   g.cleaned_path = _dir + "/" + cleaned_name(base);
   auto f = _fs->open(g.cleaned_path, io::open_mode::read_write_create);
@@ -189,7 +189,8 @@ status clean_job::write_group(group& g) {
   g.changed = g.sources.size() > 1;
   int64_t tombstone_horizon = _now.value - _config.delete_retention_ms;
   uint64_t out_pos = 0;
-  byte_buffer pending;  // written in large pieces
+  byte_buffer pending;          // written in large pieces
+  byte_buffer last_data_batch;  // header only: kept empty if the last group ends up empty
   auto flush_pending = [&]() -> status {
     if (pending.empty()) return ok();
     if (out_pos + pending.size() > max_segment_file) {
@@ -211,11 +212,11 @@ status clean_job::write_group(group& g) {
       if (!b) return b.error();
       if (b->empty()) break;
       auto h = batch_header::parse(*b);
-      bool last_of_group = si + 1 == g.sources.size() && walk.at_end();
       if (h.is_control()) {
         // Transaction markers are kept as they are (transactions are not cleaned yet).
         append_bytes(pending, *b);
       } else {
+        last_data_batch.assign(b->begin(), b->begin() + bl::header_size);
         byte_buffer kept;
         int32_t kept_count = 0;
         int32_t seen = 0;
@@ -251,15 +252,27 @@ status clean_job::write_group(group& g) {
               h.producer_id >= 0 && pid != _producer_last.end() && pid->second == h.base_offset;
           if (kept_count > 0) {
             append_bytes(pending, rebuild_batch(*b, kept, kept_count));
-          } else if (producer_last || last_of_group) {
-            // Kept empty: a producer's newest batch carries its sequence state; the last batch
-            // of a segment keeps the segment ending where it did (compaction.md).
+          } else if (producer_last) {
+            // Kept empty: a producer's newest batch carries its sequence state (compaction.md).
             append_bytes(pending, rebuild_batch(*b, {}, 0));
             ++_stats.batches_emptied;
           }
         }
       }
       if (pending.size() >= (1u << 20)) SPATE_TRY(flush_pending());
+    }
+  }
+  if (out_pos == 0 && pending.empty()) {
+    if (!last_group) {
+      g.nothing_left = true;  // run() hands these segments to the next group
+      return ok();
+    }
+    // Only old tombstones were left, in the group next to the uncleaned part: one empty batch
+    // keeps the segment's base and end, so the offsets stay covered and the log start stays.
+    if (!last_data_batch.empty()) {
+      append_bytes(pending,
+                   rebuild_batch(bytes_view(last_data_batch).first(bl::header_size), {}, 0));
+      ++_stats.batches_emptied;
     }
   }
   SPATE_TRY(flush_pending());
@@ -284,7 +297,23 @@ status clean_job::run() {
   SPATE_ASSERT(!_ran);
   _ran = true;
   auto st = build_key_map();
-  for (size_t i = 0; st && i < _groups.size(); ++i) st = write_group(_groups[i]);
+  for (size_t i = 0; st && i < _groups.size(); ++i) {
+    group& g = _groups[i];
+    bool last = i + 1 == _groups.size();
+    cleaner_stats before = _stats;
+    st = write_group(g, last);
+    if (!st || !g.nothing_left) continue;
+    _stats = before;  // its segments are read and counted again with the next group
+    // Nothing of these segments survives. Rather than a file of nothing (which would move the
+    // log start after a restart) they join the next group, whose file then starts at their
+    // base offset.
+    g.out.reset();
+    st = _fs->remove_file(g.cleaned_path);
+    g.cleaned_path.clear();
+    auto& next = _groups[i + 1].sources;
+    next.insert(next.begin(), g.sources.begin(), g.sources.end());
+    g.sources.clear();
+  }
   _newest.clear();
   if (!st) {
     remove_leftovers();

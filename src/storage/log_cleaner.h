@@ -80,10 +80,11 @@ class clean_job {
     io::file_ptr out;
     std::unique_ptr<segment> cleaned;
     bool changed = false;
+    bool nothing_left = false;  // every record removed; merged into the next group
   };
 
   status build_key_map();
-  status write_group(group& g);
+  status write_group(group& g, bool last_group);
   void remove_leftovers();
 
   io::filesystem* _fs = nullptr;

@@ -29,6 +29,10 @@ struct rec {
   bool operator==(const rec&) const = default;
 };
 
+void PrintTo(const rec& r, std::ostream* os) {
+  *os << r.off << ":" << r.key.value_or("<null>") << "=" << r.value.value_or("<null>");
+}
+
 log_config compacted() {
   log_config c;
   c.segment_bytes = 1024;
@@ -447,10 +451,11 @@ TEST_F(log_cleaner_test, io_faults_while_cleaning_leave_the_log_unchanged) {
       auto files_before = files();
       faulty.set_path_filter(".cleaned");
       if (where == 0) faulty.fail_writes_after(0, err);
-      if (where == 1) faulty.fail_writes_after(700, err);  // torn mid-file
+      if (where == 1) faulty.fail_writes_after(100, err);  // torn mid-file
       if (where == 2) faulty.fail_syncs(err, -1);
       auto r = clean_log(*log, timestamp_ms(t0), inline_owner);
-      EXPECT_FALSE(r) << "err " << err << " where " << where;
+      EXPECT_FALSE(r) << "err " << err << " where " << where << ": "
+                      << (r && *r ? (*r)->segments_written : 0);
       faulty.clear_faults();
       EXPECT_EQ(records(*log), before);
       EXPECT_EQ(files(), files_before);
