@@ -116,7 +116,7 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
             if (r.error().code != make_error_code(storage::errc::log_closed)) {
               log->warn("{}: {}", p->tp.dir_name(), r.error().message());
             }
-          } else if (*r) {
+          } else if (*r && (*r)->segments_written > 0) {
             log->info(
                 "{}: cleaned {} segment(s) into {}: {} -> {} bytes, {} record(s) and {} "
                 "tombstone(s) removed",
