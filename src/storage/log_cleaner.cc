@@ -155,9 +155,21 @@ void clean_job::remove_leftovers() {
 status clean_job::build_key_map() {
   // Only the dirty part: below first_dirty every key already appears once, and a record
   // there survives unless the dirty part holds a newer one.
-  for (auto& g : _groups) {
-    for (auto& s : g.sources) {
+  size_t map_bytes = 0;
+  bool mapped_one = false;
+  for (size_t gi = 0; gi < _groups.size(); ++gi) {
+    auto& g = _groups[gi];
+    for (size_t si = 0; si < g.sources.size(); ++si) {
+      auto& s = g.sources[si];
       if (s.base < _first_dirty) continue;
+      if (mapped_one && map_bytes > _map_budget) {
+        // Full: this pass ends here. What follows is left as it is, dirty, for the next pass.
+        _end = s.base;
+        g.sources.resize(si);
+        _groups.resize(g.sources.empty() ? gi : gi + 1);
+        return ok();
+      }
+      mapped_one = true;
       batch_walker walk(*s.file, s.size);
       for (;;) {
         auto b = walk.next();
@@ -168,7 +180,9 @@ status clean_job::build_key_map() {
         SPATE_TRY(for_each_record(*b, [&](const record_view& r) {
           if (r.key) {
             std::string key(reinterpret_cast<const char*>(r.key->data()), r.key->size());
+            size_t cost = key.size() + 64;  // the string, the node, the bucket: roughly
             auto [it, inserted] = _newest.try_emplace(std::move(key), r.off);
+            if (inserted) map_bytes += cost;
             if (!inserted && it->second < r.off) it->second = r.off;
           }
           return true;

@@ -50,6 +50,11 @@ struct cleaner_stats {
   uint64_t batches_emptied = 0;     // kept without records (a producer's last batch)
 };
 
+// How much memory the key map of one pass may use (Kafka's log.cleaner.dedupe.buffer.size is
+// 128 MiB too). A pass whose dirty part has more distinct keys stops at the segment where the
+// map filled up; the next pass goes on from there.
+constexpr size_t default_key_map_bytes = size_t{128} << 20;
+
 class clean_job {
  public:
   ~clean_job();  // removes `.cleaned` files that were not committed
@@ -60,6 +65,8 @@ class clean_job {
   // job's files are removed and the log is untouched (commit_clean is then not called).
   status run();
   const cleaner_stats& stats() const { return _stats; }
+  // Before run(): the key map's memory budget (at least one segment is always mapped).
+  void set_key_map_budget(size_t bytes) { _map_budget = bytes; }
   offset first_dirty() const { return _first_dirty; }
   offset end() const { return _end; }
 
@@ -98,6 +105,7 @@ class clean_job {
   std::unordered_map<int64_t, offset> _producer_last;
   std::unordered_map<std::string, offset> _newest;  // key -> offset of its newest record
   std::vector<group> _groups;
+  size_t _map_budget = default_key_map_bytes;
   cleaner_stats _stats;
   bool _ran = false;
 };
