@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "io/fault_injecting_filesystem.h"
 #include "io/posix_filesystem.h"
@@ -364,6 +365,47 @@ void write_fixture(partition_log& log) {
   }
   auto b = test::batch_builder().add("tail", "1", t0).build();
   ASSERT_TRUE(log.append(b, timestamp_ms(t0)));
+}
+
+// The broker's split: the copy runs on the cleaner thread while the owner thread keeps
+// appending and reading (the closed segments' files are shared, read-only); only plan and
+// commit run on the owner.
+TEST_F(log_cleaner_test, appends_and_reads_go_on_while_a_pass_runs_on_another_thread) {
+  auto log = open();
+  std::vector<rec> writes;
+  for (int i = 0; i < 200; ++i) {
+    std::string key = "k" + std::to_string(i % 9);
+    std::string value(30, 'a' + i % 26);
+    writes.push_back({put(*log, key, value).value, key, value});
+  }
+  ASSERT_TRUE(log->roll());
+  auto job = log->plan_clean(timestamp_ms(t0));
+  ASSERT_TRUE(job && *job);
+  status ran = ok();
+  std::thread cleaner([&] { ran = (*job)->run(); });
+  size_t reads = 0;
+  for (int i = 0; i < 100; ++i) {
+    std::string key = "n" + std::to_string(i % 5);
+    writes.push_back({put(*log, key, "v").value, key, "v"});
+    reads += records(*log).size();
+  }
+  cleaner.join();
+  ASSERT_TRUE(ran) << ran.error().message();
+  EXPECT_GT(reads, 0u);
+  ASSERT_TRUE(log->commit_clean(**job));
+  // The cleaned part holds the newest of each "k" key; everything written meanwhile is there.
+  auto got = records(*log);
+  std::map<std::string, rec> newest_k;
+  for (auto& w : writes) {
+    if (w.key->front() == 'k') newest_k[*w.key] = w;
+  }
+  std::vector<rec> expected;
+  for (auto& [k, r] : newest_k) expected.push_back(r);
+  std::sort(expected.begin(), expected.end(), [](auto& a, auto& b) { return a.off < b.off; });
+  for (auto& w : writes) {
+    if (w.key->front() == 'n') expected.push_back(w);
+  }
+  EXPECT_EQ(got, expected);
 }
 
 TEST_F(log_cleaner_test, interrupted_swaps_are_finished_or_discarded_on_open) {
