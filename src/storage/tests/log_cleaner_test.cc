@@ -650,7 +650,8 @@ TEST_F(log_cleaner_test, randomized_against_a_latest_per_key_model) {
       for (auto& g : got) served[*g.key] = g;
       for (auto& [k, off] : newest) {
         auto it = served.find(k);
-        auto w = std::find_if(writes.begin(), writes.end(), [&](auto& x) { return x.off == off; });
+        int64_t want = off;  // clang 14 cannot capture a structured binding
+        auto w = std::find_if(writes.begin(), writes.end(), [&](auto& x) { return x.off == want; });
         if (!w->value && it == served.end()) continue;
         ASSERT_NE(it, served.end()) << k;
         EXPECT_EQ(it->second, *w);
