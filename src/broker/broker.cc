@@ -14,6 +14,8 @@
 #include "kafka/server/topic_manager.h"
 #include "observe/log.h"
 #include "observe/prometheus.h"
+#include "storage/errc.h"
+#include "storage/log_cleaner.h"
 #include "storage/log_manager.h"
 
 namespace spate::broker {
@@ -113,7 +115,7 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
   coordinator::group_coordinator::options group_opts;
   group_opts.initial_rebalance_delay_ms = config.group_initial_rebalance_delay_ms;
   kafka::group_service groups(group_opts);
-  SPATE_TRY(groups.load(topics));
+  SPATE_TRY(groups.load(topics, config.offsets_segment_bytes));
   cores.start();
   groups.start(cores);
   kafka::server_config scfg;
@@ -148,6 +150,46 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
             srv.port(), cores.size());
   if (on_ready) on_ready(srv.port());
 
+  // The cleaner: one background thread for every compacted log (Kafka's default of one cleaner
+  // thread). Each pass plans and swaps on the partition's owner core, briefly, and reads and
+  // writes the segments here, so produce and fetch are not held up by the copying.
+  std::atomic<bool> cleaner_stop{false};
+  std::thread cleaner([&] {
+    auto next = mono_clock::now() + config.cleaner_backoff;
+    while (!stop.load() && !cleaner_stop.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (mono_clock::now() < next) continue;
+      for (const auto& t : topics.all()) {
+        if (!t->config.cleanup_compact) continue;
+        for (const auto& p : t->partitions) {
+          if (stop.load() || cleaner_stop.load()) break;
+          auto on_owner = [&](const std::function<void()>& f) {
+            std::promise<void> done;
+            asio::post(cores.context(p->owner), [&] {
+              f();
+              done.set_value();
+            });
+            done.get_future().wait();
+          };
+          auto r = storage::clean_log(*p->log, wall_now(), on_owner);
+          if (!r) {
+            if (r.error().code != make_error_code(storage::errc::log_closed)) {
+              log->warn("{}: {}", p->tp.dir_name(), r.error().message());
+            }
+          } else if (*r && (*r)->segments_written > 0) {
+            log->info(
+                "{}: cleaned {} segment(s) into {}: {} -> {} bytes, {} record(s) and {} "
+                "tombstone(s) removed",
+                p->tp.dir_name(), (*r)->segments_read, (*r)->segments_written, (*r)->bytes_read,
+                (*r)->bytes_written, (*r)->records_removed, (*r)->tombstones_removed);
+          }
+        }
+      }
+      // From the end of a pass, so a long pass is not followed at once by another.
+      next = mono_clock::now() + config.cleaner_backoff;
+    }
+  });
+
   auto next_retention = mono_clock::now() + config.retention_check_interval;
   while (!stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -172,6 +214,9 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
     }
   }
   if (metrics) metrics->stop();
+  // Before the cores stop: the cleaner may be waiting for one of them.
+  cleaner_stop.store(true);
+  cleaner.join();
   srv.stop();
   cores.stop();
   log->info("stopping: closing logs");

@@ -39,6 +39,9 @@ struct broker_config {
   int metrics_port = 9644;  // group.initial.rebalance.delay.ms
   storage::log_config log_defaults;
   std::chrono::milliseconds retention_check_interval{300'000};  // log.retention.check.interval.ms
+  // How long the cleaner waits between passes over the compacted logs (log.cleaner.backoff.ms).
+  std::chrono::milliseconds cleaner_backoff{15'000};
+  uint64_t offsets_segment_bytes = 100ull << 20;  // offsets.topic.segment.bytes
 };
 
 // Sets the default flush policy from its name (always | interval | os).

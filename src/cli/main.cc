@@ -88,6 +88,18 @@ int main(int argc, char** argv) {
                    "How long a new group waits for more members before its first rebalance")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  int64_t cleaner_backoff_ms = 15'000;
+  broker_cmd
+      ->add_option("--cleaner-backoff-ms", cleaner_backoff_ms,
+                   "Pause between passes of the log cleaner over compacted topics "
+                   "(log.cleaner.backoff.ms)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  broker_cmd
+      ->add_option("--offsets-segment-bytes", cfg.offsets_segment_bytes,
+                   "segment.bytes of __consumer_offsets (offsets.topic.segment.bytes)")
+      ->check(CLI::Range(uint64_t{1024}, uint64_t{(1ull << 31) - 1}))
+      ->capture_default_str();
   broker_cmd
       ->add_option("--metrics-port", cfg.metrics_port,
                    "Port of the Prometheus endpoint (GET /metrics); 0: an ephemeral port, "
@@ -116,6 +128,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : spate::cli::exit_usage;
   }
   cfg.retention_check_interval = std::chrono::milliseconds(retention_check_ms);
+  cfg.cleaner_backoff = std::chrono::milliseconds(cleaner_backoff_ms);
 
   if (log_level.empty()) log_level = broker_cmd->parsed() ? "info" : "error";
   if (auto s = spate::observe::set_log_level(log_level); !s) {

@@ -36,6 +36,16 @@ status log_config::validate() const {
     return error(errc::invalid_config, "retention.ms and retention.bytes must be >= -1");
   }
   if (flush_interval_ms <= 0) return error(errc::invalid_config, "flush.ms must be positive");
+  if (!cleanup_delete && !cleanup_compact) {
+    return error(errc::invalid_config, "cleanup.policy must name delete, compact or both");
+  }
+  if (delete_retention_ms < 0 || min_compaction_lag_ms < 0) {
+    return error(errc::invalid_config,
+                 "delete.retention.ms and min.compaction.lag.ms must be >= 0");
+  }
+  if (!(min_cleanable_dirty_ratio >= 0 && min_cleanable_dirty_ratio <= 1)) {
+    return error(errc::invalid_config, "min.cleanable.dirty.ratio must be in [0, 1]");
+  }
   if (index_interval_bytes == 0) {
     return error(errc::invalid_config, "index.interval.bytes must be positive");
   }

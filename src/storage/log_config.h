@@ -41,6 +41,13 @@ struct log_config {
   // An idempotent producer's state is dropped this long after its newest batch's timestamp
   // (Kafka's broker-wide producer.id.expiration.ms, one day).
   int64_t producer_id_expiration_ms = 24ll * 3600 * 1000;
+  // cleanup.policy: "delete" (retention by time and size), "compact" (the cleaner keeps the
+  // newest record per key; storage/log_cleaner.h) or both, "compact,delete".
+  bool cleanup_delete = true;
+  bool cleanup_compact = false;
+  int64_t delete_retention_ms = 24ll * 3600 * 1000;  // delete.retention.ms (tombstones kept)
+  double min_cleanable_dirty_ratio = 0.5;            // min.cleanable.dirty.ratio
+  int64_t min_compaction_lag_ms = 0;                 // min.compaction.lag.ms
 
   // Rejects values that cannot work (a segment smaller than one batch, positions past 2 GiB).
   status validate() const;

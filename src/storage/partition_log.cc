@@ -88,6 +88,7 @@ result<std::unique_ptr<partition_log>> partition_log::open(io::filesystem& fs,
 }
 
 status partition_log::recover(log_recovery_report& report) {
+  SPATE_TRY(recover_swaps(report));
   auto names = _fs.list_dir(_dir);
   if (!names) return names.error();
   std::vector<offset> bases;
@@ -252,6 +253,7 @@ status partition_log::recover(log_recovery_report& report) {
     }
   }
   SPATE_TRY(restore_producers(snapshots, report));
+  load_cleaner_checkpoint();
   // A process that died between a write and its fdatasync leaves the data in the page cache,
   // and the scan above keeps it. From here on it is readable and when_durable reports it on
   // disk, so it must be: sync the active segment (closed ones were synced at roll). Cheap
@@ -318,6 +320,7 @@ result<append_result> partition_log::append_checked(mutable_bytes batch, timesta
   limits.max_batch_bytes = _config.max_batch_bytes;
   limits.allow_control = internal;
   limits.max_timestamp_difference_ms = _config.message_timestamp_difference_max_ms;
+  limits.require_keys = _config.cleanup_compact && !internal;
   auto& metrics = storage_metrics::get();
   auto info = validate_batch(batch, limits, now);
   if (!info) {
@@ -616,7 +619,9 @@ result<retention_report> partition_log::apply_retention(timestamp_ms now) {
   // Candidates are the closed segments, oldest first; deletion stops at the first that is
   // kept, so the log stays a contiguous suffix.
   uint64_t total = size_bytes();
-  for (auto it = _segments.begin(); std::next(it) != _segments.end(); ++it) {
+  // cleanup.policy=compact alone: nothing is deleted by time or size, only by the cleaner.
+  for (auto it = _segments.begin(); _config.cleanup_delete && std::next(it) != _segments.end();
+       ++it) {
     const segment& seg = *it->second;
     bool expired =
         _config.retention_ms >= 0 && seg.max_timestamp().value < now.value - _config.retention_ms;

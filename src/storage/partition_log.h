@@ -25,6 +25,7 @@
 #include "base/strong_id.h"
 #include "io/file.h"
 #include "storage/flusher.h"
+#include "storage/log_cleaner.h"
 #include "storage/log_config.h"
 #include "storage/producer_state.h"
 #include "storage/segment.h"
@@ -117,6 +118,14 @@ class partition_log {
   // Persists indexes, syncs, and marks the log as cleanly closed. Further calls fail.
   status close();
 
+  // Compaction (storage/log_cleaner.h). plan_clean returns nullptr when the log is not
+  // compacted or not dirty enough (`force` ignores min.cleanable.dirty.ratio); commit_clean
+  // swaps in what the job wrote if the segments it read are all still there.
+  result<std::unique_ptr<clean_job>> plan_clean(timestamp_ms now, bool force = false);
+  status commit_clean(clean_job& job);
+  // Everything below this offset has been cleaned at least once.
+  offset cleaner_checkpoint() const { return _clean_checkpoint; }
+
   status set_config(const log_config& config);
   const log_config& config() const { return _config; }
   offset log_start() const { return _log_start; }
@@ -144,6 +153,10 @@ class partition_log {
   void write_producer_snapshot();  // best-effort: see the definition
   static bool write_snapshot_file(io::filesystem& fs, const std::string& path, bytes_view bytes);
   void prune_producer_snapshots();
+  // Finishes or discards a cleaner swap interrupted by a crash (log_cleaner.cc).
+  status recover_swaps(log_recovery_report& report);
+  void load_cleaner_checkpoint();
+  status swap_in(clean_job& job, size_t group_index);
 
   io::filesystem& _fs;
   std::string _dir;
@@ -157,6 +170,10 @@ class partition_log {
   bool _closed = false;
   producer_state _producers;
   std::vector<offset> _snapshots;  // offsets of the snapshot files on disk, ascending
+  offset _clean_checkpoint;        // see cleaner_checkpoint()
+  // A swap failed after its commit point: the files are right, the segments in memory are the
+  // old ones (still readable); cleaning stops until the next open completes the swap.
+  bool _cleaner_stuck = false;
 };
 
 }  // namespace spate::storage

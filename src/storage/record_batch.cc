@@ -39,7 +39,9 @@ bool plausible_header(bytes_view b, size_t max_batch_bytes) {
   if (static_cast<int8_t>(b[bl::magic]) != 2) return false;
   int32_t count = load_be<int32_t>(b.data() + bl::records_count);
   int32_t delta = load_be<int32_t>(b.data() + bl::last_offset_delta);
-  return count > 0 && delta == count - 1;
+  // The cleaner keeps a batch's offset span while removing records from it, and may keep a
+  // batch with no records at all (docs/formats/compaction.md): fewer records than the span.
+  return count >= 0 && delta >= 0 && delta >= count - 1;
 }
 
 bool crc_matches(bytes_view batch) {
@@ -118,6 +120,7 @@ error invalid(std::string what) {
 status iterate_records(const batch_header& h, bytes_view records,
                        const std::function<bool(const record_view&)>& fn) {
   cursor c{records};
+  int32_t previous_delta = -1;
   for (int32_t i = 0; i < h.records_count; ++i) {
     auto length = c.varint32();
     if (!length || *length < 0 || static_cast<size_t>(*length) > c.in.size() - c.pos) {
@@ -131,10 +134,14 @@ status iterate_records(const batch_header& h, bytes_view records,
     auto ts_delta = r.varlong();
     auto off_delta = r.varint32();
     if (!ts_delta || !off_delta) return invalid("record " + std::to_string(i) + ": bad deltas");
-    if (*off_delta != i) {
+    // Increasing and within the batch's span: a compacted batch has gaps (the removed
+    // records). With validate_batch's recordsCount == lastOffsetDelta + 1 this still forces a
+    // produced batch's deltas to be exactly 0..n-1.
+    if (*off_delta <= previous_delta || *off_delta > h.last_offset_delta) {
       return invalid("record " + std::to_string(i) + ": offset delta " +
                      std::to_string(*off_delta));
     }
+    previous_delta = *off_delta;
     // The base offset is whatever the producer wrote until the log assigns one, so it may be
     // anything: wrap rather than overflow (a stored batch's offsets never come near it).
     rec.off = offset(static_cast<int64_t>(static_cast<uint64_t>(h.base_offset.value) +
@@ -150,6 +157,7 @@ status iterate_records(const batch_header& h, bytes_view records,
     auto headers = r.varint32();
     if (!headers || *headers < 0) return invalid("record " + std::to_string(i) + ": bad headers");
     rec.headers_count = *headers;
+    size_t headers_start = r.pos;
     for (int32_t k = 0; k < *headers; ++k) {
       std::optional<bytes_view> hk;
       std::optional<bytes_view> hv;
@@ -158,6 +166,7 @@ status iterate_records(const batch_header& h, bytes_view records,
       }
     }
     if (r.pos != end) return invalid("record " + std::to_string(i) + ": length mismatch");
+    rec.raw_headers = r.in.subspan(headers_start, end - headers_start);
     c.pos = end;
     if (!fn(rec)) return ok();
   }
@@ -232,22 +241,27 @@ result<batch_info> validate_batch(bytes_view batch, const batch_limits& limits, 
     bool log_append = h.attributes & bl_log_append_time;
     int64_t max_ts = INT64_MIN;
     int32_t seen = 0;
-    std::optional<error> bad_time;
+    std::optional<error> bad_record;
     auto each = [&](const record_view& r) {
       max_ts = std::max(max_ts, r.timestamp.value);
       ++seen;
+      if (limits.require_keys && !r.key) {
+        bad_record = error(errc::invalid_records,
+                           "compacted topic: record " + std::to_string(seen - 1) + " has no key");
+        return false;
+      }
       if (!log_append && limits.max_timestamp_difference_ms != INT64_MAX) {
         int64_t t = r.timestamp.value;
         if (too_far_from_now(t, now, limits.max_timestamp_difference_ms)) {
-          bad_time = error(errc::invalid_timestamp,
-                           "record timestamp " + std::to_string(t) + " too far from now");
+          bad_record = error(errc::invalid_timestamp,
+                             "record timestamp " + std::to_string(t) + " too far from now");
           return false;
         }
       }
       return true;
     };
     SPATE_TRY(for_each_record(batch, each, limits.max_decompressed_bytes));
-    if (bad_time) return *bad_time;
+    if (bad_record) return *bad_record;
     if (seen != h.records_count) return error(errc::invalid_records, "record count");
     if (!log_append && max_ts != h.max_timestamp.value) {
       return error(errc::invalid_timestamp,

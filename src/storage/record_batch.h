@@ -90,6 +90,9 @@ struct batch_limits {
   // A compressed batch whose records decompress to more than this is rejected (a
   // "decompression bomb"); see storage/compression.h.
   size_t max_decompressed_bytes = default_max_decompressed_bytes;
+  // A compacted topic keeps the newest record per key, so a record without a key could never
+  // be found again; Kafka refuses it at produce time (INVALID_RECORD), and so do we.
+  bool require_keys = false;
 };
 
 // What validation learned about a batch.
@@ -124,6 +127,8 @@ struct record_view {
   std::optional<bytes_view> key;
   std::optional<bytes_view> value;
   int32_t headers_count = 0;
+  // The encoded header entries after the count, so the cleaner can copy them unchanged.
+  bytes_view raw_headers;
 };
 
 // Calls `fn` for each record of a batch (`batch` holds the whole batch); stops early if `fn`

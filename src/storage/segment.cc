@@ -111,6 +111,20 @@ result<std::unique_ptr<segment>> segment::open(io::filesystem& fs, const std::st
   return s;
 }
 
+result<std::unique_ptr<segment>> segment::adopt(io::filesystem& fs, const std::string& dir,
+                                                offset base, uint32_t index_interval_bytes,
+                                                uint64_t max_batch_bytes, io::file_ptr log) {
+  std::unique_ptr<segment> s(new segment(fs, dir, base, index_interval_bytes, std::move(log)));
+  segment_open_report report;
+  SPATE_TRY(s->scan(max_batch_bytes, report));
+  if (report.truncated_bytes > 0) {
+    // The cleaner wrote and synced this file itself: anything invalid in it is a bug or a
+    // failing disk, and must not replace good data.
+    return error(errc::corrupt_batch, "cleaned segment " + s->path(".log") + ": " + report.reason);
+  }
+  return s;
+}
+
 void segment::note_batch(uint64_t position, const batch_header& h) {
   if (_bytes_since_index >= _index_interval) {
     uint32_t rel = static_cast<uint32_t>(h.base_offset - _base);
@@ -165,7 +179,7 @@ status segment::for_each_header(offset from,
     if (!*h) break;
     const batch_header& b = **h;
     if (b.total_size() < batch_layout::header_size || pos + b.total_size() > _size ||
-        b.base_offset != expected || b.last_offset_delta < 0) {
+        b.base_offset < expected || b.last_offset_delta < 0) {
       return error(errc::corrupt_batch, "implausible batch header at position " +
                                             std::to_string(pos) + " of " + path(".log"));
     }
@@ -296,7 +310,8 @@ status segment::scan(uint64_t max_batch_bytes, segment_open_report& report) {
       break;
     }
     auto h = batch_header::parse(*head);
-    if (h.base_offset != _next) {
+    // Increasing, not contiguous: the cleaner removes whole batches (compaction.md).
+    if (h.base_offset < _next) {
       stop_reason = "batch base offset " + std::to_string(h.base_offset.value) + ", expected " +
                     std::to_string(_next.value);
       break;
@@ -436,8 +451,9 @@ status segment::load_index(uint64_t log_size, std::string& why_not) {
   if (_size > 0) {
     auto first = header_at(0);
     if (!first) return first.error();
-    if (!*first || (*first)->base_offset != _base) {
-      why_not = "first batch does not start at the segment's base offset";
+    // A cleaned segment may have lost its first batches, never gained earlier ones.
+    if (!*first || (*first)->base_offset < _base) {
+      why_not = "first batch starts below the segment's base offset";
       return ok();
     }
     _first_timestamp = (*first)->max_timestamp.value;

@@ -85,6 +85,12 @@ class segment {
                                                uint64_t max_batch_bytes, bool scan,
                                                segment_open_report& report);
 
+  // A segment over `log`, a file the cleaner wrote (under another name until the swap; see
+  // log_cleaner.h): scanned to build the indexes in memory. The file must be wholly valid.
+  static result<std::unique_ptr<segment>> adopt(io::filesystem& fs, const std::string& dir,
+                                                offset base, uint32_t index_interval_bytes,
+                                                uint64_t max_batch_bytes, io::file_ptr log);
+
   offset base() const { return _base; }
   offset next_offset() const { return _next; }
   uint64_t size() const { return _size; }

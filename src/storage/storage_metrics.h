@@ -22,6 +22,12 @@ struct storage_metrics {
   observe::counter& duplicate_batches;
   observe::counter& snapshot_failures;
   observe::counter& index_failures;
+  observe::counter& cleaner_passes;
+  observe::counter& cleaner_failures;
+  observe::counter& cleaner_bytes_read;
+  observe::counter& cleaner_bytes_written;
+  observe::counter& cleaner_records_removed;
+  observe::counter& cleaner_tombstones_removed;
 
   static storage_metrics& get() {
     auto& r = observe::registry::global();
@@ -51,6 +57,19 @@ struct storage_metrics {
                   "Producer-state snapshots not written or not removed (a longer replay at start)"),
         r.counter("spate_storage_index_failures_total",
                   "Indexes of rolled segments not written (the segment is scanned at start)"),
+        r.counter("spate_storage_cleaner_passes_total",
+                  "Compaction passes that rewrote or checked a log's closed segments"),
+        r.counter("spate_storage_cleaner_failures_total",
+                  "Compaction passes that failed (the log was left as it was) or index/checkpoint "
+                  "writes after a pass that failed"),
+        r.counter("spate_storage_cleaner_bytes_read_total",
+                  "Bytes of closed segments read by the cleaner"),
+        r.counter("spate_storage_cleaner_bytes_written_total",
+                  "Bytes of cleaned segments written by the cleaner"),
+        r.counter("spate_storage_cleaner_records_removed_total",
+                  "Records removed by compaction because a newer record has the same key"),
+        r.counter("spate_storage_cleaner_tombstones_removed_total",
+                  "Tombstones removed by compaction after delete.retention.ms"),
     };
     return m;
   }

@@ -1,6 +1,7 @@
 #include "storage/topic_catalog.h"
 
 #include <charconv>
+#include <cstdio>
 
 #include "base/be_cursor.h"
 #include "base/crc32c.h"
@@ -31,6 +32,18 @@ result<int64_t> parse_int(const std::string& name, const std::string& value) {
     return error(errc::invalid_config, name + "=" + value + " is not an integer");
   }
   return v;
+}
+
+// Kafka shows the default as "0.5".
+std::string ratio_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+std::string cleanup_policy_text(const log_config& c) {
+  if (c.cleanup_compact && c.cleanup_delete) return "compact,delete";
+  return c.cleanup_compact ? "compact" : "delete";
 }
 
 }  // namespace
@@ -170,11 +183,39 @@ status apply_topic_configs(const std::map<std::string, std::string>& configs, lo
         return error(errc::invalid_config, name + "=" + value);
       }
     } else if (name == "cleanup.policy") {
-      // Compaction is not implemented yet; accept only what we do, and say so.
-      if (value != "delete") {
-        return error(errc::invalid_config,
-                     "cleanup.policy=" + value + " is not supported yet (only delete)");
+      // Kafka's list syntax: "delete", "compact", "compact,delete" (either order).
+      bool del = false;
+      bool compact = false;
+      size_t start = 0;
+      while (start <= value.size()) {
+        size_t comma = value.find(',', start);
+        if (comma == std::string::npos) comma = value.size();
+        std::string item = value.substr(start, comma - start);
+        while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+        while (!item.empty() && item.back() == ' ') item.pop_back();
+        if (item == "delete") {
+          del = true;
+        } else if (item == "compact") {
+          compact = true;
+        } else {
+          return error(errc::invalid_config,
+                       "cleanup.policy=" + value + " (delete, compact or compact,delete)");
+        }
+        start = comma + 1;
       }
+      c.cleanup_delete = del;
+      c.cleanup_compact = compact;
+    } else if (name == "delete.retention.ms") {
+      SPATE_TRY(number(c.delete_retention_ms));
+    } else if (name == "min.compaction.lag.ms") {
+      SPATE_TRY(number(c.min_compaction_lag_ms));
+    } else if (name == "min.cleanable.dirty.ratio") {
+      double v = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+      if (ec != std::errc() || p != value.data() + value.size()) {
+        return error(errc::invalid_config, name + "=" + value + " is not a number");
+      }
+      c.min_cleanable_dirty_ratio = v;
     } else {
       return error(errc::invalid_config, "unknown topic config " + name);
     }
@@ -186,7 +227,8 @@ status apply_topic_configs(const std::map<std::string, std::string>& configs, lo
 
 std::vector<std::pair<std::string, std::string>> describe_log_config(const log_config& c) {
   return {
-      {"cleanup.policy", "delete"},
+      {"cleanup.policy", cleanup_policy_text(c)},
+      {"delete.retention.ms", std::to_string(c.delete_retention_ms)},
       {"flush.ms", std::to_string(c.flush_interval_ms)},
       {"flush.policy", to_string(c.flush)},
       {"index.interval.bytes", std::to_string(c.index_interval_bytes)},
@@ -195,6 +237,8 @@ std::vector<std::pair<std::string, std::string>> describe_log_config(const log_c
        std::to_string(c.message_timestamp_difference_max_ms)},
       {"message.timestamp.type",
        c.message_timestamp_type == timestamp_type::create_time ? "CreateTime" : "LogAppendTime"},
+      {"min.cleanable.dirty.ratio", ratio_text(c.min_cleanable_dirty_ratio)},
+      {"min.compaction.lag.ms", std::to_string(c.min_compaction_lag_ms)},
       {"retention.bytes", std::to_string(c.retention_bytes)},
       {"retention.ms", std::to_string(c.retention_ms)},
       {"segment.bytes", std::to_string(c.segment_bytes)},

@@ -10,14 +10,29 @@
 
 namespace spate::kafka {
 
-status group_service::load(topic_manager& topics) {
+status group_service::load(topic_manager& topics, uint64_t segment_bytes) {
+  // Never deleted by time or size: committed offsets must outlive the data they point at.
+  // Compacted instead, so the log keeps one record per key and stops growing with each commit.
+  std::map<std::string, std::string> wanted = {{"retention.ms", "-1"},
+                                               {"retention.bytes", "-1"},
+                                               {"cleanup.policy", "compact"},
+                                               {"segment.bytes", std::to_string(segment_bytes)}};
   auto t = topics.find(coordinator::offsets_topic);
   if (!t) {
-    // Never deleted by time or size: committed offsets must outlive the data they point at.
-    auto created = topics.create(coordinator::offsets_topic, 1,
-                                 {{"retention.ms", "-1"}, {"retention.bytes", "-1"}});
+    auto created = topics.create(coordinator::offsets_topic, 1, wanted);
     if (!created) return created.error();
     t = *created;
+  } else if (t->overrides.count("cleanup.policy") == 0 ||
+             t->overrides.at("cleanup.policy") != "compact" ||
+             t->overrides.count("segment.bytes") == 0 ||
+             t->overrides.at("segment.bytes") != wanted["segment.bytes"]) {
+    // A folder from before compaction (or another offsets segment size): the cores are not
+    // running yet, so the log's config is set here directly.
+    auto merged = t->overrides;
+    for (auto& [k, v] : wanted) merged[k] = v;
+    SPATE_TRY(topics.set_configs(coordinator::offsets_topic, merged));
+    t = topics.find(coordinator::offsets_topic);
+    for (auto& p : t->partitions) SPATE_TRY(p->log->set_config(t->config));
   }
   _offsets = t->partitions.at(0);
   auto n = coordinator::load_offsets(*_offsets->log, _gc, mono_clock::now());

@@ -23,7 +23,10 @@ class group_service {
   explicit group_service(coordinator::group_coordinator::options opts) : _gc(opts) {}
 
   // Creates or opens __consumer_offsets and replays the committed offsets and group metadata.
-  status load(topic_manager& topics);
+  // The topic is compacted (newest record per group and per committed partition) with
+  // segments of `segment_bytes` (Kafka's offsets.topic.segment.bytes), also when an older
+  // data folder created it otherwise.
+  status load(topic_manager& topics, uint64_t segment_bytes = 100ull << 20);
   // Starts the tick timer on the coordinator's core (the cores must be running).
   void start(core_set& cores);
   // Called on core() after a request that may have started a join phase: if the phase can end

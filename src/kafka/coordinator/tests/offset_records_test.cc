@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "io/posix_filesystem.h"
+#include "storage/log_cleaner.h"
 #include "support/temp_dir.h"
 
 namespace spate::coordinator {
@@ -144,6 +147,99 @@ TEST(offset_records, malformed_group_records_are_ignored) {
     EXPECT_FALSE(decode_group_record(*rec.key, bytes_view(newer)));
     return true;
   }));
+}
+
+namespace compaction {
+
+// What load_offsets restores, in a comparable form.
+struct restored {
+  std::map<topic_partition_key, int64_t> g_offsets;
+  std::map<topic_partition_key, int64_t> h_offsets;
+  int32_t g_generation = -1;
+  size_t g_members = 0;
+  bool operator==(const restored&) const = default;
+};
+
+restored load(storage::partition_log& log) {
+  group_coordinator gc({});
+  auto n = load_offsets(log, gc, mono_clock::now());
+  EXPECT_TRUE(n) << n.error().message();
+  restored r;
+  for (auto& [tp, o] : gc.offsets("g", {})) r.g_offsets[tp] = o.offset;
+  for (auto& [tp, o] : gc.offsets("h", {})) r.h_offsets[tp] = o.offset;
+  auto d = gc.describe("g");
+  r.g_generation = d.generation_id;
+  r.g_members = d.members.size();
+  return r;
+}
+
+}  // namespace compaction
+
+// __consumer_offsets is compacted (docs/formats/compaction.md): the replay at start must give
+// the same groups and offsets on the cleaned log as on the original one, and stay right once
+// the tombstones are gone too.
+TEST(offset_records, replay_gives_the_same_state_after_compaction) {
+  test::temp_dir dir;
+  io::posix_filesystem fs;
+  storage::flusher flusher;
+  storage::log_config cfg;
+  cfg.cleanup_compact = true;
+  cfg.cleanup_delete = false;
+  cfg.retention_ms = -1;
+  cfg.min_cleanable_dirty_ratio = 0;
+  cfg.flush = storage::flush_policy::os;
+  const int64_t t0 = 1'700'000'000'000;
+  auto log = storage::partition_log::open(fs, dir / "__consumer_offsets-0", cfg, flusher);
+  ASSERT_TRUE(log);
+  auto& l = **log;
+  auto append = [&](byte_buffer b) { ASSERT_TRUE(l.append_internal(b, timestamp_ms(t0))); };
+  auto g = two_members();
+  append(encode_group(g, timestamp_ms(t0)));
+  auto h = g;
+  h.group_id = "h";
+  append(encode_group(h, timestamp_ms(t0)));
+  for (int i = 0; i < 60; ++i) {
+    append(encode_commit("g",
+                         {{{"t", i % 3}, committed_offset{100 + i, -1, {}, t0}},
+                          {{"u", 0}, committed_offset{i, -1, {}, t0}}},
+                         timestamp_ms(t0)));
+    append(encode_commit("h", {{{"t", i % 2}, committed_offset{i, -1, {}, t0}}}, timestamp_ms(t0)));
+    if (i == 30) {
+      g.generation_id = 8;
+      append(encode_group(g, timestamp_ms(t0)));
+    }
+    if (i % 10 == 9) {
+      ASSERT_TRUE(l.roll());
+    }
+  }
+  // h is deleted as DeleteGroups does it: the group's tombstone, then its offsets'.
+  append(encode_group_tombstone("h", timestamp_ms(t0)));
+  append(
+      encode_commit("h", {{{"t", 0}, std::nullopt}, {{"t", 1}, std::nullopt}}, timestamp_ms(t0)));
+  ASSERT_TRUE(l.roll());
+  append(encode_commit("g", {{{"t", 0}, committed_offset{999, -1, {}, t0}}}, timestamp_ms(t0)));
+
+  auto before = compaction::load(l);
+  EXPECT_EQ(before.g_generation, 8);
+  EXPECT_TRUE(before.h_offsets.empty());
+  uint64_t size = l.size_bytes();
+  auto owner = [](const std::function<void()>& f) { f(); };
+  auto pass = storage::clean_log(l, timestamp_ms(t0 + 1000), owner);
+  ASSERT_TRUE(pass && *pass) << (pass ? "nothing to do" : pass.error().message());
+  EXPECT_LT(l.size_bytes(), size / 4);
+  EXPECT_EQ(compaction::load(l), before);
+  // Tombstones removed a day later: h stays gone, g unchanged; and after a restart.
+  append(encode_commit("g", {{{"t", 1}, committed_offset{1000, -1, {}, t0}}}, timestamp_ms(t0)));
+  ASSERT_TRUE(l.roll());
+  before.g_offsets[topic_partition_key("t", 1)] = 1000;
+  pass = storage::clean_log(l, timestamp_ms(t0 + 25 * 3600 * 1000), owner);
+  ASSERT_TRUE(pass && *pass);
+  EXPECT_GT((*pass)->tombstones_removed, 0u);
+  EXPECT_EQ(compaction::load(l), before);
+  ASSERT_TRUE(l.close());
+  log = storage::partition_log::open(fs, dir / "__consumer_offsets-0", cfg, flusher);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(compaction::load(**log), before);
 }
 
 }  // namespace
