@@ -50,7 +50,15 @@ struct group_consumer::state {
       // The listener first: it may say where to start (set before rd_kafka_assign, so no
       // fetch starts at the committed offset in between).
       std::vector<partition_offset> starts;
-      if (settings.listener) starts = settings.listener->on_assigned(assigned);
+      if (settings.listener) {
+        // An exception must not unwind through librdkafka's C frames.
+        try {
+          starts = settings.listener->on_assigned(assigned);
+        } catch (const std::exception& ex) {
+          rebalance_error =
+              spate::error(errc::fatal, std::string("rebalance listener: ") + ex.what());
+        }
+      }
       for (auto& o : starts) {
         if (auto* tp =
                 rd_kafka_topic_partition_list_find(parts, o.topic.c_str(), o.partition.value)) {
@@ -66,8 +74,17 @@ struct group_consumer::state {
       auto revoked = list_of(parts);
       log->info("group {}: {} {} partitions", settings.group_id, lost ? "lost" : "revoked",
                 revoked.size());
-      if (settings.listener) settings.listener->on_revoked(revoked, lost);
-      rd_kafka_assign(rk, nullptr);
+      if (settings.listener) {
+        try {
+          settings.listener->on_revoked(revoked, lost);
+        } catch (const std::exception& ex) {
+          rebalance_error =
+              spate::error(errc::fatal, std::string("rebalance listener: ") + ex.what());
+        }
+      }
+      if (auto e = rd_kafka_assign(rk, nullptr); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rebalance_error = rdkafka_error(e, "giving up the assignment");
+      }
       assigned.clear();
     }
   }
@@ -85,6 +102,10 @@ result<group_consumer> group_consumer::connect(const client_config& config,
   }
   if (settings.topics.empty()) {
     return spate::error(errc::invalid_argument, "a group consumer needs at least one topic");
+  }
+  if (settings.assignor != "range" && settings.assignor != "roundrobin") {
+    return spate::error(errc::invalid_argument,
+                        "assignor must be range or roundrobin (eager), not " + settings.assignor);
   }
   auto s = std::make_unique<state>();
   s->settings = std::move(settings);
@@ -173,6 +194,30 @@ status group_consumer::commit(const std::vector<partition_offset>& offsets) {
 
 std::vector<topic_partition> group_consumer::assignment() const {
   return _s->assigned;
+}
+
+result<std::vector<partition_offset>> group_consumer::committed(
+    const std::vector<topic_partition>& parts) {
+  partition_list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
+  for (auto& p : parts) rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition);
+  auto err = rd_kafka_committed(_s->h->rk(), list.get(), _s->h->timeout_ms());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return rdkafka_error(err, "reading committed offsets of group " + _s->settings.group_id);
+  }
+  std::vector<partition_offset> out;
+  for (int i = 0; i < list->cnt; ++i) {
+    auto& e = list->elems[i];
+    if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return rdkafka_error(e.err, "committed offset of " + std::string(e.topic) + "[" +
+                                      std::to_string(e.partition) + "]");
+    }
+    out.push_back({e.topic, partition_id(e.partition), spate::offset(e.offset)});
+  }
+  return out;
+}
+
+bool group_consumer::assignment_lost() const {
+  return !_s->closed && rd_kafka_assignment_lost(_s->h->rk()) != 0;
 }
 
 status group_consumer::close() {

@@ -72,7 +72,8 @@ enum class offset_reset { earliest, latest };
 struct group_consumer_config {
   std::string group_id;
   std::vector<std::string> topics;
-  // partition.assignment.strategy: "range" (co-partitioning) or "roundrobin".
+  // partition.assignment.strategy: "range" (co-partitioning) or "roundrobin" (both eager; the
+  // cooperative protocol is not supported here).
   std::string assignor = "range";
   // How long the coordinator waits for a silent member before moving its partitions.
   std::chrono::milliseconds session_timeout{10'000};
@@ -101,8 +102,16 @@ class group_consumer {
   // Stores these offsets for the group, waiting for the coordinator's answer.
   status commit(const std::vector<partition_offset>& offsets);
 
+  // The group's committed offsets for these partitions (-1001, Kafka's "invalid", where none),
+  // asked of the coordinator.
+  result<std::vector<partition_offset>> committed(const std::vector<topic_partition>& parts);
+
   // The partitions currently assigned to this member.
   std::vector<topic_partition> assignment() const;
+
+  // Whether the coordinator has already given this member's partitions to others (its session
+  // expired): nothing should be written on their behalf until the next assignment.
+  bool assignment_lost() const;
 
   // Revokes the assignment (through the listener, so it can commit), leaves the group so that
   // the others take over at once, and stops. Called by the destructor if not before.

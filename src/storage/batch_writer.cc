@@ -5,7 +5,6 @@
 #include "storage/record_batch.h"
 
 namespace spate::storage {
-namespace {
 
 void put_nullable(byte_buffer& out, std::optional<bytes_view> b) {
   if (!b) {
@@ -15,8 +14,6 @@ void put_nullable(byte_buffer& out, std::optional<bytes_view> b) {
   varint::append_signed(out, static_cast<int64_t>(b->size()));
   append_bytes(out, *b);
 }
-
-}  // namespace
 
 void batch_writer::add(std::optional<bytes_view> key, std::optional<bytes_view> value) {
   byte_buffer rec;

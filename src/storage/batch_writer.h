@@ -14,6 +14,10 @@
 
 namespace spate::storage {
 
+// A record field (key or value) in RecordBatch v2 layout: varint length, then the bytes; null
+// is length -1. Shared by batch_writer and the cleaner, which re-encodes records it keeps.
+void put_nullable(byte_buffer& out, std::optional<bytes_view> b);
+
 class batch_writer {
  public:
   explicit batch_writer(timestamp_ms timestamp) : _timestamp(timestamp) {}

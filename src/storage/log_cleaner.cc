@@ -8,6 +8,7 @@
 
 #include "base/crc32c.h"
 #include "base/varint.h"
+#include "storage/batch_writer.h"
 #include "storage/errc.h"
 #include "storage/partition_log.h"
 #include "storage/record_batch.h"
@@ -93,15 +94,6 @@ class batch_walker {
   uint64_t _pos = 0;
   byte_buffer _buf;
 };
-
-void put_nullable(byte_buffer& out, std::optional<bytes_view> b) {
-  if (!b) {
-    varint::append_signed(out, -1);
-    return;
-  }
-  varint::append_signed(out, static_cast<int64_t>(b->size()));
-  append_bytes(out, *b);
-}
 
 // One record re-encoded with its original offset and timestamp deltas (relative to the
 // original batch's base offset and base timestamp, which the rebuilt batch keeps).
@@ -343,6 +335,10 @@ result<std::unique_ptr<clean_job>> partition_log::plan_clean(timestamp_ms now, b
   if (auto f = failure()) return error(errc::log_failed, _dir + ": " + f->message());
   std::unique_ptr<clean_job> none;
   if (!_config.cleanup_compact || _cleaner_stuck || _segments.size() < 2) return none;
+  // A closed segment's roll work (its sync and index, on the flusher) must be done before the
+  // cleaner may replace it: late roll work would write the old index over the cleaned one,
+  // and recovery trusts segments below the checkpoint to be whole.
+  wait_for_rolls();
   // The closed segments, oldest first, up to the first one still inside
   // min.compaction.lag.ms (never the active one).
   std::vector<clean_job::source> sources;
@@ -444,21 +440,24 @@ status partition_log::commit_clean(clean_job& job) {
       }
     }
   }
-  for (size_t gi = 0; gi < job._groups.size(); ++gi) {
-    if (!job._groups[gi].cleaned) continue;
-    SPATE_TRY(swap_in(job, gi));
-  }
-  _clean_checkpoint = std::max(_clean_checkpoint, job._end);
+  // The checkpoint first, durably: recovery exempts segments below it from the unfinished-roll
+  // rule (a cleaned segment may end early and may lack an index after a crash past a swap's
+  // commit point). If no swap follows (a crash, a failure), it only makes the next pass treat
+  // those segments as cleaned, which is correct, only less thorough.
+  offset checkpoint = std::max(_clean_checkpoint, job._end);
   byte_buffer cp(std::begin(checkpoint_magic), std::end(checkpoint_magic));
   append_be<uint16_t>(cp, checkpoint_version);
   append_be<uint16_t>(cp, 0);
-  append_be<int64_t>(cp, _clean_checkpoint.value);
+  append_be<int64_t>(cp, checkpoint.value);
   append_be<uint32_t>(cp, crc32c::value(cp));
-  // Best-effort: without it the next pass after a restart finds the whole log dirty and
-  // cleans it again, which is correct, only slower.
-  if (!io::write_file_atomically(_fs, _dir + "/" + checkpoint_name, cp)) {
-    storage_metrics::get().cleaner_failures.inc();
+  if (auto st = io::write_file_atomically(_fs, _dir + "/" + checkpoint_name, cp); !st) {
     (void)_fs.remove_file(_dir + "/" + checkpoint_name + ".tmp");
+    return std::move(st).error().with_context("writing the cleaner checkpoint");
+  }
+  _clean_checkpoint = checkpoint;
+  for (size_t gi = 0; gi < job._groups.size(); ++gi) {
+    if (!job._groups[gi].cleaned) continue;
+    SPATE_TRY(swap_in(job, gi));
   }
   return ok();
 }

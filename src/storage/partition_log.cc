@@ -192,7 +192,13 @@ status partition_log::recover(log_recovery_report& report) {
   // a roll point completes before that work), so the later segments go too, and the log ends
   // where its data does, without a hole. A short segment followed by indexed ones is damage
   // to old data (their rolls completed): that keeps its hole, as before.
+  // Segments below the cleaner checkpoint are exempt: the cleaner ends segments early on
+  // purpose, may leave one without an index (a crash after a swap's commit point), and only
+  // ever takes segments whose roll work has completed; the checkpoint is written before any
+  // swap it covers.
+  if (!_segments.empty()) load_cleaner_checkpoint();
   for (size_t u = 0; u < unindexed.size(); ++u) {
+    if (unindexed[u] < _clean_checkpoint) continue;
     auto it = _segments.find(unindexed[u]);
     auto next = std::next(it);
     if (next == _segments.end() || it->second->next_offset() >= next->first) continue;

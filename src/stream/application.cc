@@ -136,10 +136,21 @@ struct application::state final : client::rebalance_listener {
     auto a = client::admin::connect(cfg.client);
     if (!a) return std::move(a).error().with_context("connecting the admin client");
     admin.emplace(std::move(*a));
+    std::string first;
     for (auto& t : source_topics) {
       auto info = admin->describe_topic(t);
       if (!info) return std::move(info).error().with_context("source topic '" + t + "'");
-      task_partitions = std::max<int>(task_partitions, static_cast<int>(info->partitions.size()));
+      int n = static_cast<int>(info->partitions.size());
+      // Task p is partition p of every source: with other counts the range assignor would give
+      // one task's partitions to two instances.
+      if (!first.empty() && n != task_partitions) {
+        return error(errc::invalid_topology, "source topics must be co-partitioned: '" + first +
+                                                 "' has " + std::to_string(task_partitions) +
+                                                 " partitions, '" + t + "' has " +
+                                                 std::to_string(n));
+      }
+      if (first.empty()) first = t;
+      task_partitions = n;
     }
     auto names = admin->list_topics();
     if (!names) return std::move(names).error().with_context("listing topics");
@@ -165,11 +176,13 @@ struct application::state final : client::rebalance_listener {
   // input will be processed again), so they are left out, and their keys are written again
   // with the restored values, so that no later restore can mistake them for complete.
   status restore(task& t) {
-    if (!changelog_exists) return ok();
     auto c = client::consumer::connect(cfg.client);
     if (!c) return std::move(c).error().with_context("restoring from " + changelog);
+    // Asked each time, not cached: another instance may have created it since we started.
     auto parts = c->partitions(changelog);
+    if (!parts && parts.error().code == client::errc::unknown_topic) return ok();  // no state yet
     if (!parts) return std::move(parts).error().with_context("restoring from " + changelog);
+    changelog_exists = true;
     if (std::find(parts->begin(), parts->end(), partition_id(t.id)) == parts->end()) {
       return error(errc::invalid_argument, changelog + " has no partition " + std::to_string(t.id) +
                                                " for task " + std::to_string(t.id));
@@ -179,7 +192,15 @@ struct application::state final : client::rebalance_listener {
     uint64_t applied = 0;
     uint64_t markers = 0;
     while (true) {
+      if (stopping.load(std::memory_order_relaxed)) {
+        return error(errc::invalid_argument,
+                     "stopped while restoring task " + std::to_string(t.id));
+      }
       auto ev = c->poll(std::chrono::milliseconds(200));
+      if (!ev && client::is_retriable(ev.error()) && !client::is_fatal(ev.error())) {
+        log()->warn("{}: restoring task {}: {}", cfg.application_id, t.id, ev.error().message());
+        continue;
+      }
       if (!ev) return std::move(ev).error().with_context("restoring from " + changelog);
       if (!*ev) continue;
       if (std::holds_alternative<client::end_of_partition>(**ev)) break;
@@ -290,6 +311,9 @@ struct application::state final : client::rebalance_listener {
   // Outputs and state changes of `which` tasks produced and acknowledged, then their input
   // offsets committed.
   status checkpoint(std::map<int, task>& which) {
+    // Partitions already given to others (our session expired): writing their changelog now
+    // would interleave with the new owner's. The lost-revoke that follows drops the tasks.
+    if (consumer->assignment_lost()) return ok();
     std::vector<client::partition_offset> offsets;
     for (auto& [id, t] : which) {
       auto cp = t.eng->checkpoint();
@@ -331,13 +355,23 @@ struct application::state final : client::rebalance_listener {
     for (auto& p : parts) by_task[p.partition].push_back(p.topic);
     for (auto& [id, topics] : by_task) {
       if (auto it = suspended.find(id); it != suspended.end()) {
-        // Ours before the rebalance and again now: nobody else ran it in between (eager
-        // protocol), so its state is current.
-        tasks.emplace(id, std::move(it->second));
+        // Ours before the rebalance and again now. Under the eager protocol nobody else ran it
+        // in between, unless this member missed a generation (paused past the rebalance
+        // timeout): then the group's committed offsets moved past ours, and the task is
+        // restored from the changelog instead.
+        if (resumable(it->second)) {
+          tasks.emplace(id, std::move(it->second));
+          suspended.erase(it);
+          continue;
+        }
         suspended.erase(it);
-        continue;
       }
-      auto t = open_task(id, topics);
+      result<task> t = error(errc::invalid_argument, "not opened");
+      try {
+        t = open_task(id, topics);
+      } catch (const std::exception& ex) {
+        t = error(errc::user_function_failed, std::string("topology factory: ") + ex.what());
+      }
       if (!t) {
         fail(std::move(t).error().with_context("opening task " + std::to_string(id)));
         return starts;
@@ -353,6 +387,26 @@ struct application::state final : client::rebalance_listener {
     publish_tasks();
     log()->info("{}: running tasks {}", cfg.application_id, describe_tasks());
     return starts;
+  }
+
+  bool resumable(const task& t) {
+    std::vector<client::topic_partition> parts;
+    for (auto& [tp, next] : t.position) parts.push_back({tp.first, tp.second});
+    auto committed = consumer->committed(parts);
+    if (!committed) {
+      log()->warn("{}: task {}: {}; restoring it", cfg.application_id, t.id,
+                  committed.error().message());
+      return false;
+    }
+    for (auto& c : *committed) {
+      auto it = t.position.find({c.topic, c.partition.value});
+      if (it == t.position.end() || it->second != c.next.value) {
+        log()->info("{}: task {} was run elsewhere since it was suspended; restoring it",
+                    cfg.application_id, t.id);
+        return false;
+      }
+    }
+    return true;
   }
 
   void on_revoked(const std::vector<client::topic_partition>&, bool lost) override {

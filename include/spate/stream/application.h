@@ -11,7 +11,8 @@
 //   if (auto s = app->run(); !s) return fail(s.error());   // until stop() or a failure
 //
 // Tasks. Partition p of every source topic forms task p (the sources must be co-partitioned:
-// the same key in the same partition number), run by its own engine with its own state store,
+// the same key in the same partition number; run() refuses sources with different partition
+// counts), run by its own engine with its own state store,
 // built from a fresh topology (the factory is called once per task). The group's "range"
 // assignor gives partition p of all sources to one instance, so a task never straddles two.
 //
@@ -21,7 +22,11 @@
 // state reflects. Before a task processes a record its state is restored from its changelog
 // partition, applying changes only up to the last marker, and its input resumes at the
 // marker's offsets: state and position always agree, even when an instance died between
-// writing a checkpoint and committing its offsets.
+// writing a checkpoint and committing its offsets. Changes of a checkpoint cut short (no marker
+// after them) are rolled back by writing their keys again with the restored values. The
+// changelog is created with min.compaction.lag.ms = 1 h so that compaction cannot drop a
+// value such a rollback needs: a restore more than an hour after a crash in the middle of a
+// checkpoint may lose the keys that checkpoint touched.
 //
 // Checkpoints (every commit_interval, at a rebalance and at stop): each task's outputs, state
 // changes and marker are produced (idempotent producer, acks=all), the producer is flushed

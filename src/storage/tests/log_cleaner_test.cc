@@ -480,6 +480,35 @@ TEST_F(log_cleaner_test, interrupted_swaps_are_finished_or_discarded_on_open) {
   for (auto& f : files()) EXPECT_EQ(f.find(".swap"), std::string::npos) << f;
 }
 
+// A cleaned segment may end before the next one starts (its last records removed) and may
+// lack an index (a crash after the swap's commit point, a failed index write). Recovery must
+// not take that for a roll whose work never ran, which would drop the acknowledged data after
+// it.
+TEST_F(log_cleaner_test, a_cleaned_segment_ending_early_without_an_index_keeps_later_data) {
+  auto cfg = compacted();
+  cfg.delete_retention_ms = 0;
+  std::vector<rec> kept;
+  {
+    auto log = open(cfg);
+    for (int i = 0; i < 6; ++i) put(*log, "k" + std::to_string(i % 3), std::string(40, 'v'));
+    put(*log, "gone", std::nullopt);  // the closed part's last record: a tombstone
+    ASSERT_TRUE(log->roll());
+    put(*log, "tail", "acknowledged");
+    ASSERT_TRUE(clean(*log, t0 + hour));
+    kept = records(*log);
+    ASSERT_FALSE(kept.empty());
+    ASSERT_EQ(kept.back().key, "tail");
+    ASSERT_NE(kept[kept.size() - 2].key, "gone");  // the segment before "tail" ends early
+    ASSERT_TRUE(log->close());
+  }
+  for (auto& f : files()) {
+    if (f.ends_with(".index")) std::filesystem::remove(folder() / f);
+  }
+  std::filesystem::remove(folder() / "clean_shutdown");
+  auto log = open(cfg);
+  EXPECT_EQ(records(*log), kept);
+}
+
 TEST_F(log_cleaner_test, io_faults_while_cleaning_leave_the_log_unchanged) {
   for (int err : {ENOSPC, EIO}) {
     for (int where = 0; where < 3; ++where) {
