@@ -71,7 +71,10 @@ std::string encode_marker(const positions& p) {
 result<positions> decode_marker(const std::string& v) {
   try {
     positions out;
-    for (auto& o : nlohmann::json::parse(v).at("offsets")) {
+    // The parsed document must outlive the loop: a range-for over parse(v).at(...) would
+    // iterate a member of a destroyed temporary.
+    auto doc = nlohmann::json::parse(v);
+    for (auto& o : doc.at("offsets")) {
       out[{o.at("topic").get<std::string>(), o.at("partition").get<int32_t>()}] =
           o.at("next").get<int64_t>();
     }
