@@ -35,13 +35,19 @@ STOP_TIMEOUT_S = 30
 DEFAULT_TEST_TIMEOUT_S = 120
 
 
-def spate_binary():
-    path = os.environ.get("SPATE_BIN")
+def built_binary(env, relative):
+    """A program of this build: $env (ctest sets it), else the release build in the source
+    tree (build/release/<relative>)."""
+    path = os.environ.get(env)
     if not path:
-        path = str(Path(__file__).resolve().parents[2] / "build/release/src/cli/spate")
+        path = str(Path(__file__).resolve().parents[2] / "build/release" / relative)
     if not os.access(path, os.X_OK):
-        pytest.exit(f"spate binary not found at {path}; set SPATE_BIN", returncode=2)
+        pytest.exit(f"{Path(relative).name} not found at {path}; set {env}", returncode=2)
     return path
+
+
+def spate_binary():
+    return built_binary("SPATE_BIN", "src/cli/spate")
 
 
 class Broker:
@@ -124,10 +130,15 @@ class Broker:
         self.proc.wait(STOP_TIMEOUT_S)
         self.stopped = True
 
-    def restart(self, keep_port=False):
-        """Stops and starts again; keep_port=True listens on the same port as before (so
-        running clients reconnect to the same bootstrap address) instead of a fresh one."""
-        self.stop()
+    def restart(self, keep_port=False, how="clean"):
+        """Stops (how="clean": SIGTERM, must exit 0; how="sigkill": SIGKILL) and starts again;
+        keep_port=True listens on the same port as before (so running clients reconnect to
+        the same bootstrap address) instead of a fresh one."""
+        assert how in ("clean", "sigkill"), how
+        if how == "clean":
+            self.stop()
+        else:
+            self.kill()
         if keep_port:
             self.fixed_port = self.port
         return self.start()

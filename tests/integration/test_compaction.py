@@ -145,12 +145,7 @@ def test_compacted_topic_keeps_the_newest_value_per_key(make_broker):
 
     # A restart (clean, then SIGKILL) serves the same cleaned log.
     for how in ("clean", "sigkill"):
-        if how == "clean":
-            b.restart(keep_port=True)
-        else:
-            b.kill()
-            b.fixed_port = b.port
-            b.start()
+        b.restart(keep_port=True, how=how)
         after = consume_range(b.bootstrap, topic, [0])[0]
         assert [(m.offset(), m.value()) for m in after] == \
             [(m.offset(), m.value()) for m in again]
@@ -203,12 +198,7 @@ def test_committed_offsets_survive_a_restart_on_a_compacted_offsets_log(make_bro
         c.close()
     wait_for(lambda: record_count(b.bootstrap, "__consumer_offsets") < commits // 3, 60,
              "the cleaner to compact __consumer_offsets")
-    if how == "clean":
-        b.restart(keep_port=True)
-    else:
-        b.kill()
-        b.fixed_port = b.port
-        b.start()
+    b.restart(keep_port=True, how=how)
     expected = {p: 1 + 199 * 3 + p for p in range(3)}
     c = ck.Consumer({"bootstrap.servers": b.bootstrap, "group.id": group})
     try:

@@ -15,15 +15,6 @@ from test_groups import Load, describe, fill, members, unique_group  # noqa: F40
 SESSION_MS = 6000
 
 
-def bounce(b, how):
-    if how == "clean":
-        b.restart(keep_port=True)
-    else:
-        b.kill()
-        b.fixed_port = b.port
-        b.start()
-
-
 @pytest.mark.parametrize("how", ["clean", "sigkill"])
 def test_generation_members_and_assignment_survive_a_restart(make_broker, how):
     b = make_broker("--group-initial-rebalance-delay-ms", "0")
@@ -45,7 +36,7 @@ def test_generation_members_and_assignment_survive_a_restart(make_broker, how):
     state, protocol, ms = describe(b.bootstrap, group)
     assert (state, protocol, [m.id for m in ms]) == ("Stable", "range", [j.member_id])
 
-    bounce(b, how)
+    b.restart(keep_port=True, how=how)
 
     with kafka_wire.Conn.to(b.bootstrap, timeout=20) as c:
         assert c.heartbeat(group, j.generation_id, j.member_id) == kafka_wire.ERR_NONE
@@ -72,7 +63,7 @@ def test_generation_members_and_assignment_survive_a_restart(make_broker, how):
             kafka_wire.ERR_UNKNOWN_MEMBER_ID
         assert c.leave_group(group, j.member_id) == 0
     # The Empty states are durable as well, with the generation moved on.
-    bounce(b, how)
+    b.restart(keep_port=True, how=how)
     assert describe(b.bootstrap, group)[0] == "Empty"
     assert describe(b.bootstrap, gone_group)[0] == "Empty"
     with kafka_wire.Conn.to(b.bootstrap, timeout=20) as c:
@@ -109,7 +100,7 @@ def test_consumers_keep_going_through_a_restart_without_rebalance(make_broker, m
         for p, o in m.committed().items():
             floor[p] = max(floor.get(p, -1), o)
     marks = {m.name: len(m.events()) for m in live}
-    bounce(b, how)
+    b.restart(keep_port=True, how=how)
     after = len(consumed())
     wait_for(lambda: len(consumed()) >= after + 200, 40,
              "consumption going on after the restart: " + "; ".join(m.describe() for m in live))

@@ -16,7 +16,6 @@ all windows.
 """
 
 import json
-import os
 import random
 import re
 import signal
@@ -28,6 +27,7 @@ import confluent_kafka as ck
 import confluent_kafka.admin as cka
 import pytest
 
+from conftest import built_binary
 from helpers import consume_range, produce_all, producer, wait_for
 
 PARTITIONS = 4
@@ -36,12 +36,7 @@ T0 = 1_700_000_100_000 // WINDOW_MS * WINDOW_MS  # a window boundary
 
 
 def app_binary():
-    path = os.environ.get("ORDER_TOTALS_BIN")
-    if not path:
-        path = str(Path(__file__).resolve().parents[2] / "build/release/examples/order_totals/order_totals")
-    if not os.access(path, os.X_OK):
-        pytest.exit(f"order_totals binary not found at {path}; set ORDER_TOTALS_BIN", returncode=2)
-    return path
+    return built_binary("ORDER_TOTALS_BIN", "examples/order_totals/order_totals")
 
 
 class App:
