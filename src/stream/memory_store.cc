@@ -81,8 +81,13 @@ class memory_store final : public state_store {
   void scan_from(namespace_id ns, std::string_view prefix, std::string_view from,
                  const visitor& visit) override {
     auto& m = at(ns).entries;
-    for (auto it = m.lower_bound(std::max(prefix, from)); it != m.end(); ++it) {
+    // The visitor may put or erase (a join drops what it matched): erasing the visited entry
+    // would invalidate the iterator, so the next one is found again from a copy of the key,
+    // as the RocksDB store's iterator also tolerates writes.
+    std::string key;
+    for (auto it = m.lower_bound(std::max(prefix, from)); it != m.end(); it = m.upper_bound(key)) {
       if (std::string_view(it->first).substr(0, prefix.size()) != prefix) break;
+      key = it->first;
       if (!visit(it->first, it->second)) break;
     }
   }
