@@ -1,6 +1,7 @@
 // The in-memory state store: one std::map per namespace (ordered, for prefix scans), with
 // heterogeneous lookup so reads by string_view do not allocate.
 #include <algorithm>
+#include <deque>
 #include <map>
 
 #include "spate/stream/state_store.h"
@@ -74,8 +75,10 @@ class memory_store final : public state_store {
     auto& s = at(ns);
     auto it = s.entries.find(key);
     if (it == s.entries.end()) return;
-    s.entries.erase(it);
+    // Recorded first: `key` may view the entry's own key (a scan's visitor erasing what it
+    // was shown), which the erase frees.
     _capture.record(s.name, key, std::nullopt);
+    s.entries.erase(it);
   }
 
   void scan_from(namespace_id ns, std::string_view prefix, std::string_view from,
@@ -123,8 +126,10 @@ class memory_store final : public state_store {
     return _spaces[ns];
   }
 
-  // Few namespaces (a handful per operator), looked up by id on the hot path.
-  std::vector<space> _spaces;
+  // Few namespaces (a handful per operator), looked up by id on the hot path. A deque, so
+  // that a namespace opened by a scan's visitor (a join opening its other side lazily) does
+  // not move the map being scanned; a vector did, and ASan caught the scan reading freed memory.
+  std::deque<space> _spaces;
   change_capture _capture;
 };
 

@@ -47,6 +47,27 @@ TEST_P(state_store_contract, scans_a_prefix_in_byte_order) {
   EXPECT_EQ(seen, 2) << "returning false stops the scan";
 }
 
+// A join's visitor erases what it matched and emits downstream, where an operator may open
+// its state namespace for the first time: neither may break the scan in progress.
+TEST_P(state_store_contract, a_scan_survives_its_visitor_erasing_and_opening_namespaces) {
+  auto s = make();
+  auto ns = s->open("n");
+  for (auto k : {"p1", "p2", "p3", "p4"}) s->put(ns, k, k);
+  std::vector<std::string> seen;
+  int opened = 0;
+  s->scan(ns, "p", [&](std::string_view k, std::string_view v) {
+    EXPECT_EQ(k, v);
+    seen.emplace_back(k);
+    s->erase(ns, k);
+    for (int i = 0; i < 16; ++i) s->open("late-" + std::to_string(opened++));
+    return true;
+  });
+  EXPECT_EQ(seen, (std::vector<std::string>{"p1", "p2", "p3", "p4"}));
+  int left = 0;
+  s->scan(ns, {}, [&](std::string_view, std::string_view) { return ++left > 0; });
+  EXPECT_EQ(left, 0);
+}
+
 TEST_P(state_store_contract, captures_the_latest_change_per_key_once) {
   auto s = make();
   auto ns = s->open("n");
