@@ -43,6 +43,7 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::awaitable<void> write_loop();
   // Writes one response: its encoded bytes, with each splice's file range sent in between.
   asio::awaitable<std::error_code> write_response(const response_frame& r);
+  asio::awaitable<std::error_code> write_pieces(const response_frame& r);
   // Sends a slice of a segment file: sendfile when the file has a descriptor, else bounded
   // reads and writes.
   asio::awaitable<std::error_code> send_file_range(const storage::file_slice& slice);

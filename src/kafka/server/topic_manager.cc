@@ -6,15 +6,20 @@
 
 namespace spate::kafka {
 
-void fetch_waiter::fire() {
-  if (fired.exchange(true)) return;
+void fetch_waiter::fire(size_t owner) {
+  // Only the first firing since the fetch parked posts a wake-up; the others just add their
+  // core's bit, which the fetch reads when it runs. A fetch that is not parked is running: it
+  // reads the bits before it parks (park() sets the flag first, then looks at the bits, so a
+  // firing is either seen there or sees the flag and posts).
+  uint64_t before = state.fetch_or(bit(owner));
+  if ((before & parked) == 0 || (before & ~parked) != 0) return;
   // The timer belongs to the fetch's core; cancel it there.
   asio::post(timer.get_executor(), [self = shared_from_this()] { self->timer.cancel(); });
 }
 
 void partition_state::notify_waiters() {
   for (auto& w : waiters) {
-    if (auto live = w.lock()) live->fire();
+    if (auto live = w.lock()) live->fire(owner);
   }
   waiters.clear();
 }

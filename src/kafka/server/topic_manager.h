@@ -21,12 +21,29 @@
 
 namespace spate::kafka {
 
-// A long-polling fetch waiting for data: its timer is cancelled when data arrives.
+// A long-polling fetch waiting for data: its timer is cancelled when data arrives. One per
+// fetch, registered with each of its partitions; `state` records which owner cores fired
+// (bit owner % 63), so that the fetch re-reads only the partitions of those cores instead of
+// hopping to every core again (bench/RESULTS.md, "End-to-end latency"), and whether the fetch
+// is parked (`parked`): only a parked fetch is sent a wake-up, so that appends while a fetch
+// is reading (it registers as it reads) cost no wake-up of its core.
 struct fetch_waiter : std::enable_shared_from_this<fetch_waiter> {
   explicit fetch_waiter(asio::any_io_executor ex) : timer(ex) {}
+  static constexpr uint64_t parked = uint64_t{1} << 63;
+  static uint64_t bit(size_t owner) { return uint64_t{1} << (owner % 63); }
   asio::steady_timer timer;
-  std::atomic<bool> fired{false};
-  void fire();  // from any thread; wakes the waiting coroutine on its own executor
+  std::atomic<uint64_t> state{0};
+  // From an owner core, after an append there; wakes the parked coroutine on its own executor.
+  void fire(size_t owner);
+  // On the fetch's executor, before waiting on `timer`: false (and not parked) if a core has
+  // fired since the last take(), so there is something to read now.
+  bool park() {
+    if ((state.fetch_or(parked) & ~parked) == 0) return true;
+    state.fetch_and(~parked);
+    return false;
+  }
+  // The cores that fired since the last take(); unparks.
+  uint64_t take() { return state.exchange(0) & ~parked; }
 };
 
 struct partition_state {

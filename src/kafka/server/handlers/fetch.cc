@@ -7,6 +7,7 @@
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <algorithm>
 #include <map>
 
 #include "kafka/server/errors.h"
@@ -21,7 +22,6 @@ struct slot {
   const fetch_request::fetch_partition* in;
   fetch_response::partition_data* out;
   std::shared_ptr<partition_state> partition;
-  int64_t seen_end = -1;  // log end when last read, to detect new data
 };
 
 }  // namespace
@@ -54,11 +54,25 @@ asio::awaitable<fetch_response> handle(request_context& ctx, fetch_request& req)
   std::map<size_t, std::vector<slot*>> by_owner;
   for (auto& s : slots) by_owner[s.partition->owner].push_back(&s);
 
+  // One waiter for the whole fetch. Each owner core registers it in the same hop that reads
+  // its partitions, so no append can fall between the read and the registration, and a fetch
+  // that parks costs one hop per core, not two. When woken, only the cores that fired are
+  // read again: the others' partitions are unchanged since their registration (an append
+  // there would have fired). Before, a parked fetch hopped to every core to read, to every
+  // core to register, and to every core again when woken (bench/RESULTS.md, "End-to-end
+  // latency").
+  auto waiter = std::make_shared<fetch_waiter>(ctx.executor);
+  uint64_t visit = ~uint64_t{0};  // which cores to read (fetch_waiter::bit): all, at first
+  int64_t total = 0;
   for (;;) {
+    // A pass that found some data (below min_bytes) re-reads everything, so that the budget
+    // is shared out over the partitions in order as on the first pass.
+    if (total > 0) visit = ~uint64_t{0};
     int64_t budget = std::max<int32_t>(req.max_bytes, 0);
-    int64_t total = 0;
+    total = 0;
     bool any_error = false;
     for (auto& [owner, group] : by_owner) {
+      if ((visit & fetch_waiter::bit(owner)) == 0) continue;
       co_await srv.cores().run_on(owner, [&] {
         for (slot* s : group) {
           auto& log = *s->partition->log;
@@ -68,7 +82,14 @@ asio::awaitable<fetch_response> handle(request_context& ctx, fetch_request& req)
           s->out->high_watermark = log.log_end().value;
           s->out->last_stable_offset = log.log_end().value;
           s->out->log_start_offset = log.log_start().value;
-          s->seen_end = log.log_end().value;
+          // Registered before reading, on this core: an append after the read fires it.
+          // Waiters of finished fetches expire; drop them here so that an idle partition
+          // polled by consumers does not collect them without bound.
+          auto& ws = s->partition->waiters;
+          std::erase_if(ws, [](auto& w) { return w.expired(); });
+          if (std::none_of(ws.begin(), ws.end(), [&](auto& w) { return w.lock() == waiter; })) {
+            ws.push_back(waiter);
+          }
           // The first batch of the response may exceed every limit; after that, stop when
           // the request's budget is spent.
           if (total > 0 && budget <= 0) continue;
@@ -97,25 +118,22 @@ asio::awaitable<fetch_response> handle(request_context& ctx, fetch_request& req)
         std::chrono::steady_clock::now() >= deadline) {
       break;
     }
-    // Long poll: register with every partition, then sleep until woken or the deadline.
-    auto waiter = std::make_shared<fetch_waiter>(ctx.executor);
-    bool already = false;
-    for (auto& [owner, group] : by_owner) {
-      co_await srv.cores().run_on(owner, [&] {
-        for (slot* s : group) {
-          if (s->partition->log->log_end().value > s->seen_end) already = true;
-          // Waiters of finished fetches expire; drop them here so that an idle partition
-          // polled by consumers does not collect them without bound.
-          std::erase_if(s->partition->waiters, [](auto& w) { return w.expired(); });
-          s->partition->waiters.push_back(waiter);
-        }
-      });
+    // Long poll: sleep until an owner core fires the waiter or the deadline passes. A firing
+    // during the pass above left its bit set and park() says so; one after park() posts a
+    // cancel, which cannot run before we suspend here (this coroutine holds the executor).
+    if (!waiter->park()) {
+      visit = waiter->take();
+      continue;
     }
-    if (!already && !waiter->fired.load()) {
-      std::error_code ec;
-      waiter->timer.expires_at(deadline);
-      co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
+    std::error_code ec;
+    waiter->timer.expires_at(deadline);
+    co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    visit = waiter->take();
+    // Nothing fired and the deadline passed: the answer read last is still current (an append
+    // since would have fired). Nothing fired before the deadline: a cancel posted by a firing
+    // that raced with the timer's expiry of an earlier wait, whose bit we already took; wait
+    // again.
+    if (visit == 0 && std::chrono::steady_clock::now() >= deadline) break;
   }
   co_return resp;
 }
