@@ -4,10 +4,10 @@
 // it waits until an append to one of its partitions wakes it, or max_wait_ms passes.
 // The batches are not read here: each partition's answer is a file range (file_range.h) that
 // the connection sends with sendfile.
+#include <algorithm>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <algorithm>
 #include <map>
 
 #include "kafka/server/errors.h"
