@@ -215,6 +215,50 @@ def test_pipelined_requests_are_answered_in_order(bootstrap):
     assert [m.value() for m in got[1]] == [b"acks0-%d" % i for i in range(3, 40, 5)]
 
 
+@pytest.mark.parametrize("acks", [1, -1])
+def test_pipelined_produces_append_in_arrival_order_on_every_core(make_broker, acks):
+    """Produce requests pipelined on one connection, each with batches for partitions owned by
+    different cores, append to each partition in the order the requests arrived: the offsets
+    each partition hands out follow the request order. The broker lets a request append as soon
+    as the previous one's appends are queued on their cores (not done), which must keep this."""
+    b = make_broker("--num-partitions", "3", "--cores", "3")
+    topic = unique_topic("pipelined")
+    n = 300
+    with kw.Conn.to(b.bootstrap, timeout=60) as c:
+        c.metadata([topic])  # auto-creates the topic
+        parts_of = {}
+        out = b""
+        for i in range(n):
+            # Every partition, or two of them, or one: requests that touch different sets of
+            # cores overtake nothing.
+            parts = [[0, 1, 2], [2, 0], [1], [0]][i % 4]
+            parts_of[i] = parts
+            body = kw.string(None) + kw.i16(acks) + kw.i32(30000) + kw.i32(1) + kw.string(topic)
+            body += kw.array(parts, lambda p: kw.i32(p) + kw.nbytes(
+                kw.record_batch([b"%d-%d" % (i, p)])))
+            c.correlation_id += 1
+            out += kw.frame(kw.request_header(kw.PRODUCE, 3, c.correlation_id) + body)
+        c.send_raw(out)
+        offsets = {0: [], 1: [], 2: []}
+        for i in range(n):
+            _, resp = c.recv()
+            r = kw.Reader(resp)
+            topics = r.array(lambda x: (x.string(), x.array(
+                lambda y: (y.i32(), y.i16(), y.i64(), y.i64()))))
+            got = {p: (err, base) for p, err, base, _ in topics[0][1]}
+            assert sorted(got) == sorted(parts_of[i])
+            for p, (err, base) in got.items():
+                assert err == 0, (i, p, err)
+                offsets[p].append(base)
+    for p, bases in offsets.items():
+        assert bases == list(range(len(bases))), f"partition {p}: offsets out of request order"
+    # And the records themselves are in request order.
+    got = consume_range(b.bootstrap, topic, [0, 1, 2])
+    for p in range(3):
+        want = [b"%d-%d" % (i, p) for i in range(n) if p in parts_of[i]]
+        assert [m.value() for m in got[p]] == want
+
+
 def test_acks0_produce_error_closes_connection(bootstrap):
     topic = unique_topic("acks0")
     produce_all(producer(bootstrap), [(topic, 0, None, b"x", None, None)])
