@@ -18,11 +18,11 @@ namespace spate::kafka {
 class server;
 
 // Keeps one connection's Produce requests appending in the order they arrived, although they
-// are handled concurrently: a request whose partitions live on several cores hops between
-// them, and a later request must not overtake it on a shared partition (Kafka's per-connection
-// ordering, which producers with several requests in flight rely on). Only the append phase
-// is ordered; waiting for durability is not, so pipelined acks=all requests still share a sync.
-// Lives on the connection's core.
+// are handled concurrently: a later request must not overtake an earlier one on a shared
+// partition (Kafka's per-connection ordering, which producers with several requests in flight
+// rely on). A turn covers queueing the appends on their owner cores (each loop runs them in
+// that order), not their completion; nor waiting for durability, so acks=all requests share a
+// sync. Lives on the connection's core.
 class append_order {
  public:
   explicit append_order(asio::any_io_executor ex) : _ex(std::move(ex)) {}
