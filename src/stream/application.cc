@@ -130,6 +130,7 @@ struct application::state final : client::rebalance_listener {
   std::atomic<bool> stopping{false};
   timestamp_ms last_checkpoint{0};
   timestamp_ms last_clock{0};
+  timestamp_ms last_watermarks{0};  // control records last sent (between checkpoints)
 
   mutable std::mutex status_mu;
   application_status snapshot;
@@ -573,10 +574,12 @@ struct application::state final : client::rebalance_listener {
       auto now = wall_now();
       if (now.value - last_clock.value >= 50) {
         last_clock = now;
+        bool watermarks_due = now.value - last_watermarks.value >= cfg.watermark_interval.count();
+        if (watermarks_due) last_watermarks = now;
         for (auto& [id, t] : tasks) {
           SPATE_TRY(t.eng->advance_wall_clock(now));
           SPATE_TRY(take_outputs(t));
-          SPATE_TRY(send_watermarks(t, false));
+          if (watermarks_due) SPATE_TRY(send_watermarks(t, false));
         }
         SPATE_TRY(check_deliveries());
         std::lock_guard lock(status_mu);

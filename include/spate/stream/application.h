@@ -93,6 +93,10 @@ struct application_config {
   // After each checkpoint, delete the repartition records the tasks' markers have moved past
   // (DeleteRecords). Off: they stay until the topic's retention deletes them (for inspection).
   bool purge_repartition_topics = true;
+  // How often each task sends its watermark to every partition of a repartition topic, when it
+  // moved (and at every checkpoint). Each send is tasks x partitions records, so shorter means
+  // windows close sooner after the input's watermark passes them, at more control records.
+  duration watermark_interval{std::chrono::milliseconds(200)};
   observe::registry* metrics = nullptr;  // null: observe::registry::global()
 };
 
