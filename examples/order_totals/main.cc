@@ -5,6 +5,7 @@
 //
 //   order_totals --bootstrap 127.0.0.1:9092 [--application-id order-totals]
 //                [--commit-interval-ms 5000] [--session-timeout-ms 10000]
+//                [--keep-repartition-records]
 //
 // In-process over orders read from stdin, one per line as "<timestamp-ms> <order JSON>",
 // printing every record it writes as "<topic> <key> <value>":
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
   std::string app_id = "order-totals";
   int64_t commit_ms = 5000;
   int64_t session_ms = 10000;
+  bool keep_repartition = false;
   cli.add_flag("--stdin", from_stdin, "Run in-process over '<timestamp-ms> <json>' lines");
   cli.add_option("--bootstrap", bootstrap, "Kafka bootstrap servers (host:port,...)");
   cli.add_option("--application-id", app_id, "Consumer group and changelog prefix")
@@ -93,6 +95,8 @@ int main(int argc, char** argv) {
   cli.add_option("--session-timeout-ms", session_ms, "Group session timeout")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1000}, int64_t{300'000}));
+  cli.add_flag("--keep-repartition-records", keep_repartition,
+               "Do not delete consumed records from the repartition topic (to inspect it)");
   CLI11_PARSE(cli, argc, argv);
   if (from_stdin) return run_stdin();
   if (bootstrap.empty()) {
@@ -106,6 +110,7 @@ int main(int argc, char** argv) {
   cfg.client.client_id = app_id;
   cfg.commit_interval = std::chrono::milliseconds(commit_ms);
   cfg.session_timeout = std::chrono::milliseconds(session_ms);
+  cfg.purge_repartition_topics = !keep_repartition;
   auto app = spate::stream::application::create(order_totals::build, std::move(cfg));
   if (!app) {
     std::cerr << "order_totals: " << app.error().message() << "\n";

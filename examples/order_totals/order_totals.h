@@ -2,6 +2,9 @@
 // window of event time, written to "order-totals" as JSON
 // ({"key":"u1","start":...,"end":...,"value":1250}, keyed by the user id).
 //
+// The orders need not be keyed by user: run against Kafka, the key_by step "by-user" moves each
+// order to the task that owns its user through the topic "<application-id>-by-user-repartition".
+//
 // Orders may arrive up to 10 s out of order; a window still takes orders for 1 minute after it
 // closed (each re-emits the total); later orders go to "orders-late", and records that are not
 // valid orders go to "orders-dlq" with the reason in a "spate.error" header.
@@ -47,7 +50,7 @@ inline spate::result<spate::stream::topology> build() {
                           .watermarks = {.max_out_of_orderness = 10s, .idle_timeout = 1min},
                           .on_error = error_policy::dead_letter,
                           .dead_letter_topic = dead_letter_topic})
-                    .key_by(&order::user_id)
+                    .key_by(&order::user_id, spate::stream::default_serde<std::string>(), "by-user")
                     .window(tumbling(5min))
                     .allowed_lateness(1min)
                     .late_to(late)

@@ -122,6 +122,38 @@ status admin::create_partitions(const std::string& topic, int32_t total) {
   return topic_results(*_h, res, n, context);
 }
 
+status admin::delete_records(const std::map<topic_partition, int64_t>& before) {
+  std::string context = "delete records";
+  if (before.empty()) return ok();
+  partition_list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(before.size())));
+  for (auto& [tp, off] : before) {
+    if (off < 0) {
+      return spate::error(errc::invalid_argument, context + ": offset " + std::to_string(off) +
+                                                      " for " + tp.topic + " partition " +
+                                                      std::to_string(tp.partition));
+    }
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = off;
+  }
+  std::unique_ptr<rd_kafka_DeleteRecords_t, decltype(&rd_kafka_DeleteRecords_destroy)> req(
+      rd_kafka_DeleteRecords_new(list.get()), &rd_kafka_DeleteRecords_destroy);
+  auto ev = run_admin(*_h, RD_KAFKA_ADMIN_OP_DELETERECORDS, context, [&](auto* opts, auto* q) {
+    rd_kafka_DeleteRecords_t* reqs[] = {req.get()};
+    rd_kafka_DeleteRecords(_h->rk(), reqs, 1, opts, q);
+  });
+  if (!ev) return std::move(ev).error();
+  auto* res = rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev->get()));
+  for (int i = 0; res != nullptr && i < res->cnt; ++i) {
+    auto& e = res->elems[i];
+    if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return item_error(
+          *_h, e.err,
+          context + " in '" + std::string(e.topic) + "' partition " + std::to_string(e.partition),
+          rd_kafka_err2str(e.err));
+    }
+  }
+  return ok();
+}
+
 result<std::vector<std::string>> admin::list_topics() {
   auto info = _h->metadata(metadata_scope::all_topics);
   if (!info) return std::move(info).error();

@@ -90,6 +90,11 @@ class admin {
   // Deletes an empty group and its offsets; errc::unknown_group, errc::group_not_empty.
   status delete_group(const std::string& group);
 
+  // Deletes the records below `before` in each partition (DeleteRecords): the log start offset
+  // moves there. Per partition errors (an unknown partition, an offset past the end) fail the
+  // whole call, naming the partition.
+  status delete_records(const std::map<topic_partition, int64_t>& before);
+
   // The partition's log start and end offsets (ListOffsets).
   result<std::pair<int64_t, int64_t>> watermarks(const topic_partition& tp);
   // Per partition, the first offset whose record timestamp is >= `time_ms`, or the log end

@@ -16,6 +16,7 @@
 #include "observe/log.h"
 #include "spate/stream/engine.h"
 #include "spate/stream/errc.h"
+#include "spate/stream/repartition.h"
 
 namespace spate::stream {
 
@@ -97,11 +98,19 @@ struct application::state final : client::rebalance_listener {
     // The next offset per input partition that the state reflects: from the restored marker,
     // then from each checkpoint. Written with every marker, committed with every checkpoint.
     positions position;
+    // Per repartition topic, the last watermark control record sent (watermark, idle).
+    std::map<std::string, std::pair<timestamp_ms, bool>> sent_watermarks;
+    uint64_t duplicates_logged = 0;  // repartition duplicates dropped, as last logged
+    // The position in the last marker written or restored: where a restore would resume, so
+    // the repartition records below it are no longer needed.
+    positions marked;
   };
 
   topology_factory factory;
   application_config cfg;
   std::vector<std::string> source_topics;
+  // One per key_by step, written and read by the tasks themselves (application.h, "Keys.").
+  std::vector<std::string> repartition_topics;
   observe::registry* metrics = nullptr;
   observe::counter* checkpoints_metric = nullptr;
   observe::counter* restored_metric = nullptr;
@@ -114,12 +123,14 @@ struct application::state final : client::rebalance_listener {
   std::string changelog;    // its name
   bool changelog_exists = false;
 
-  std::map<int, task> tasks;      // running
+  std::map<std::pair<std::string, int32_t>, int64_t> purged;  // repartition records deleted below
+  std::map<int, task> tasks;                                  // running
   std::map<int, task> suspended;  // revoked at a rebalance, may come back in the next assignment
   std::optional<error> failure;   // met inside a rebalance callback
   std::atomic<bool> stopping{false};
   timestamp_ms last_checkpoint{0};
   timestamp_ms last_clock{0};
+  timestamp_ms last_watermarks{0};  // control records last sent (between checkpoints)
 
   mutable std::mutex status_mu;
   application_status snapshot;
@@ -155,6 +166,7 @@ struct application::state final : client::rebalance_listener {
       if (first.empty()) first = t;
       task_partitions = n;
     }
+    SPATE_TRY(ensure_repartition_topics());
     auto names = admin->list_topics();
     if (!names) return std::move(names).error().with_context("listing topics");
     changelog = application::changelog_topic(cfg.application_id);
@@ -164,12 +176,69 @@ struct application::state final : client::rebalance_listener {
                                                     .idempotent = true});
     if (!p) return std::move(p).error().with_context("connecting the producer");
     producer.emplace(std::move(*p));
+    auto subscribed = source_topics;
+    subscribed.insert(subscribed.end(), repartition_topics.begin(), repartition_topics.end());
     auto c = client::group_consumer::connect(cfg.client, {.group_id = cfg.application_id,
-                                                          .topics = source_topics,
+                                                          .topics = subscribed,
                                                           .session_timeout = cfg.session_timeout,
                                                           .listener = this});
     if (!c) return std::move(c).error().with_context("joining group " + cfg.application_id);
     consumer.emplace(std::move(*c));
+    return ok();
+  }
+
+  // Each repartition topic exists with the sources' partition count, so that task p reads its
+  // partition p and the range assignor gives it to the member that runs task p. One with another
+  // count cannot be used (its records are in partitions of another task layout): refuse.
+  status ensure_repartition_topics() {
+    for (auto& topic : repartition_topics) {
+      auto info = admin->describe_topic(topic);
+      if (!info && info.error().code == client::errc::unknown_topic) {
+        // Plain delete policy: records are consumed once; the tasks purge what they committed.
+        auto s = admin->create_topic({.name = topic,
+                                      .partitions = task_partitions,
+                                      .replication_factor = cfg.replication_factor,
+                                      .configs = {{"cleanup.policy", "delete"}}});
+        if (!s && s.error().code != client::errc::topic_exists) {
+          return std::move(s).error().with_context("creating repartition topic " + topic);
+        }
+        log()->info("{}: repartition topic {} ({} partitions)", cfg.application_id, topic,
+                    task_partitions);
+        info = admin->describe_topic(topic);
+      }
+      if (!info) return std::move(info).error().with_context("repartition topic '" + topic + "'");
+      int n = static_cast<int>(info->partitions.size());
+      if (n != task_partitions) {
+        return error(errc::invalid_topology,
+                     "repartition topic '" + topic + "' has " + std::to_string(n) +
+                         " partitions but the sources have " + std::to_string(task_partitions) +
+                         ": it was made for another partition count; delete it (and the "
+                         "application's changelog and committed offsets) to start over");
+      }
+    }
+    return ok();
+  }
+
+  // Watermark control records: each split step's upstream watermark, to every partition of its
+  // repartition topic (every downstream task takes the minimum over the upstream tasks). Sent
+  // when it changed, and at each checkpoint (`force`) so that a downstream task restarted from
+  // a marker hears from every upstream task again.
+  status send_watermarks(task& t, bool force) {
+    for (auto& sp : t.eng->splits()) {
+      if (sp.watermark == min_time && !sp.idle) continue;  // what downstream assumes anyway
+      auto [it, fresh] = t.sent_watermarks.try_emplace(sp.topic, min_time, false);
+      if (!fresh && !force && it->second == std::pair(sp.watermark, sp.idle)) continue;
+      it->second = {sp.watermark, sp.idle};
+      auto header = encode_watermark_header({t.id, sp.watermark, sp.idle});
+      for (int p = 0; p < task_partitions; ++p) {
+        SPATE_TRY(produce(output_record{sp.topic,
+                                        std::nullopt,
+                                        std::nullopt,
+                                        wall_now(),
+                                        {client::header{std::string(watermark_header), header}},
+                                        partition_id(p)}));
+      }
+    }
     return ok();
   }
 
@@ -214,6 +283,7 @@ struct application::state final : client::rebalance_listener {
         auto pos = decode_marker(*m.value);
         if (!pos) return std::move(pos).error().with_context(changelog);
         t.position = std::move(*pos);
+        t.marked = t.position;
         for (auto& ch : pending) SPATE_TRY(t.eng->restore(ch));
         applied += pending.size();
         pending.clear();
@@ -262,9 +332,11 @@ struct application::state final : client::rebalance_listener {
     ec.store = cfg.store_factory ? cfg.store_factory(id) : nullptr;
     ec.metrics = metrics;
     ec.application = cfg.application_id;
+    if (!repartition_topics.empty())
+      ec.split = split_config{cfg.application_id, id, task_partitions};
     auto eng = engine::create(std::move(*topo), std::move(ec));
     if (!eng) return std::move(eng).error();
-    task t{id, std::move(*eng), {}};
+    task t{id, std::move(*eng), {}, {}, 0, {}};
     SPATE_TRY(restore(t));
     SPATE_TRY(t.eng->start(wall_now()));
     for (auto& topic : topics) SPATE_TRY(t.eng->assign(topic, {partition_id(id)}));
@@ -277,7 +349,7 @@ struct application::state final : client::rebalance_listener {
         .key = r.key,
         .value = r.value,
         .headers = r.headers,
-        .partition = p,
+        .partition = p ? p : r.partition,
         .timestamp = r.timestamp.value >= 0 ? std::optional(r.timestamp) : std::nullopt});
     if (!id) return std::move(id).error().with_context("producing to " + r.topic);
     return ok();
@@ -318,13 +390,22 @@ struct application::state final : client::rebalance_listener {
     // would interleave with the new owner's. The lost-revoke that follows drops the tasks.
     if (consumer->assignment_lost()) return ok();
     std::vector<client::partition_offset> offsets;
+    std::vector<int> marked;  // tasks whose state changed: they write a marker
     for (auto& [id, t] : which) {
       auto cp = t.eng->checkpoint();
       for (auto& r : cp.outputs) SPATE_TRY(produce(r));
+      SPATE_TRY(send_watermarks(t, true));
+      if (auto d = t.eng->stats().repartition_duplicates; d > t.duplicates_logged) {
+        log()->info(
+            "{}: task {}: dropped {} repartitioned records already applied (sent again by a "
+            "restarted upstream task)",
+            cfg.application_id, id, d - t.duplicates_logged);
+        t.duplicates_logged = d;
+      }
       for (auto& o : cp.offsets) t.position[{o.topic, o.partition.value}] = o.next.value;
       if (!cp.state_changes.empty()) {
-        // The changes, then the marker saying which input they reflect, in one partition: a
-        // restore applies changes only up to the last marker.
+        // The changes, then (below) the marker saying which input they reflect, in one
+        // partition: a restore applies changes only up to the last marker.
         SPATE_TRY(ensure_changelog());
         for (auto& c : cp.state_changes) {
           SPATE_TRY(produce(
@@ -332,22 +413,58 @@ struct application::state final : client::rebalance_listener {
                   changelog, frame_key(c.store, c.key), std::move(c.value), wall_now(), {}},
               partition_id(id)));
         }
-        SPATE_TRY(produce(
-            output_record{changelog, marker_key(), encode_marker(t.position), wall_now(), {}},
-            partition_id(id)));
+        marked.push_back(id);
       }
       for (auto& [tp, next] : t.position) {
         offsets.push_back({tp.first, partition_id(tp.second), spate::offset(next)});
       }
     }
+    // Everything the markers vouch for is acknowledged before any marker is written: outputs in
+    // other partitions are not ordered with the marker, and a marker that outlived lost
+    // repartition records would skip them for good (their sequence numbers count as written).
     SPATE_TRY(producer->flush(cfg.client.timeout));
     SPATE_TRY(check_deliveries());
+    for (int id : marked) {
+      auto& t = which.at(id);
+      SPATE_TRY(
+          produce(output_record{changelog, marker_key(), encode_marker(t.position), wall_now(), {}},
+                  partition_id(id)));
+      t.marked = t.position;
+    }
+    if (!marked.empty()) {
+      SPATE_TRY(producer->flush(cfg.client.timeout));
+      SPATE_TRY(check_deliveries());
+    }
     SPATE_TRY(consumer->commit(offsets));
+    purge(which);
     last_checkpoint = wall_now();
     if (checkpoints_metric) checkpoints_metric->inc();
     std::lock_guard lock(status_mu);
     ++snapshot.checkpoints;
     return ok();
+  }
+
+  // Deletes what the tasks' markers have moved past in their repartition partitions (as Kafka
+  // Streams does), so the topics do not grow without bound. Below the marker, not merely the
+  // committed offset: a restore resumes at the marker. A failure costs only disk, so it is
+  // logged, not fatal.
+  void purge(std::map<int, task>& which) {
+    if (!cfg.purge_repartition_topics || repartition_topics.empty()) return;
+    std::map<client::topic_partition, int64_t> before;
+    for (auto& [id, t] : which) {
+      for (auto& topic : repartition_topics) {
+        auto it = t.marked.find({topic, id});
+        if (it == t.marked.end()) continue;
+        auto& done = purged[{topic, id}];
+        if (it->second > done) before[{topic, id}] = it->second;
+      }
+    }
+    if (before.empty()) return;
+    if (auto s = admin->delete_records(before); !s) {
+      log()->warn("{}: purging repartition topics: {}", cfg.application_id, s.error().message());
+      return;
+    }
+    for (auto& [tp, next] : before) purged[{tp.topic, tp.partition}] = next;
   }
 
   std::vector<client::partition_offset> on_assigned(
@@ -457,9 +574,12 @@ struct application::state final : client::rebalance_listener {
       auto now = wall_now();
       if (now.value - last_clock.value >= 50) {
         last_clock = now;
+        bool watermarks_due = now.value - last_watermarks.value >= cfg.watermark_interval.count();
+        if (watermarks_due) last_watermarks = now;
         for (auto& [id, t] : tasks) {
           SPATE_TRY(t.eng->advance_wall_clock(now));
           SPATE_TRY(take_outputs(t));
+          if (watermarks_due) SPATE_TRY(send_watermarks(t, false));
         }
         SPATE_TRY(check_deliveries());
         std::lock_guard lock(status_mu);
@@ -504,6 +624,26 @@ result<application> application::create(topology_factory factory, application_co
   auto s = std::make_unique<state>();
   s->source_topics = probe->source_topics();
   if (s->source_topics.empty()) return error(errc::invalid_topology, "the pipeline has no source");
+  for (auto& step : probe->repartition_steps()) {
+    auto topic = repartition_topic(config.application_id, step);
+    if (std::find(s->source_topics.begin(), s->source_topics.end(), topic) !=
+        s->source_topics.end()) {
+      return error(
+          errc::invalid_topology,
+          "source topic '" + topic + "' is the repartition topic of key_by step '" + step + "'");
+    }
+    s->repartition_topics.push_back(std::move(topic));
+  }
+  if (!s->repartition_topics.empty()) {
+    // Every key_by must be able to write its records (a value serde): find out now, not at the
+    // first task.
+    engine_config ec;
+    ec.metrics = config.metrics;
+    ec.application = config.application_id;
+    ec.split = split_config{config.application_id, 0, 1};
+    auto probe_engine = engine::create(std::move(*probe), std::move(ec));
+    if (!probe_engine) return std::move(probe_engine).error();
+  }
   s->factory = std::move(factory);
   s->cfg = std::move(config);
   s->metrics = s->cfg.metrics ? s->cfg.metrics : &observe::registry::global();

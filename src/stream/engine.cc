@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <exception>
 #include <map>
+#include <set>
 
+#include "spate/stream/repartition.h"
 #include "stream/stream_metrics.h"
 
 namespace spate::stream {
@@ -23,6 +25,12 @@ struct engine::state {
   std::map<std::pair<std::string, int32_t>, int64_t> next_offsets;
   // Source node -> its watermark gauge.
   std::map<const detail::node*, observe::gauge*> watermark_gauges;
+  // Split key_by steps (engine_config::split), each with the sources upstream of it.
+  struct split_step {
+    detail::repartition_core* step;
+    std::vector<detail::source_hooks*> upstream_sources;
+  };
+  std::vector<split_step> splits;
   bool started = false;
   bool ended = false;
   std::optional<error> failed;
@@ -109,6 +117,40 @@ result<engine> engine::create(topology t, engine_config config) {
     s->watermark_gauges.emplace(&src->as_node(), &detail::stream_metrics::watermark(
                                                      registry, config.application, src->topic()));
   }
+  if (config.split) {
+    for (auto& n : s->g().nodes) {
+      auto* step = dynamic_cast<detail::repartition_core*>(n.get());
+      if (step == nullptr) continue;
+      if (!step->can_split()) {
+        return error(errc::invalid_topology,
+                     "key_by step '" + n->name +
+                         "' has no value serde, so it cannot repartition: pass one to key_by");
+      }
+      auto topic = repartition_topic(config.split->application_id, n->name);
+      if (s->sources.count(topic) != 0) {
+        return error(errc::invalid_topology, "topic '" + topic + "' has two sources");
+      }
+      step->enable_split(topic, config.split->task, config.split->tasks);
+      s->sources.emplace(topic, step);
+      // The sources (or split steps) this step's upstream half reads: its idleness is theirs.
+      std::vector<detail::source_hooks*> upstream;
+      std::vector<detail::node*> todo(n->inputs.begin(), n->inputs.end());
+      std::set<detail::node*> seen;
+      while (!todo.empty()) {
+        auto* u = todo.back();
+        todo.pop_back();
+        if (!seen.insert(u).second) continue;
+        auto* hooks = dynamic_cast<detail::source_hooks*>(u);
+        auto* other = dynamic_cast<detail::repartition_core*>(u);
+        if (hooks != nullptr && (other == nullptr || other->split())) {
+          upstream.push_back(hooks);
+          continue;
+        }
+        todo.insert(todo.end(), u->inputs.begin(), u->inputs.end());
+      }
+      s->splits.push_back({step, std::move(upstream)});
+    }
+  }
   return engine(std::move(s));
 }
 
@@ -194,12 +236,25 @@ std::vector<output_record> engine::take_output() {
 
 checkpoint_data engine::checkpoint() {
   checkpoint_data cp;
+  if (_s->started && !_s->failed) {
+    for (auto& n : _s->g().nodes) n->before_checkpoint();
+  }
   cp.outputs = take_output();
   cp.state_changes = _s->store->take_changes();
   for (auto& [tp, next] : _s->next_offsets) {
     cp.offsets.push_back(committed_offset{tp.first, partition_id(tp.second), spate::offset(next)});
   }
   return cp;
+}
+
+std::vector<split_progress> engine::splits() const {
+  std::vector<split_progress> out;
+  for (auto& sp : _s->splits) {
+    bool idle = !sp.upstream_sources.empty();
+    for (auto* src : sp.upstream_sources) idle = idle && src->idle(_s->ctx.wall_now);
+    out.push_back({sp.step->topic(), sp.step->upstream_watermark(), idle});
+  }
+  return out;
 }
 
 timestamp_ms engine::watermark(const std::string& topic) const {

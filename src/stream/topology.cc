@@ -20,6 +20,14 @@ std::vector<std::string> topology::sink_topics() const {
   return {unique.begin(), unique.end()};
 }
 
+std::vector<std::string> topology::repartition_steps() const {
+  std::vector<std::string> out;
+  for (auto& n : _g->nodes) {
+    if (dynamic_cast<detail::repartition_core*>(n.get()) != nullptr) out.push_back(n->name);
+  }
+  return out;
+}
+
 std::string topology::describe() const {
   std::string out;
   for (auto& n : _g->nodes) {

@@ -31,4 +31,12 @@ timestamp_ms partition_watermarks::current(timestamp_ms now) {
   return _combined;
 }
 
+bool partition_watermarks::all_idle(timestamp_ms now) const {
+  if (!_strategy.idle_timeout || _partitions.empty()) return false;
+  for (auto& [p, s] : _partitions) {
+    if (now.value - s.last_active.value < _strategy.idle_timeout->count()) return false;
+  }
+  return true;
+}
+
 }  // namespace spate::stream

@@ -1,18 +1,21 @@
 """The stream library's Kafka runtime, on the broker: examples/order_totals run as a consumer-
 group application (application.h) against real topics.
 
-- Killed with SIGKILL mid-stream and restarted, the application's outputs, de-duplicated by
-  window key (the last result per user and window wins), equal a reference computed here from
-  the orders produced; the restarted instance restored state from its changelog topic.
-- Two instances split the input partitions; when one is SIGKILLed the other takes its tasks
-  over (state from the changelog, input from the committed offsets) and the results still
-  equal the reference.
+- Orders keyed by order id (so one user's orders are spread over every partition) are
+  repartitioned by the pipeline's key_by through "order-totals-by-user-repartition": the
+  outputs, de-duplicated by window key (the last result per user and window wins), equal a
+  reference computed here from the orders produced, and each repartitioned record sits in the
+  partition a real client's murmur2 partitioner picks for its key.
+- Killed with SIGKILL mid-stream and restarted (with records of the repartition topic sent
+  again, as a restarted upstream task does), the outputs still equal the reference; the
+  restarted instance restored state from its changelog topic and dropped the copies.
+- Two instances split the input partitions (orders without a key); when one is SIGKILLed the
+  other takes its tasks over and the results still equal the reference.
+- A repartition topic left with another partition count stops the application at start.
 
-The orders are produced keyed by user id (so a user's orders share a partition, as key_by
-without repartitioning requires), with event times up to 5 s out of order: under the
-pipeline's 10 s bound, so no order is late and the reference is a plain sum per 5-minute
-window. A last order per partition, far in event time, moves every partition's watermark past
-all windows.
+The orders have event times up to 5 s out of order: under the pipeline's 10 s bound, so no
+order is late and the reference is a plain sum per 5-minute window. A last order per
+partition, far in event time, moves every partition's watermark past all windows.
 """
 
 import json
@@ -31,6 +34,7 @@ from conftest import built_binary
 from helpers import consume_range, produce_all, producer, wait_for
 
 PARTITIONS = 4
+REPARTITION = "order-totals-by-user-repartition"
 WINDOW_MS = 5 * 60 * 1000
 T0 = 1_700_000_100_000 // WINDOW_MS * WINDOW_MS  # a window boundary
 
@@ -77,8 +81,8 @@ class App:
 def apps(tmp_path):
     started = []
 
-    def start(bootstrap, name, app_id="order-totals"):
-        a = App(bootstrap, tmp_path, name, app_id)
+    def start(bootstrap, name, *extra, app_id="order-totals"):
+        a = App(bootstrap, tmp_path, name, app_id, *extra)
         started.append(a)
         return a
 
@@ -116,9 +120,13 @@ def reference(orders):
     return totals
 
 
-def produce_orders(bootstrap, orders):
+def produce_orders(bootstrap, orders, key="order"):
+    """key: "order" (the order id: a user's orders spread over all partitions), "user" (what
+    key_by needed before repartitioning) or None (no key: the client spreads them)."""
     p = producer(bootstrap)
-    msgs = [("orders", None, user.encode(), json.dumps(o).encode(), None, ts)
+    keys = {"order": lambda u, o: o["order_id"].encode(), "user": lambda u, o: u.encode(),
+            None: lambda u, o: None}[key]
+    msgs = [("orders", None, keys(user, o), json.dumps(o).encode(), None, ts)
             for user, ts, o in orders]
     for err, _, _ in produce_all(p, msgs):
         assert err is None, err
@@ -188,6 +196,26 @@ def inject_cut_short_checkpoint(bootstrap):
         assert err is None, err
 
 
+def repartition_records(bootstrap):
+    """Per partition of the repartition topic, its records in offset order."""
+    return consume_range(bootstrap, REPARTITION, range(PARTITIONS))
+
+
+def send_again(bootstrap, per_partition, last=40):
+    """What a restarted upstream task does: the last data records of each partition of the
+    repartition topic produced again, headers (task, sequence number) and all."""
+    p = ck.Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    sent = 0
+    for part, msgs in per_partition.items():
+        data = [m for m in msgs if m.key() is not None]
+        for m in data[-last:]:
+            p.produce(REPARTITION, key=m.key(), value=m.value(), partition=part,
+                      headers=m.headers(), timestamp=m.timestamp()[1])
+            sent += 1
+    assert p.flush(30) == 0
+    return sent
+
+
 def committed(bootstrap, group):
     c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": group})
     try:
@@ -198,15 +226,75 @@ def committed(bootstrap, group):
         c.close()
 
 
+def test_orders_not_keyed_by_user_are_repartitioned(broker, apps):
+    bootstrap = broker.bootstrap
+    create_topics(bootstrap)
+    orders = make_orders(seed=3)
+    expected = reference(orders)
+    produce_orders(bootstrap, orders, key="order")
+    produce_flush_marks(bootstrap, orders[-1][1])
+
+    a = apps(bootstrap, "only", "--keep-repartition-records")
+    got = wait_for_results(bootstrap, expected)
+    assert got == expected
+    a.stop()
+
+    md = cka.AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+    assert len(md.topics[REPARTITION].partitions) == PARTITIONS
+    # Every data record is where librdkafka's murmur2 partitioner (Kafka's default) puts its
+    # key: ask a real client by producing each key to a fresh topic of the same partition count.
+    per_partition = repartition_records(bootstrap)
+    admin = cka.AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([cka.NewTopic("murmur2-check", PARTITIONS, 1)]).values():
+        f.result(30)
+    p = ck.Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random"})
+    landed = {}
+
+    def on_delivery(err, msg):
+        assert err is None, err
+        landed[msg.key()] = msg.partition()
+
+    ours = {}
+    controls = 0
+    for part, msgs in per_partition.items():
+        for m in msgs:
+            headers = dict(m.headers() or [])
+            if m.key() is None:
+                assert "spate.wm" in headers and m.value() is None
+                controls += 1
+                continue
+            assert "spate.seq" in headers
+            assert ours.setdefault(m.key(), part) == part, f"key {m.key()} in two partitions"
+    for k in ours:
+        p.produce("murmur2-check", key=k, value=b"", on_delivery=on_delivery)
+    assert p.flush(30) == 0
+    assert len(ours) == 60 + PARTITIONS  # the users and the flush marks
+    assert ours == landed
+    assert controls > 0
+
+
+def test_repartition_topic_with_another_partition_count_is_refused(broker, apps):
+    bootstrap = broker.bootstrap
+    create_topics(bootstrap)
+    admin = cka.AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([cka.NewTopic(REPARTITION, PARTITIONS - 1, 1)]).values():
+        f.result(30)
+    a = apps(bootstrap, "refused")
+    rc = a.proc.wait(60)
+    assert rc == 1, a.log()[-2000:]
+    assert f"repartition topic '{REPARTITION}' has {PARTITIONS - 1} partitions" in a.log(), \
+        a.log()[-2000:]
+
+
 def test_killed_mid_stream_restarts_to_the_reference(broker, apps):
     bootstrap = broker.bootstrap
     create_topics(bootstrap)
     orders = make_orders(seed=1)
     expected = reference(orders)
     half = len(orders) // 2
-    produce_orders(bootstrap, orders[:half])
+    produce_orders(bootstrap, orders[:half], key="order")
 
-    a = apps(bootstrap, "first")
+    a = apps(bootstrap, "first", "--keep-repartition-records")
     # Mid-stream: some input committed (so some state is in the changelog), not all of it.
     wait_for(lambda: committed(bootstrap, "order-totals") >= half // 2, 60,
              "the application to commit part of the input", interval=0.2)
@@ -214,14 +302,17 @@ def test_killed_mid_stream_restarts_to_the_reference(broker, apps):
     done = committed(bootstrap, "order-totals")
     assert done < len(orders)
     inject_cut_short_checkpoint(bootstrap)
-    produce_orders(bootstrap, orders[half:])
+    # Counted twice, these would make the totals of their windows wrong.
+    assert send_again(bootstrap, repartition_records(bootstrap)) > 0
+    produce_orders(bootstrap, orders[half:], key="order")
     produce_flush_marks(bootstrap, orders[-1][1])
 
-    b = apps(bootstrap, "second")
+    b = apps(bootstrap, "second", "--keep-repartition-records")
     got = wait_for_results(bootstrap, expected)
     assert got == expected
     assert b.restored() > 0, "the restarted instance restored no state from its changelog"
     assert "rolled back" in b.log(), "the injected unfinished checkpoint was not rolled back"
+    assert re.search(r"dropped \d+ repartitioned records already applied", b.log()), b.log()[-3000:]
     b.stop()
     # The changelog topic exists, compacted, with a partition per task.
     md = cka.AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
@@ -236,7 +327,7 @@ def test_two_instances_split_partitions_and_take_over(broker, apps):
     orders = make_orders(seed=2)
     expected = reference(orders)
     third = len(orders) // 3
-    produce_orders(bootstrap, orders[:third])
+    produce_orders(bootstrap, orders[:third], key=None)
 
     a = apps(bootstrap, "a")
     b = apps(bootstrap, "b")
@@ -248,10 +339,10 @@ def test_two_instances_split_partitions_and_take_over(broker, apps):
     wait_for(split, 60, "two instances to share the four tasks", interval=0.2)
     wait_for(lambda: committed(bootstrap, "order-totals") >= third, 60,
              "the first third to be committed", interval=0.2)
-    produce_orders(bootstrap, orders[third:2 * third])
+    produce_orders(bootstrap, orders[third:2 * third], key=None)
     a_tasks = a.tasks()
     a.kill()
-    produce_orders(bootstrap, orders[2 * third:])
+    produce_orders(bootstrap, orders[2 * third:], key=None)
     produce_flush_marks(bootstrap, orders[-1][1])
 
     wait_for(lambda: b.tasks() == set(range(PARTITIONS)), 60,
@@ -260,3 +351,11 @@ def test_two_instances_split_partitions_and_take_over(broker, apps):
     assert got == expected
     assert b.restored() > 0, f"the survivor restored no state for tasks {a_tasks}"
     b.stop()
+    # The tasks deleted the repartition records their checkpoints moved past.
+    c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": "purge-check"})
+    try:
+        lows = [c.get_watermark_offsets(ck.TopicPartition(REPARTITION, p), timeout=10)[0]
+                for p in range(PARTITIONS)]
+    finally:
+        c.close()
+    assert all(low > 0 for low in lows), lows

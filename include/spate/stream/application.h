@@ -36,8 +36,25 @@
 // window). Exactly-once outputs (one transaction per checkpoint) fit the same step once the
 // broker has transactions.
 //
-// Keys. key_by does not repartition: records of one key must already share a partition (as
-// with Kafka Streams' groupByKey), e.g. the producer keyed them by that key.
+// Keys. Every key_by repartitions (as Kafka Streams' selectKey + groupByKey and Flink's keyBy
+// do), whatever the input's keys: the task's steps before the key_by write each record (key
+// bytes, the key_by's value serde, event time) to the topic
+// "<application_id>-<step name>-repartition" (repartition.h), created at start with the
+// sources' partition count, in the partition Kafka's default partitioner (murmur2) picks for
+// the key; the steps after it read partition p of that topic in task p. So every record of a
+// key reaches one task, and a topic that any Kafka client produced keyed by the same bytes is
+// co-partitioned with it (stream-table joins). An existing repartition topic with another
+// partition count stops run() at start. Writes are outputs of the checkpoint (flushed and
+// checked before the marker and the commit); the topic's offset is part of the task's
+// position in the marker. Each data record carries (upstream task, sequence number); the
+// sequence counter and, downstream, the highest number applied per upstream task are state, so
+// records sent again by a task restarted from its marker are dropped and state stays exact.
+// Watermarks cross in control records: each upstream task writes its watermark to every
+// partition, and downstream takes the minimum over the upstream tasks that are not idle, never
+// the data records' own times (a lagging upstream task cannot make its records late). Format:
+// docs/formats/stream-repartition.md. After each checkpoint, the records below the markers'
+// positions are deleted (DeleteRecords; application_config::purge_repartition_topics). The
+// in-process engine and test_driver do not split (one task sees everything).
 //
 // Failures. A record the source's error policy does not absorb, a failed delivery, a failed
 // commit or a user function that throws stops run() with the error, without committing past
@@ -71,8 +88,15 @@ struct application_config {
   // The store of task `task` (one per task); null: make_memory_store(). A disk store (RocksDB)
   // needs a path per task.
   std::function<std::unique_ptr<state_store>(int task)> store_factory;
-  // Replication factor of created changelog topics; -1: the broker's default.
+  // Replication factor of created changelog and repartition topics; -1: the broker's default.
   int16_t replication_factor = -1;
+  // After each checkpoint, delete the repartition records the tasks' markers have moved past
+  // (DeleteRecords). Off: they stay until the topic's retention deletes them (for inspection).
+  bool purge_repartition_topics = true;
+  // How often each task sends its watermark to every partition of a repartition topic, when it
+  // moved (and at every checkpoint). Each send is tasks x partitions records, so shorter means
+  // windows close sooner after the input's watermark passes them, at more control records.
+  duration watermark_interval{std::chrono::milliseconds(200)};
   observe::registry* metrics = nullptr;  // null: observe::registry::global()
 };
 

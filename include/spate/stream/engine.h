@@ -35,6 +35,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,8 +48,26 @@
 
 namespace spate::stream {
 
+// How the Kafka runtime splits a task at its key_by steps (application.h): this engine is task
+// `task` of `tasks`, and each key_by writes to and reads from
+// repartition_topic(application_id, step name). Unset: key_by keys in place (in-process).
+struct split_config {
+  std::string application_id;
+  int32_t task = 0;
+  int32_t tasks = 1;
+};
+
+// Where a split key_by's upstream half is in event time: what the runtime writes downstream in
+// watermark control records (repartition.h).
+struct split_progress {
+  std::string topic;  // the repartition topic
+  timestamp_ms watermark = min_time;
+  bool idle = false;  // every source upstream of the step is idle
+};
+
 struct engine_config {
   std::unique_ptr<state_store> store;  // null: make_memory_store()
+  std::optional<split_config> split;
   // Where the engine's counters (spate_stream_*_total) go; null: observe::registry::global().
   observe::registry* metrics = nullptr;
   std::string application = "default";  // the "application" label of those counters
@@ -100,6 +119,9 @@ class engine {
   // Records written by sinks (and dead letters) since the last call.
   std::vector<output_record> take_output();
   checkpoint_data checkpoint();
+
+  // Each split key_by's upstream watermark (empty without engine_config::split).
+  std::vector<split_progress> splits() const;
 
   // The source's current watermark (min_time before any).
   timestamp_ms watermark(const std::string& topic) const;

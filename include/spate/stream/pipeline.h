@@ -33,6 +33,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <typeindex>
@@ -106,13 +107,22 @@ class stream {
   }
 
   // Groups by key_fn(const T&); the key's bytes (key_serde) become the record key downstream.
+  // The Kafka runtime repartitions at every key_by (application.h): it writes each record to
+  // the topic "<application_id>-<step name>-repartition" with value_serde (default:
+  // default_serde<T>() where T has one) and reads it back in the task that owns the key. Name
+  // the step to keep that topic when the pipeline's shape changes. A key_by without a value
+  // serde runs in-process (engine, test_driver) but application::create refuses it.
   template <class F, class K = std::remove_cvref_t<std::invoke_result_t<F, const T&>>>
   keyed_stream<K, T> key_by(F key_fn, serde<K> key_serde = default_serde<K>(),
-                            std::string name = {}) const {
+                            std::string name = {},
+                            std::optional<serde<T>> value_serde = std::nullopt) const {
+    if (!value_serde) {
+      if constexpr (has_default_serde<T>) value_serde = default_serde<T>();
+    }
     auto* n = _g->add<detail::key_by_node<K, T>>(
         "key_by", std::move(name),
         std::function<K(const T&)>([key_fn](const T& v) { return std::invoke(key_fn, v); }),
-        key_serde);
+        key_serde, std::move(value_serde));
     detail::connect(_node, n);
     return keyed_stream<K, T>(_g, n, std::move(key_serde));
   }
@@ -409,6 +419,8 @@ class topology {
 
   std::vector<std::string> source_topics() const;
   std::vector<std::string> sink_topics() const;
+  // The names of the key_by steps, where the Kafka runtime repartitions (in graph order).
+  std::vector<std::string> repartition_steps() const;
   // One line per step: "window-4 <- key_by-3".
   std::string describe() const;
 

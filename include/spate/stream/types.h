@@ -56,14 +56,16 @@ inline input_record to_input_record(client::message m) {
                       std::move(m.headers)};
 }
 
-// One record a pipeline writes (a `to(topic)` step). The runtime produces it as it is; the
-// partition is left to the producer's partitioner (hash of the key).
+// One record a pipeline writes (a `to(topic)` step, or a repartitioning key_by). The runtime
+// produces it as it is; unless `partition` is set, the partition is left to the producer's
+// partitioner (hash of the key).
 struct output_record {
   std::string topic;
   std::optional<std::string> key;
   std::optional<std::string> value;
   timestamp_ms timestamp{-1};
-  client::header_list headers;  // set on dead letters ("spate.error")
+  client::header_list headers;  // set on dead letters ("spate.error") and repartition records
+  std::optional<partition_id> partition;  // set on repartition records (Kafka's partitioner)
 };
 
 // Where an element came from: the source record, or nothing for derived results (a window's

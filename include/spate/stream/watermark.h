@@ -46,6 +46,8 @@ class partition_watermarks {
   void observe(partition_id p, timestamp_ms t, timestamp_ms now);
   // The combined watermark as of wall-clock time `now`.
   timestamp_ms current(timestamp_ms now);
+  // Every assigned partition idle as of `now` (false without an idle_timeout or a partition).
+  bool all_idle(timestamp_ms now) const;
 
   const watermark_strategy& strategy() const { return _strategy; }
 

@@ -41,5 +41,63 @@ TEST(application, create_checks_its_inputs) {
   EXPECT_TRUE(application::create(factory, {.application_id = "a"}));
 }
 
+// A type without a default serde: key_by cannot write it to a repartition topic unless given
+// a value serde, which create() finds out before connecting.
+struct opaque {
+  std::string user;
+};
+
+TEST(application, create_refuses_a_key_by_that_cannot_repartition) {
+  auto without = application::create(
+      [] {
+        topology_builder b;
+        b.source<std::string>("in")
+            .map([](const std::string& s) { return opaque{s}; })
+            .key_by([](const opaque& o) { return o.user; })
+            .as_stream()
+            .map([](const opaque& o) { return o.user; })
+            .to("out");
+        return b.build();
+      },
+      {.application_id = "a"});
+  ASSERT_FALSE(without);
+  EXPECT_EQ(without.error().code, errc::invalid_topology);
+  EXPECT_NE(without.error().message().find("value serde"), std::string::npos)
+      << without.error().message();
+
+  auto with = application::create(
+      [] {
+        topology_builder b;
+        b.source<std::string>("in")
+            .map([](const std::string& s) { return opaque{s}; })
+            .key_by(
+                [](const opaque& o) { return o.user; }, default_serde<std::string>(), "by-user",
+                custom_serde<opaque>(
+                    "opaque", [](const opaque& o) { return o.user; },
+                    [](std::string_view s) -> result<opaque> { return opaque{std::string(s)}; }))
+            .as_stream()
+            .map([](const opaque& o) { return o.user; })
+            .to("out");
+        return b.build();
+      },
+      {.application_id = "a"});
+  EXPECT_TRUE(with) << with.error().message();
+}
+
+TEST(application, refuses_a_source_named_like_a_repartition_topic) {
+  auto clash = application::create(
+      [] {
+        topology_builder b;
+        b.source<std::string>("a-k-repartition")
+            .key_by([](const std::string& s) { return s; }, default_serde<std::string>(), "k")
+            .as_stream()
+            .to("out");
+        return b.build();
+      },
+      {.application_id = "a"});
+  ASSERT_FALSE(clash);
+  EXPECT_EQ(clash.error().code, errc::invalid_topology);
+}
+
 }  // namespace
 }  // namespace spate::stream

@@ -34,6 +34,9 @@ struct engine_stats {
   uint64_t dead_letters = 0;          // of those, written to a dead-letter topic
   uint64_t null_values_skipped = 0;   // tombstones on a stream source
   uint64_t records_out = 0;
+  // Records read back from a repartition topic that were applied before (a restarted upstream
+  // task sent them again), dropped.
+  uint64_t repartition_duplicates = 0;
 };
 
 namespace detail {
@@ -73,8 +76,13 @@ class node {
   virtual void on_watermark(timestamp_ms) {}
   // The wall clock advanced (processing-time timers).
   virtual void on_wall_clock(timestamp_ms) {}
-  // What this node's watermark is when it has no inputs (sources).
+  // What this node's watermark is when it has no inputs (sources), or when it ignores them (a
+  // key_by that the Kafka runtime splits a task at: its watermark comes from the repartition
+  // topic's control records).
   virtual std::optional<timestamp_ms> own_watermark(timestamp_ms /*now*/) { return {}; }
+  // Just before the engine takes the state changes of a checkpoint: write state kept in memory
+  // between checkpoints (a repartitioning key_by's sequence numbers).
+  virtual void before_checkpoint() {}
 
   std::string kind;  // "map", "window", ... for describe()
   std::string name;  // unique in the topology; names the node's state namespaces
@@ -141,6 +149,10 @@ class source_hooks {
   // Decodes `r` and pushes it downstream; an error is what the source's error policy leaves
   // to the caller (errc::deserialization_failed, errc::invalid_timestamp).
   virtual status ingest(const input_record& r, std::string_view topic_name) = 0;
+  // True when this source holds back no watermark as of `now`: every partition it reads is idle
+  // (see watermark.h), or it never holds one back (a table). A repartitioning key_by reports
+  // its upstream task as idle downstream when every source upstream of it is idle.
+  virtual bool idle(timestamp_ms /*now*/) { return true; }
 };
 
 // The graph: nodes in creation order, which is a topological order (a node is created after

@@ -1,7 +1,9 @@
 // Internal: the stateless steps (map, filter, flat_map, key_by, sinks) and the typed source.
 #pragma once
 
+#include <algorithm>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -54,6 +56,10 @@ class source_core {
   void observe(partition_id p, timestamp_ms event_time, timestamp_ms now);
   timestamp_ms current_watermark(timestamp_ms now);
   void assign_partition(partition_id p, timestamp_ms now) { _watermarks.assign(p, now); }
+  // Processing time follows the wall clock, so such a source is never idle.
+  bool all_idle(timestamp_ms now) const {
+    return _mode == time_mode::event_time && _watermarks.all_idle(now);
+  }
 
  protected:
   std::string _topic;
@@ -79,6 +85,7 @@ class source_node final : public producer_node<T>, public source_hooks, private 
   std::optional<timestamp_ms> own_watermark(timestamp_ms now) override {
     return current_watermark(now);
   }
+  bool idle(timestamp_ms now) override { return all_idle(now); }
 
   status ingest(const input_record& r, std::string_view topic_name) override {
     auto& c = *this->ctx;
@@ -147,19 +154,117 @@ class flat_map_node final : public producer_node<Out>, public consumer<In> {
   std::function<std::vector<Out>(const In&)> _f;
 };
 
-// Sets the element's key bytes from a key computed from its value.
-template <class K, class T>
-class key_by_node final : public producer_node<T>, public consumer<T> {
+// The untyped half of a key_by that the Kafka runtime splits a task at (engine_config::split;
+// the record format is docs/formats/stream-repartition.md). Upstream, each element becomes a
+// record of the repartition topic, in the partition Kafka's partitioner picks for its key,
+// stamped with (this task, next sequence number). Downstream, the step is a source over the
+// topic's partition of this task: data records continue down the pipeline, except those whose
+// sequence number is at or below the highest already applied from their upstream task (a
+// restarted upstream task sends them again); control records carry each upstream task's
+// watermark, and the step's watermark is the minimum over the upstream tasks not idle, never
+// going back (as partition_watermarks does for partitions). Both counters are state, so the
+// changelog commits them with the rest of the checkpoint. In repartition.cc.
+class repartition_core : public source_hooks {
  public:
-  key_by_node(std::function<K(const T&)> f, serde<K> s) : _f(std::move(f)), _serde(std::move(s)) {}
+  virtual ~repartition_core() = default;
+  // Whether the step can write its elements (it has a value serde).
+  virtual bool can_split() const = 0;
+  // Called by the engine before start().
+  void enable_split(std::string topic, int32_t task, int32_t tasks);
+  bool split() const { return _split; }
+
+  const std::string& topic() const override { return _topic; }
+  void assign(partition_id, timestamp_ms) override {}  // watermarks are per upstream task
+  bool idle(timestamp_ms now) override;
+
+  // The watermark of the upstream half (the minimum over the step's inputs), which the runtime
+  // sends downstream in control records.
+  timestamp_ms upstream_watermark() const { return _upstream_watermark; }
+
+ protected:
+  // An upstream element as a repartition record (the sequence number is taken now).
+  output_record make_record(std::string key, std::string value, timestamp_ms t);
+  // A record read from the topic: true if it is data to apply now; false for a control record
+  // or a duplicate (the state is updated); an error for a record this format does not allow.
+  result<bool> accept(const input_record& r, engine_stats& stats);
+  // `upstream` is the inputs' watermark; returns the step's (downstream) watermark.
+  timestamp_ms downstream_watermark(timestamp_ms upstream);
+  void load(state_store& store, const std::string& step);
+  void save(state_store& store);
+
+ private:
+  struct upstream_task {
+    timestamp_ms watermark = min_time;
+    bool idle = false;
+    int64_t applied = 0;  // highest sequence number applied
+    bool dirty = false;   // applied changed since the last checkpoint
+  };
+  bool _split = false;
+  std::string _topic;
+  int32_t _task = 0;
+  int32_t _tasks = 1;
+  int64_t _sequence = 0;  // last sequence number written
+  bool _sequence_dirty = false;
+  std::vector<upstream_task> _upstreams;
+  timestamp_ms _upstream_watermark = min_time;
+  timestamp_ms _combined = min_time;
+  state_store::namespace_id _ns = 0;
+};
+
+// Sets the element's key bytes from a key computed from its value. Split by the Kafka runtime,
+// it also moves the element to the task that owns the key (repartition_core).
+template <class K, class T>
+class key_by_node final : public producer_node<T>, public consumer<T>, public repartition_core {
+ public:
+  key_by_node(std::function<K(const T&)> f, serde<K> s, std::optional<serde<T>> value_serde)
+      : _f(std::move(f)), _serde(std::move(s)), _value_serde(std::move(value_serde)) {}
+
   void push(const element<T>& e) override {
-    element<T> out{e.value, _serde.serialize(_f(e.value)), e.timestamp, e.origin};
-    this->emit(out);
+    if (!split()) {
+      element<T> out{e.value, _serde.serialize(_f(e.value)), e.timestamp, e.origin};
+      this->emit(out);
+      return;
+    }
+    this->ctx->outputs->push_back(
+        make_record(_serde.serialize(_f(e.value)), _value_serde->serialize(e.value), e.timestamp));
+  }
+
+  bool can_split() const override { return _value_serde.has_value(); }
+  node& as_node() override { return *this; }
+
+  void open(engine_context& c) override {
+    node::open(c);
+    if (split()) load(*c.store, this->name);
+  }
+  void before_checkpoint() override {
+    if (split()) save(*this->ctx->store);
+  }
+  std::optional<timestamp_ms> own_watermark(timestamp_ms) override {
+    if (!split()) return {};
+    timestamp_ms in = max_time;
+    for (auto* i : this->inputs) in = std::min(in, i->watermark);
+    return downstream_watermark(in);
+  }
+
+  status ingest(const input_record& r, std::string_view topic_name) override {
+    auto apply = accept(r, *this->ctx->stats);
+    if (!apply) return std::move(apply).error();
+    if (!*apply) return ok();
+    // We wrote these bytes with this serde: a failure is a corrupt topic, not bad user input.
+    auto v = _value_serde->deserialize(r.value ? std::string_view(*r.value) : std::string_view());
+    if (!v) {
+      return std::move(v).error().with_context(r.topic + "[" + std::to_string(r.partition.value) +
+                                               "]@" + std::to_string(r.offset.value));
+    }
+    this->emit(element<T>{std::move(*v), r.key, r.timestamp,
+                          record_origin{topic_name, r.partition, r.offset}});
+    return ok();
   }
 
  private:
   std::function<K(const T&)> _f;
   serde<K> _serde;
+  std::optional<serde<T>> _value_serde;
 };
 
 template <class T>
