@@ -286,14 +286,14 @@ class event_digest {
     add_int(int64_t(e.value.index()));
     if (const auto* p = e.as_person()) {
       add_int(p->id);
-      for (const auto* s : {&p->name, &p->email_address, &p->credit_card, &p->city, &p->state,
-                            &p->extra}) {
+      for (const auto* s :
+           {&p->name, &p->email_address, &p->credit_card, &p->city, &p->state, &p->extra}) {
         add_str(*s);
       }
       add_int(p->date_time);
     } else if (const auto* a = e.as_auction()) {
-      for (int64_t v : {a->id, a->initial_bid, a->reserve, a->date_time, a->expires, a->seller,
-                        a->category}) {
+      for (int64_t v :
+           {a->id, a->initial_bid, a->reserve, a->date_time, a->expires, a->seller, a->category}) {
         add_int(v);
       }
       for (const auto* s : {&a->item_name, &a->description, &a->extra}) add_str(*s);
