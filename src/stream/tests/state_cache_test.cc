@@ -84,7 +84,7 @@ using state = std::map<std::pair<std::string, std::string>, std::string>;
 using output = std::tuple<std::string, std::optional<std::string>, std::optional<std::string>,
                           int64_t>;  // topic, key, value, timestamp
 
-void apply(state& s, const std::vector<state_change>& changes) {
+void apply_changes(state& s, const std::vector<state_change>& changes) {
   for (auto& c : changes) {
     if (c.value) {
       s[{c.store, c.key}] = *c.value;
@@ -128,13 +128,13 @@ run_result run(const std::vector<input>& in, size_t cache_entries, bool rocksdb)
     EXPECT_TRUE(st) << st.error().message();
     if (in[i].checkpoint_after) {
       auto cp = d->get_engine().checkpoint();
-      apply(changelog, cp.state_changes);
+      apply_changes(changelog, cp.state_changes);
       r.checkpoints.push_back(changelog);
       if (++checkpoints == 6) restart_from = i + 1;
     }
   }
   EXPECT_TRUE(d->end_of_input());
-  apply(changelog, d->get_engine().checkpoint().state_changes);
+  apply_changes(changelog, d->get_engine().checkpoint().state_changes);
   r.checkpoints.push_back(changelog);
   read_all(*d, r.outputs);
 
