@@ -196,11 +196,12 @@ std::vector<output_record> engine::take_output() {
 checkpoint_data engine::checkpoint() {
   checkpoint_data cp;
   cp.outputs = take_output();
-  if (_s->started && !_s->failed) {
+  // A stopped engine's state may be half-updated, or partly only in operators' caches:
+  // committing its offsets could lose input. The runtime recovers from the last checkpoint.
+  if (_s->failed) return cp;
+  if (_s->started) {
     for (auto& n : _s->g().nodes) n->flush_state();
     if (auto h = _s->store->health(); !h) {
-      // Some cached state may not have reached the store: committing offsets now would lose
-      // it. Stop; the runtime recovers from the last complete checkpoint.
       _s->failed = error(errc::state_store_failed, h.error().message());
       return cp;
     }

@@ -105,8 +105,8 @@ class engine {
   // Records written by sinks (and dead letters) since the last call.
   std::vector<output_record> take_output();
   // Writes the operators' cached state to the store, then takes the outputs, the store's
-  // changes and the offsets. If writing the state fails (a disk store), the engine stops and
-  // the checkpoint carries the outputs only: no changes and no offsets to commit.
+  // changes and the offsets. A stopped engine (or one whose store fails while the cached state
+  // is written) gives the outputs only: no changes and no offsets to commit.
   checkpoint_data checkpoint();
 
   // The source's current watermark (min_time before any).
