@@ -226,3 +226,39 @@ TEST(state_cache, the_store_is_written_at_checkpoints_and_when_read) {
 
 }  // namespace
 }  // namespace spate::stream
+
+namespace spate::stream {
+namespace {
+
+// An engine stopped by a throwing user function may hold half-applied updates, some only in
+// the cache: its checkpoint must offer no state and no offsets to commit.
+TEST(state_cache, a_stopped_engine_checkpoints_nothing_to_commit) {
+  topology_builder b;
+  b.source("events", json_serde<ev>())
+      .key_by(&ev::key)
+      .window(tumbling(duration(100)))
+      .aggregate(int64_t(0),
+                 [](int64_t& a, const ev& e) {
+                   if (e.amount < 0) throw std::runtime_error("negative amount");
+                   a += e.amount;
+                 })
+      .to("sum");
+  auto t = b.build();
+  ASSERT_TRUE(t);
+  auto d = test_driver::create(std::move(*t));
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(d->pipe("events", ev{"a", 5}, json_serde<ev>(), timestamp_ms(10)));
+  auto healthy = d->get_engine().checkpoint();
+  EXPECT_FALSE(healthy.state_changes.empty());
+  EXPECT_FALSE(healthy.offsets.empty());
+  ASSERT_TRUE(d->pipe("events", ev{"b", 6}, json_serde<ev>(), timestamp_ms(20)));
+  auto st = d->pipe("events", ev{"a", -1}, json_serde<ev>(), timestamp_ms(30));
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, errc::user_function_failed);
+  auto cp = d->get_engine().checkpoint();
+  EXPECT_TRUE(cp.state_changes.empty());
+  EXPECT_TRUE(cp.offsets.empty());
+}
+
+}  // namespace
+}  // namespace spate::stream
