@@ -67,39 +67,48 @@ int64_t long_below(java_random& r, int64_t k) {
   return std::llabs(r.next_long() % k);
 }
 
-// Length 3..max-1; a space with probability 1/13 else a-z; trimmed at both ends.
+// Length 3..max-1; a space with probability 1/13 else a-z; trimmed at both ends. Written
+// into a buffer of the final length and trimmed in place: one allocation at most.
 std::string rand_string(java_random& r, int32_t max, char space = ' ', bool trim = true) {
   int32_t len = 3 + r.next_int(max - 3);
-  std::string s;
-  s.reserve(len);
+  std::string s(static_cast<size_t>(len), '\0');
+  char* p = s.data();
   for (int32_t i = 0; i < len; ++i) {
-    if (r.next_int(13) == 0) {
-      s += space;
-    } else {
-      s += static_cast<char>('a' + r.next_int(26));
-    }
+    p[i] = r.next_int(13) == 0 ? space : static_cast<char>('a' + r.next_int(26));
   }
   if (!trim) return s;
-  auto b = s.find_first_not_of(' ');
-  if (b == std::string::npos) return {};
   auto e = s.find_last_not_of(' ');
-  return s.substr(b, e - b + 1);
+  if (e == std::string::npos) return {};
+  s.resize(e + 1);
+  s.erase(0, s.find_first_not_of(' '));
+  return s;
 }
 
-// Six characters per 32-bit draw, with Java's truncating % and / (so 'H'..'z').
+// Six characters per 32-bit draw, with Java's truncating % and / (so 'H'..'z'), into a buffer
+// of the final length. Character k of a draw x is (x / 26^k) % 26 with truncating division
+// (truncating twice by 26 is truncating once by 676, and so on): computed from six
+// independent quotients rather than a chain of six dependent divisions.
 std::string exact_string(java_random& r, int64_t len) {
-  std::string s;
-  s.reserve(static_cast<size_t>(len));
-  int32_t x = 0;
-  int n = 0;
-  for (int64_t i = 0; i < len; ++i) {
-    if (n == 0) {
-      x = r.next_int();
-      n = 6;
+  std::string s(static_cast<size_t>(len), '\0');
+  char* p = s.data();
+  char* end = p + len;
+  for (; end - p >= 6; p += 6) {
+    int32_t x = r.next_int();
+    int32_t q1 = x / 26, q2 = x / 676, q3 = x / 17'576, q4 = x / 456'976, q5 = x / 11'881'376,
+            q6 = x / 308'915'776;
+    p[0] = static_cast<char>('a' + (x - 26 * q1));
+    p[1] = static_cast<char>('a' + (q1 - 26 * q2));
+    p[2] = static_cast<char>('a' + (q2 - 26 * q3));
+    p[3] = static_cast<char>('a' + (q3 - 26 * q4));
+    p[4] = static_cast<char>('a' + (q4 - 26 * q5));
+    p[5] = static_cast<char>('a' + (q5 - 26 * q6));
+  }
+  if (p != end) {
+    int32_t x = r.next_int();
+    for (; p != end; ++p) {
+      *p = static_cast<char>('a' + x % 26);
+      x /= 26;
     }
-    s += static_cast<char>('a' + x % 26);
-    x /= 26;
-    --n;
   }
   return s;
 }
@@ -178,7 +187,9 @@ generator::generator(generator_config config) : _c(config) {
   java_random r(static_cast<int64_t>(splitmix64(_c.seed ^ 0x6368616E6E656C73ULL)));
   for (int i = 0; i < 4; ++i) _hot_channel_urls.push_back(url(r));
   _channel_urls.reserve(num_channels);
+  _channel_names.reserve(num_channels);
   for (int32_t k = 0; k < num_channels; ++k) {
+    _channel_names.push_back("channel-" + std::to_string(k));
     std::string u = url(r);
     // About 9 in 10 channels also carry their id in the URL.
     if (r.next_int(10) > 0)
@@ -247,11 +258,10 @@ event generator::at(int64_t count) const {
       p.name += std::string(" ") + last_names[r.next_int(9)];
       p.email_address = rand_string(r, 7);
       p.email_address += "@" + rand_string(r, 5) + ".com";
+      p.credit_card.assign(19, ' ');
       for (int i = 0; i < 4; ++i) {
-        char group[8];
-        std::snprintf(group, sizeof group, "%04d", r.next_int(10000));
-        if (i > 0) p.credit_card += ' ';
-        p.credit_card += group;
+        int32_t v = r.next_int(10000);  // four digits, zero-padded ("%04d")
+        for (int k = 3; k >= 0; --k, v /= 10) p.credit_card[size_t(5 * i + k)] = char('0' + v % 10);
       }
       p.city = cities[r.next_int(10)];
       p.state = states[r.next_int(6)];
@@ -309,7 +319,7 @@ event generator::at(int64_t count) const {
           b.url = _hot_channel_urls[static_cast<size_t>(i)];
         } else {
           int32_t k = r.next_int(num_channels);
-          b.channel = "channel-" + std::to_string(k);
+          b.channel = _channel_names[static_cast<size_t>(k)];
           b.url = _channel_urls[static_cast<size_t>(k)];
         }
       }

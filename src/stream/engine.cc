@@ -112,6 +112,7 @@ result<engine> engine::create(topology t, engine_config config) {
   s->ctx.store = s->store.get();
   s->ctx.stats = &s->stats;
   s->ctx.outputs = &s->outputs;
+  s->ctx.state_cache_entries = config.state_cache_entries;
   for (auto* src : s->g().sources) {
     s->sources.emplace(src->topic(), src);
     s->watermark_gauges.emplace(&src->as_node(), &detail::stream_metrics::watermark(
@@ -236,10 +237,17 @@ std::vector<output_record> engine::take_output() {
 
 checkpoint_data engine::checkpoint() {
   checkpoint_data cp;
-  if (_s->started && !_s->failed) {
-    for (auto& n : _s->g().nodes) n->before_checkpoint();
-  }
   cp.outputs = take_output();
+  // A stopped engine's state may be half-updated, or partly only in operators' caches:
+  // committing its offsets could lose input. The runtime recovers from the last checkpoint.
+  if (_s->failed) return cp;
+  if (_s->started) {
+    for (auto& n : _s->g().nodes) n->flush_state();
+    if (auto h = _s->store->health(); !h) {
+      _s->failed = error(errc::state_store_failed, h.error().message());
+      return cp;
+    }
+  }
   cp.state_changes = _s->store->take_changes();
   for (auto& [tp, next] : _s->next_offsets) {
     cp.offsets.push_back(committed_offset{tp.first, partition_id(tp.second), spate::offset(next)});
@@ -270,6 +278,9 @@ const engine_stats& engine::stats() const {
   return _s->stats;
 }
 state_store& engine::store() {
+  if (_s->started && !_s->failed) {
+    for (auto& n : _s->g().nodes) n->flush_state();
+  }
   return *_s->store;
 }
 const topology& engine::pipeline() const {

@@ -71,6 +71,11 @@ struct engine_config {
   // Where the engine's counters (spate_stream_*_total) go; null: observe::registry::global().
   observe::registry* metrics = nullptr;
   std::string application = "default";  // the "application" label of those counters
+  // Per window step: how many window accumulators stay deserialized in memory between records
+  // (a write-back cache; written to the store at each checkpoint and when evicted, so the
+  // changelog still gets every key's latest value before each checkpoint). It bounds the
+  // cache's memory, so a disk store can still hold more state than memory; 0: no cache.
+  size_t state_cache_entries = 100'000;
 };
 
 // The next offset to read, per input partition: what a checkpoint commits.
@@ -118,6 +123,9 @@ class engine {
 
   // Records written by sinks (and dead letters) since the last call.
   std::vector<output_record> take_output();
+  // Writes the operators' cached state to the store, then takes the outputs, the store's
+  // changes and the offsets. A stopped engine (or one whose store fails while the cached state
+  // is written) gives the outputs only: no changes and no offsets to commit.
   checkpoint_data checkpoint();
 
   // Each split key_by's upstream watermark (empty without engine_config::split).
@@ -127,6 +135,8 @@ class engine {
   timestamp_ms watermark(const std::string& topic) const;
   timestamp_ms wall_clock() const;
   const engine_stats& stats() const;
+  // The store, with the operators' cached state written to it first (so reads see the current
+  // state).
   state_store& store();
   const topology& pipeline() const;
 

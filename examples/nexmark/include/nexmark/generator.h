@@ -101,6 +101,7 @@ class generator {
   // Flink fixes one URL per channel when the source starts (§1.4): derived from the seed here.
   std::vector<std::string> _hot_channel_urls;
   std::vector<std::string> _channel_urls;
+  std::vector<std::string> _channel_names;  // "channel-<k>", built once rather than per bid
 };
 
 }  // namespace nexmark

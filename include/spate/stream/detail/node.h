@@ -56,6 +56,9 @@ struct engine_context {
   timestamp_ms wall_now{0};
   engine_stats* stats = nullptr;
   std::vector<output_record>* outputs = nullptr;
+  // How many live accumulators a window step keeps deserialized in front of the store (see
+  // detail/state_cache.h); 0: none, every update reads and writes the store.
+  size_t state_cache_entries = 0;
   // Set by a node that found its own state unreadable (a corrupt store); the engine stops.
   std::optional<error> failure;
   void fail(error e) {
@@ -80,9 +83,11 @@ class node {
   // key_by that the Kafka runtime splits a task at: its watermark comes from the repartition
   // topic's control records).
   virtual std::optional<timestamp_ms> own_watermark(timestamp_ms /*now*/) { return {}; }
-  // Just before the engine takes the state changes of a checkpoint: write state kept in memory
-  // between checkpoints (a repartitioning key_by's sequence numbers).
-  virtual void before_checkpoint() {}
+  // Writes state the node keeps outside the store (a window's write-back cache, a
+  // repartitioning key_by's sequence numbers) to the store, so that the store, and so its change
+  // capture, holds the node's current state. The engine calls it before each checkpoint takes
+  // the changes, and before anyone else reads the store.
+  virtual void flush_state() {}
 
   std::string kind;  // "map", "window", ... for describe()
   std::string name;  // unique in the topology; names the node's state namespaces

@@ -236,7 +236,7 @@ class key_by_node final : public producer_node<T>, public consumer<T>, public re
     node::open(c);
     if (split()) load(*c.store, this->name);
   }
-  void before_checkpoint() override {
+  void flush_state() override {
     if (split()) save(*this->ctx->store);
   }
   std::optional<timestamp_ms> own_watermark(timestamp_ms) override {

@@ -39,10 +39,20 @@ inline std::string key_prefix(std::string_view key) {
   return out;
 }
 
-inline std::string window_state_key(std::string_view key, const window& w) {
-  std::string out = key_prefix(key);
+// Appends the window entry of (key, w) to `out` (a reused buffer: no allocation per lookup).
+inline void append_window_state_key(std::string& out, std::string_view key, const window& w) {
+  char b[4];
+  store_be<uint32_t>(reinterpret_cast<uint8_t*>(b), static_cast<uint32_t>(key.size()));
+  out.append(b, 4);
+  out.append(key);
   append_time(out, w.start);
   append_time(out, w.end);
+}
+
+inline std::string window_state_key(std::string_view key, const window& w) {
+  std::string out;
+  out.reserve(4 + key.size() + 16);
+  append_window_state_key(out, key, w);
   return out;
 }
 

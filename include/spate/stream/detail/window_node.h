@@ -15,6 +15,11 @@
 // In-memory indexes (which windows wait to fire, which wait to be dropped) are rebuilt from
 // the store in open(), so a restored store resumes; all restored windows count as not fired
 // yet, and fire again when the watermark passes them (at-least-once output).
+//
+// Tumbling and hopping windows keep their live accumulators deserialized in a write-back cache
+// (detail/state_cache.h) and write them to the store at each checkpoint (flush_state) and on
+// eviction. Session windows merge by scanning the store for a key's sessions, so they read and
+// write the store directly.
 #pragma once
 
 #include <set>
@@ -23,6 +28,7 @@
 #include <vector>
 
 #include "spate/stream/detail/node.h"
+#include "spate/stream/detail/state_cache.h"
 #include "spate/stream/detail/state_keys.h"
 #include "spate/stream/windows.h"
 
@@ -51,7 +57,10 @@ class window_node final : public producer_node<windowed<K, R>>, public consumer<
       _pending.emplace(e->window.end.value, std::string(e->key), e->window.start.value);
       return true;
     });
+    _cache.open(c, _ns, &_agg.acc_serde, "window state of " + this->name);
   }
+
+  void flush_state() override { _cache.flush(); }
 
   void push(const element<In>& e) override {
     const std::string key = e.key.value_or(std::string());
@@ -65,6 +74,7 @@ class window_node final : public producer_node<windowed<K, R>>, public consumer<
         accepted = true;
         add_to_window(key, w, e.value);
       });
+      _cache.trim();
     }
     if (!accepted) {
       ++this->ctx->stats->late_records;
@@ -79,19 +89,24 @@ class window_node final : public producer_node<windowed<K, R>>, public consumer<
       auto [end, key, start] = *_pending.begin();
       _pending.erase(_pending.begin());
       window w{timestamp_ms(start), timestamp_ms(end)};
-      auto sk = window_state_key(key, w);
-      auto acc = load(sk);
-      if (!acc) continue;
-      fire(key, w, *acc);
+      set_state_key(key, w);
+      if (auto* c = _cache.cached(_sk)) {
+        fire(key, w, c->value);
+      } else if (auto acc = _cache.load(_sk)) {
+        fire(key, w, *acc);
+      } else {
+        continue;
+      }
       if (cleanup_time(w) <= wm) {
-        this->ctx->store->erase(_ns, sk);
+        _cache.erase(_sk);
       } else {
         _retained.emplace(cleanup_time(w).value, key, start, end);
       }
     }
     while (!_retained.empty() && std::get<0>(*_retained.begin()) <= wm.value) {
       auto& [cleanup, key, start, end] = *_retained.begin();
-      this->ctx->store->erase(_ns, window_state_key(key, {timestamp_ms(start), timestamp_ms(end)}));
+      set_state_key(key, {timestamp_ms(start), timestamp_ms(end)});
+      _cache.erase(_sk);
       _retained.erase(_retained.begin());
     }
   }
@@ -101,15 +116,10 @@ class window_node final : public producer_node<windowed<K, R>>, public consumer<
     return add_saturating(w.max_timestamp(), _lateness);
   }
 
-  std::optional<Acc> load(const std::string& state_key) {
-    auto bytes = this->ctx->store->get(_ns, state_key);
-    if (!bytes) return std::nullopt;
-    auto acc = _agg.acc_serde.deserialize(*bytes);
-    if (!acc) {
-      this->ctx->fail(acc.error().with_context("window state of " + this->name));
-      return std::nullopt;
-    }
-    return std::move(*acc);
+  // _sk = the state key of (key, w), reusing its buffer.
+  void set_state_key(std::string_view key, const window& w) {
+    _sk.clear();
+    append_window_state_key(_sk, key, w);
   }
 
   void store_acc(const std::string& state_key, const Acc& acc) {
@@ -130,15 +140,15 @@ class window_node final : public producer_node<windowed<K, R>>, public consumer<
   }
 
   void add_to_window(const std::string& key, const window& w, const In& v) {
-    auto sk = window_state_key(key, w);
-    auto acc = load(sk);
-    bool fresh = !acc;
-    if (fresh) acc = _agg.init();
-    _agg.add(*acc, v);
-    store_acc(sk, *acc);
+    set_state_key(key, w);
+    auto* c = _cache.find(_sk);
+    bool fresh = !c;
+    if (fresh) c = &_cache.insert(_sk, _agg.init());
+    _agg.add(c->value, v);
+    c->dirty = true;
     if (fresh) index(key, w);
     // Late but allowed: the window fired already, so its result is updated now.
-    if (w.max_timestamp() <= this->watermark) fire(key, w, *acc);
+    if (w.max_timestamp() <= this->watermark) fire(key, w, c->value);
   }
 
   bool add_to_session(const std::string& key, const element<In>& e) {
@@ -191,6 +201,8 @@ class window_node final : public producer_node<windowed<K, R>>, public consumer<
   serde<K> _key_serde;
   std::string _late_tag;
   state_store::namespace_id _ns = 0;
+  state_cache<Acc> _cache;  // tumbling and hopping windows' accumulators
+  std::string _sk;          // scratch: the state key being looked up
   // Windows that have not fired: (end, key, start).
   std::set<std::tuple<int64_t, std::string, int64_t>> _pending;
   // Fired windows kept for late records: (cleanup time, key, start, end).
