@@ -381,7 +381,8 @@ struct case_result {
   uint64_t bytes = 0;
   uint64_t batches = 0;
   uint64_t syncs = 0;
-  double sync_p50_us = 0;  // fdatasync duration, median (histogram bucket bound, <= +12.5 %)
+  double batches_per_turn = 0;  // per append_all of the owner (one pwritev), 16 producers
+  double sync_p50_us = 0;       // fdatasync duration, median (histogram bucket bound, <= +12.5 %)
   double cpu_s = 0;
   double p50_us = 0;
   double p99_us = 0;
@@ -491,6 +492,8 @@ class append_run {
   }
 
   const std::vector<ack_slot>& slots() const { return _slots; }
+  // Owner turns (append_all calls) with more than one producer; 0 with one.
+  uint64_t turns() const { return _turns; }
 
  private:
   // One producer with a single request in flight: append, and unless the policy is
@@ -583,6 +586,7 @@ class append_run {
       batches.clear();
       for (size_t i : taken) batches.push_back(_slots[i].batch);
       auto results = _log->append_all(batches, wall_now());
+      ++_turns;
       for (size_t k = 0; k < taken.size(); ++k) {
         ack_slot& s = _slots[taken[k]];
         auto& a = results[k];
@@ -615,6 +619,7 @@ class append_run {
   uint64_t _cap;
   storage::partition_log* _log = nullptr;
   uint64_t _appended = 0;  // owner thread only
+  uint64_t _turns = 0;     // owner thread only; read after it joined
   std::atomic<bool> _stop{false};
   failure_box _failed;
   std::mutex _mu;
@@ -657,6 +662,9 @@ case_result run_append_case(const options& o, io::filesystem& fs, const batch_sh
       lat.insert(lat.end(), s.latency_ns.begin(), s.latency_ns.end());
     }
     r.bytes = r.batches * batch.size();
+    if (run.turns() > 0) {
+      r.batches_per_turn = static_cast<double>(r.batches) / static_cast<double>(run.turns());
+    }
     r.p50_us = percentile(lat, 0.5) / 1e3;
     r.p99_us = percentile(lat, 0.99) / 1e3;
     // Closing syncs what the os and interval policies left in the page cache: not part of
@@ -848,6 +856,9 @@ void print_results(const std::vector<case_result>& results) {
       std::snprintf(per_sync, sizeof per_sync, "%.1f",
                     static_cast<double>(r.batches) / static_cast<double>(r.syncs));
     }
+    char per_turn[32] = "-";
+    if (r.batches_per_turn > 0)
+      std::snprintf(per_turn, sizeof per_turn, "%.1f", r.batches_per_turn);
     char sync_p50[32] = "-";
     if (r.syncs > 0) std::snprintf(sync_p50, sizeof sync_p50, "%.0f", r.sync_p50_us);
     char floor[32];
@@ -859,15 +870,17 @@ void print_results(const std::vector<case_result>& results) {
       verdict = ratio >= *r.aim ? "met" : "MISSED";
     }
     std::printf(
-        "| %-22s | %7.0f | %9.0f | %7.*f | %12s | %11s | %6.0f | %7.0f | %5.0f | %9.0f | %-13s "
+        "| %-22s | %7.0f | %9.0f | %12s | %7.*f | %12s | %11s | %6.0f | %7.0f | %5.0f | %9.0f | "
+        "%-13s "
         "| %5.2f | %-6s | %-7s |\n",
-        r.name.c_str(), mbs, bps, sps < 10 ? 1 : 0, sps, per_sync, sync_p50, r.p50_us, r.p99_us,
-        100 * r.cpu_s / r.seconds, r.cpu_s * 1e6 / (static_cast<double>(r.bytes) / mb), floor,
-        ratio, aim, verdict);
+        r.name.c_str(), mbs, bps, per_turn, sps < 10 ? 1 : 0, sps, per_sync, sync_p50, r.p50_us,
+        r.p99_us, 100 * r.cpu_s / r.seconds, r.cpu_s * 1e6 / (static_cast<double>(r.bytes) / mb),
+        floor, ratio, aim, verdict);
   }
   std::printf(
       "\nMB/s and batches/s count acknowledged batches (whole RecordBatch bytes). syncs/s are "
-      "the\nflusher's fdatasyncs; sync p50 is their median duration (histogram bucket, at most "
+      "the\nflusher's fdatasyncs; batches/turn is per append_all of the owner (one pwritev) with "
+      "16\nproducers; sync p50 is the fdatasyncs' median duration (histogram bucket, at most "
       "12.5 %%\nhigh). p50/p99 are per batch: producer hand-off to acknowledgement (append "
       "cases; closed\nloop, one request in flight per producer) or one fetch + copy "
       "(read cases).\ncpu %% is process CPU (all threads) over wall time (200 %% = both cores); "

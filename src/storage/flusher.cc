@@ -129,6 +129,7 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
       return {pending ? step_kind::busy : step_kind::nothing, t.steps_finished};
     }
     // else: waiters already satisfied (a sync_now after a worker's sync): completed below.
+    ++t.active_steps;
   }
   if (roll) {
     // The closed segment's sync (and the rest of the roll, partition_log::roll_locked).
@@ -191,7 +192,17 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
       cb(ok(), durability::disk);
     }
   }
+  {
+    std::lock_guard lock(t.mu);
+    --t.active_steps;
+  }
+  t.step_done.notify_all();
   return {step_kind::worked, 0};
+}
+
+void flusher::quiesce(sync_target& t) {
+  std::unique_lock lock(t.mu);
+  t.step_done.wait(lock, [&] { return t.active_steps == 0; });
 }
 
 void flusher::sync_now(sync_target& t, std::atomic<uint64_t>* counter, bool active_file) {

@@ -88,6 +88,7 @@ struct sync_target {
   size_t syncs_in_flight = 0;
   bool roll_running = false;    // a worker runs a before_sync entry now
   uint64_t steps_finished = 0;  // counts ended syncs and roll work, for waiting in sync_now
+  size_t active_steps = 0;      // run_step calls between taking work and their last callback
   std::condition_variable step_done;
   std::optional<error> failed;  // set once a sync failed: the log is read-only from then on
 
@@ -148,6 +149,11 @@ class flusher {
   // the roll work runs.
   static void sync_now(sync_target& t, std::atomic<uint64_t>* counter = nullptr,
                        bool active_file = true);
+  // Waits until no thread is inside a step of `t` (a sync, roll work, or their callbacks).
+  // With two syncs in flight, sync_now can return on the later one while the earlier is still
+  // in fdatasync; a log's close waits here, so that nothing runs on its files or callbacks
+  // once it has closed.
+  static void quiesce(sync_target& t);
 
  private:
   void run(std::stop_token stop);

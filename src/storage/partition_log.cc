@@ -502,7 +502,17 @@ void partition_log::when_durable(offset end, durability_callback cb) {
     return;
   }
   if (_sync->durable_end >= end) {
+    if (!_sync->waiters.empty()) {
+      // Earlier waiters are satisfied by a sync that just ended but not yet completed (the
+      // flusher takes them after updating durable_end): behind them, this one is completed
+      // by the same worker, in order.
+      _sync->waiters.push_back({end, std::move(cb)});
+      return;
+    }
     lock.unlock();
+    // A worker may still be running the callbacks of earlier waiters it took: wait for it, so
+    // that this acknowledgement does not overtake theirs (flusher.h, completion_mu).
+    std::lock_guard completing(_sync->completion_mu);
     cb(ok(), durability::disk);
     return;
   }
@@ -784,12 +794,15 @@ status partition_log::close() {
   if (_closed) return ok();
   _closed = true;
   if (failure()) {
+    flusher::quiesce(*_sync);
     // Leave no clean marker: the next open recovers by scanning.
     return ok();
   }
   segment& seg = active();
-  // Runs the rolls' work left to the flusher, then syncs the active segment.
+  // Runs the rolls' work left to the flusher, then syncs the active segment; then waits for
+  // a worker's sync still in flight (one that began before the sync that covered the end).
   flusher::sync_now(*_sync);
+  flusher::quiesce(*_sync);
   if (auto f = failure()) return *f;
   SPATE_TRY(seg.persist_index());
   // At the log end, so that a clean restart replays nothing.

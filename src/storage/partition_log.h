@@ -101,7 +101,8 @@ class partition_log {
                                                 timestamp_ms now);
 
   // Calls `cb` once the data below `end` meets the flush policy: on disk for `always` and
-  // `interval`, at once (page cache) for `os`; or with the error that failed the log.
+  // `interval`, at once (page cache) for `os`; or with the error that failed the log. Never
+  // before the callbacks of earlier waiters; must not be called from inside a callback.
   void when_durable(offset end, durability_callback cb);
   // Syncs everything written, now, on this thread.
   status flush();
