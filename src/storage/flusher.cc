@@ -216,8 +216,11 @@ void flusher::sync_now(sync_target& t, std::atomic<uint64_t>* counter, bool acti
     if (s.kind == step_kind::worked) continue;
     std::unique_lock lock(t.mu);
     if (t.failed) {
-      if (t.waiters.empty()) return;
-      continue;  // fail the waiters left (run_step does, in order)
+      if (!t.waiters.empty()) continue;  // fail the waiters left (run_step does, in order)
+      // A worker may still be inside roll work it took before the failure (writing the
+      // snapshot, say): the caller (wait_for_rolls, close) expects it to have ended.
+      t.step_done.wait(lock, [&] { return t.active_steps == 0; });
+      return;
     }
     bool rolls_done = t.pending_rolls == 0;
     bool data_done = !active_file || t.durable_end >= goal;
