@@ -29,12 +29,36 @@ class faulty_file final : public file {
     return ok();
   }
 
+  status write_gather_at(uint64_t pos, std::span<const bytes_view> parts) override {
+    uint64_t total = 0;
+    for (auto p : parts) total += p.size();
+    auto [allowed, err] = _fs.admit_write(path(), total);
+    if (allowed > 0) {
+      // The admitted prefix of the run, cut inside a part if the limit falls there: a torn
+      // gathered write may end in the middle of any buffer.
+      std::vector<bytes_view> prefix;
+      uint64_t left = allowed;
+      for (auto p : parts) {
+        if (left == 0) break;
+        prefix.push_back(p.first(static_cast<size_t>(std::min<uint64_t>(left, p.size()))));
+        left -= prefix.back().size();
+      }
+      SPATE_TRY(_inner->write_gather_at(pos, prefix));
+      _fs.note_write(path(), allowed);
+    }
+    if (err) return errno_error(*err, "injected write fault on " + path());
+    return ok();
+  }
+
   status sync_data() override {
+    _fs.wait_if_held(path());
     if (auto err = _fs.admit_sync(path())) {
       return errno_error(*err, "injected fdatasync fault on " + path());
     }
-    SPATE_TRY(_inner->sync_data());
+    // The size before the sync: what was written before it began is what it makes durable
+    // (another thread may append while it runs).
     auto size = _inner->size();
+    SPATE_TRY(_inner->sync_data());
     if (size) _fs.note_sync(path(), *size);
     return ok();
   }
@@ -79,6 +103,35 @@ void fault_injecting_filesystem::fail_syncs(int err, int count) {
   _sync_failures_left = count;
 }
 
+void fault_injecting_filesystem::hold_syncs(int count) {
+  std::lock_guard lock(_mu);
+  _holds_left = count;
+}
+
+void fault_injecting_filesystem::release_syncs() {
+  {
+    std::lock_guard lock(_mu);
+    _holds_left = 0;
+    ++_release_generation;
+  }
+  _released.notify_all();
+}
+
+int fault_injecting_filesystem::held_syncs() const {
+  std::lock_guard lock(_mu);
+  return _held;
+}
+
+void fault_injecting_filesystem::wait_if_held(const std::string& path) {
+  std::unique_lock lock(_mu);
+  if (_holds_left == 0 || !applies(path)) return;
+  --_holds_left;
+  ++_held;
+  uint64_t generation = _release_generation;
+  _released.wait(lock, [&] { return _release_generation != generation; });
+  --_held;
+}
+
 void fault_injecting_filesystem::fail_reads(int err) {
   std::lock_guard lock(_mu);
   _read_err = err;
@@ -97,6 +150,9 @@ void fault_injecting_filesystem::clear_faults() {
   _sync_failures_left = 0;
   _read_err = 0;
   _truncate_err = 0;
+  _holds_left = 0;
+  ++_release_generation;
+  _released.notify_all();
 }
 
 bool fault_injecting_filesystem::applies(const std::string& path) const {
@@ -128,7 +184,10 @@ void fault_injecting_filesystem::note_write(const std::string& path, uint64_t by
 
 void fault_injecting_filesystem::note_sync(const std::string& path, uint64_t size) {
   std::lock_guard lock(_mu);
-  _synced_size[path] = size;
+  // Syncs of one file on several descriptors may finish out of order; a later write is never
+  // undone by an older sync finishing last.
+  auto& synced = _synced_size[path];
+  synced = std::max(synced, size);
   ++_syncs;
 }
 

@@ -7,6 +7,7 @@
 //   io::fault_injecting_filesystem fs(real);
 //   fs.set_path_filter(".log");                 // only segment files
 //   fs.fail_writes_after(4096, ENOSPC);          // the write crossing 4 KiB is torn, then fails
+//                                                // (write_at and gathered writes alike)
 //   ... storage reports the error, keeps no partial batch ...
 //   fs.clear_faults();
 //   fs.simulate_power_loss();                    // then reopen and check what survived
@@ -14,6 +15,7 @@
 // Thread-safe: rules and bookkeeping sit behind one mutex (tests only; speed is irrelevant).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -36,6 +38,13 @@ class fault_injecting_filesystem final : public filesystem {
   // The next `count` syncs fail with `err` (count < 0: every sync).
   void fail_syncs(int err, int count = 1);
   void fail_reads(int err);
+  // The next `count` syncs wait, before anything else, until release_syncs(): a sync held
+  // "in flight" for as long as a test needs (the flusher may run a second one meanwhile).
+  // Whether a held sync then fails is decided when it is released.
+  void hold_syncs(int count);
+  void release_syncs();
+  // Syncs waiting in hold_syncs now.
+  int held_syncs() const;
   void fail_truncates(int err);
   void clear_faults();
 
@@ -67,6 +76,7 @@ class fault_injecting_filesystem final : public filesystem {
   // to return after it, if any.
   std::pair<uint64_t, std::optional<int>> admit_write(const std::string& path, uint64_t size);
   std::optional<int> admit_sync(const std::string& path);
+  void wait_if_held(const std::string& path);
   void note_write(const std::string& path, uint64_t end);
   void note_sync(const std::string& path, uint64_t size);
 
@@ -83,6 +93,10 @@ class fault_injecting_filesystem final : public filesystem {
   uint64_t _syncs = 0;
   // Per path: size when last synced (the durable prefix, assuming append-mostly files).
   std::map<std::string, uint64_t> _synced_size;
+  int _holds_left = 0;
+  int _held = 0;
+  uint64_t _release_generation = 0;
+  std::condition_variable _released;
 };
 
 }  // namespace spate::io

@@ -10,11 +10,15 @@
 //
 // Threading: a `file` may be used from several threads at once for positioned reads, writes
 // to disjoint ranges and sync (the group-commit flusher syncs while the partition's owner
-// appends), exactly as POSIX allows for pread/pwrite/fdatasync on one descriptor.
+// appends), exactly as POSIX allows for pread/pwrite/fdatasync on one descriptor. Two syncs
+// of one `file` at once are allowed but unwise: Linux reports a writeback error once per open
+// file description, so one of them may miss it. Open the path again for each concurrent sync
+// (storage/flusher.h).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,6 +43,11 @@ class file {
   // Writes all of `data` at `pos`, or fails. After a failure some prefix may have been written
   // (a torn write); the caller decides how to undo it (storage truncates).
   virtual status write_at(uint64_t pos, bytes_view data) = 0;
+  // Writes `parts` back to back from `pos` (a gathered write: pwritev, so several buffers cost
+  // one system call and are not copied together first), or fails. The same rule as write_at
+  // holds for the whole run: after a failure some prefix of the concatenation may have been
+  // written. This default writes the parts one by one; posix_file overrides it.
+  virtual status write_gather_at(uint64_t pos, std::span<const bytes_view> parts);
   // fdatasync: everything written so far is on stable storage when this returns ok.
   virtual status sync_data() = 0;
   virtual status truncate(uint64_t size) = 0;

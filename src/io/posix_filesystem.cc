@@ -4,9 +4,12 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <filesystem>
 
 namespace spate::io {
@@ -43,6 +46,42 @@ class posix_file final : public file {
       }
       if (n == 0) return errno_error(EIO, "pwrite wrote nothing to " + _path);
       done += static_cast<size_t>(n);
+    }
+    return ok();
+  }
+
+  status write_gather_at(uint64_t pos, std::span<const bytes_view> parts) override {
+    // One pwritev per IOV_MAX parts. A short count (a signal, a full disk, a file-size
+    // limit) leaves the rest of the run to write: the iovec array is advanced past what went
+    // through and the call repeated, so the caller sees all of it written or an error.
+    std::vector<iovec> iov;
+    iov.reserve(std::min<size_t>(parts.size(), IOV_MAX));
+    size_t next = 0;  // first part not yet in `iov`
+    uint64_t at = pos;
+    while (next < parts.size() || !iov.empty()) {
+      while (next < parts.size() && iov.size() < IOV_MAX) {
+        if (!parts[next].empty()) {
+          iov.push_back({const_cast<uint8_t*>(parts[next].data()), parts[next].size()});
+        }
+        ++next;
+      }
+      if (iov.empty()) break;
+      ssize_t n = ::pwritev(_fd, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(at));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno_error(errno, "pwritev " + _path);
+      }
+      if (n == 0) return errno_error(EIO, "pwritev wrote nothing to " + _path);
+      at += static_cast<uint64_t>(n);
+      // Drop the iovecs written in full, trim the one written in part.
+      size_t left = static_cast<size_t>(n);
+      size_t done = 0;
+      while (done < iov.size() && left >= iov[done].iov_len) left -= iov[done++].iov_len;
+      iov.erase(iov.begin(), iov.begin() + static_cast<std::ptrdiff_t>(done));
+      if (left > 0) {
+        iov.front().iov_base = static_cast<uint8_t*>(iov.front().iov_base) + left;
+        iov.front().iov_len -= left;
+      }
     }
     return ok();
   }
@@ -180,6 +219,14 @@ result<std::unique_ptr<dir_lock>> posix_filesystem::lock_file(const std::string&
     return errno_error(err, "flock " + path);
   }
   return std::unique_ptr<dir_lock>(std::make_unique<posix_dir_lock>(fd));
+}
+
+status file::write_gather_at(uint64_t pos, std::span<const bytes_view> parts) {
+  for (bytes_view part : parts) {
+    SPATE_TRY(write_at(pos, part));
+    pos += part.size();
+  }
+  return ok();
 }
 
 status write_file_atomically(filesystem& fs, const std::string& path, bytes_view data) {

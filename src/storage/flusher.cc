@@ -7,15 +7,14 @@
 namespace spate::storage {
 namespace {
 
-// Fails the target: every waiter learns of the error and the log is read-only from then on.
-// After a failed fdatasync the kernel may have dropped the dirty pages, so a later successful
-// sync proves nothing. Requires t.mu held; the caller runs `done` with `e` after unlocking.
-void fail_locked(sync_target& t, const error& e, std::vector<durability_callback>& done) {
+// Fails the target: the log is read-only from then on, and every waiter learns of the error
+// (run_step hands it to them, in order). After a failed fdatasync the kernel may have dropped
+// the dirty pages, so a later successful sync proves nothing. Requires t.mu held.
+void fail_locked(sync_target& t, const error& e) {
   if (!t.failed) t.failed = e;
-  for (auto& w : t.waiters) done.push_back(std::move(w.cb));
-  t.waiters.clear();
   // Roll work left undone stays undone: the log accepts nothing more, and the next open
-  // recovers the closed segments whose index was never written by scanning them.
+  // recovers the closed segments whose index was never written by scanning them. An entry
+  // a worker is running now is still counted until it ends.
   t.pending_rolls -= t.before_sync.size();
   t.before_sync.clear();
 }
@@ -27,13 +26,6 @@ void record_sync(std::chrono::microseconds took, bool failed) {
   if (failed) metrics.fdatasync_failures.inc();
 }
 
-// Whether a worker that just synced `t` should queue it again at once. Requires t.mu held.
-bool needs_another_cycle(const sync_target& t) {
-  if (t.failed) return false;
-  if (!t.before_sync.empty()) return true;  // a roll happened meanwhile, whatever the policy
-  return t.policy == flush_policy::always && t.written_end > t.durable_end;
-}
-
 }  // namespace
 
 std::vector<durability_callback> sync_target::take_satisfied() {
@@ -43,6 +35,24 @@ std::vector<durability_callback> sync_target::take_satisfied() {
     waiters.pop_front();
   }
   return done;
+}
+
+bool sync_target::has_startable_work_locked(bool any_policy) const {
+  if (failed) return false;
+  if (!before_sync.empty()) return !roll_running;  // a roll happened, whatever the policy
+  if (pending_rolls > 0) return false;             // its work is running: syncs wait for it
+  if (!any_policy && policy != flush_policy::always) return false;
+  if (written_end <= started_end) return false;
+  for (size_t i = 0; i < sync_files.size(); ++i) {
+    if (!(busy_files & (1u << i))) return true;
+  }
+  return false;
+}
+
+bool sync_target::wants_sync_locked() {
+  if (queued || !has_startable_work_locked()) return false;
+  queued = true;
+  return true;
 }
 
 flusher::flusher(size_t workers) {
@@ -81,72 +91,144 @@ void flusher::watch_interval(const std::shared_ptr<sync_target>& t) {
   _cv.notify_one();
 }
 
+flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, bool sync_active) {
+  std::optional<sync_target::roll_work> roll;
+  io::file_ptr file;
+  size_t slot = 0;
+  offset end;
+  {
+    std::lock_guard lock(t.mu);
+    if (t.failed) {
+      // Failed by the owner (partition_log::fail: an append that could not be undone) or by
+      // another thread: drop the roll work left, so that nothing waits for it.
+      fail_locked(t, *t.failed);
+      if (t.waiters.empty()) return {step_kind::nothing, t.steps_finished};
+      // Waiters to fail: below.
+    } else if (!t.before_sync.empty() && !t.roll_running) {
+      roll = std::move(t.before_sync.front());
+      t.before_sync.pop_front();
+      t.roll_running = true;
+      t.started_end = std::max(t.started_end, roll->end);
+    } else if (t.pending_rolls == 0 && sync_active && t.written_end > t.started_end) {
+      // No roll work is left, so everything below `end` is either in the active file or in
+      // a segment whose roll work synced it: one fdatasync of the active file covers it all.
+      for (size_t i = 0; i < t.sync_files.size(); ++i) {
+        if (!(t.busy_files & (1u << i))) {
+          slot = i;
+          file = t.sync_files[i];
+          break;
+        }
+      }
+      if (!file) return {step_kind::busy, t.steps_finished};
+      t.busy_files |= 1u << slot;
+      ++t.syncs_in_flight;
+      end = t.written_end;
+      t.started_end = end;
+    } else if (t.waiters.empty() || t.waiters.front().end > t.durable_end) {
+      bool pending = t.pending_rolls > 0 || (sync_active && t.written_end > t.durable_end);
+      return {pending ? step_kind::busy : step_kind::nothing, t.steps_finished};
+    }
+    // else: waiters already satisfied (a sync_now after a worker's sync): completed below.
+    ++t.active_steps;
+  }
+  if (roll) {
+    // The closed segment's sync (and the rest of the roll, partition_log::roll_locked).
+    status st = roll->run();
+    std::lock_guard lock(t.mu);
+    --t.pending_rolls;
+    t.roll_running = false;
+    ++t.steps_finished;
+    if (st) {
+      // Earlier rolls' work ran before this one's, so all below the roll point is on disk.
+      t.durable_end = std::max(t.durable_end, roll->end);
+    } else {
+      fail_locked(t, st.error());
+    }
+  } else if (file) {
+    auto began = mono_clock::now();
+    status st = file->sync_data();
+    record_sync(std::chrono::duration_cast<std::chrono::microseconds>(mono_clock::now() - began),
+                !st);
+    if (counter) counter->fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(t.mu);
+    t.busy_files &= ~(1u << slot);
+    --t.syncs_in_flight;
+    ++t.steps_finished;
+    t.last_sync = mono_clock::now();
+    if (st) {
+      // This descriptor saw every writeback error since its own last sync, so ok means all
+      // written before this sync began is on disk, even if an earlier sync is still running.
+      t.durable_end = std::max(t.durable_end, end);
+    } else {
+      fail_locked(t, st.error());
+    }
+  }
+  t.step_done.notify_all();
+
+  // Waiters are taken and called under completion_mu, so that callbacks run in offset order
+  // even when two syncs of this target end at once (each thread takes a prefix of the deque,
+  // whose ends ascend). An error goes to every waiter left, whatever sync it waited for: the
+  // log is failed, and the lost pages could be any of them.
+  std::lock_guard completing(t.completion_mu);
+  std::vector<durability_callback> done;
+  std::optional<error> failure;
+  {
+    std::lock_guard lock(t.mu);
+    if (t.failed) {
+      failure = t.failed;
+      for (auto& w : t.waiters) done.push_back(std::move(w.cb));
+      t.waiters.clear();
+    } else {
+      done = t.take_satisfied();
+    }
+  }
+  // Callbacks run unlocked (but for completion_mu): they may append to this very log, which
+  // queues the target for the next sync.
+  if (!failure) storage_metrics::get().durable_waiters_completed.inc(done.size());
+  for (auto& cb : done) {
+    if (failure) {
+      cb(*failure, durability::page_cache);
+    } else {
+      cb(ok(), durability::disk);
+    }
+  }
+  {
+    std::lock_guard lock(t.mu);
+    --t.active_steps;
+  }
+  t.step_done.notify_all();
+  return {step_kind::worked, 0};
+}
+
+void flusher::quiesce(sync_target& t) {
+  std::unique_lock lock(t.mu);
+  t.step_done.wait(lock, [&] { return t.active_steps == 0; });
+}
+
 void flusher::sync_now(sync_target& t, std::atomic<uint64_t>* counter, bool active_file) {
-  std::lock_guard cycle(t.cycle_mu);
-  for (bool more = true; more;) {
-    more = false;
-    std::vector<durability_callback> done;
-    std::optional<error> failure;
-    std::optional<sync_target::roll_work> roll;
-    io::file_ptr file;
-    offset end;
-    {
-      std::lock_guard lock(t.mu);
-      if (t.failed) {
-        failure = t.failed;
-        fail_locked(t, *failure, done);
-      } else if (!t.before_sync.empty()) {
-        roll = std::move(t.before_sync.front());
-        t.before_sync.pop_front();
-      } else if (active_file && t.written_end > t.durable_end && t.file) {
-        // No roll work is left, so everything below `end` is either in `file` or in a
-        // segment whose roll work synced it: one fdatasync of `file` makes it all durable.
-        file = t.file;
-        end = t.written_end;
-      } else {
-        done = t.take_satisfied();
-      }
+  offset goal;
+  {
+    std::lock_guard lock(t.mu);
+    goal = t.written_end;
+  }
+  for (;;) {
+    auto s = run_step(t, counter, active_file);
+    if (s.kind == step_kind::worked) continue;
+    std::unique_lock lock(t.mu);
+    if (t.failed) {
+      if (!t.waiters.empty()) continue;  // fail the waiters left (run_step does, in order)
+      // A worker may still be inside roll work it took before the failure (writing the
+      // snapshot, say): the caller (wait_for_rolls, close) expects it to have ended.
+      t.step_done.wait(lock, [&] { return t.active_steps == 0; });
+      return;
     }
-    if (roll) {
-      // The closed segment's sync (and the rest of the roll, partition_log::roll_locked).
-      status st = roll->run();
-      std::lock_guard lock(t.mu);
-      --t.pending_rolls;
-      if (st) {
-        // Earlier rolls' work ran before this one's, so all below the roll point is on disk.
-        t.durable_end = std::max(t.durable_end, roll->end);
-        done = t.take_satisfied();
-        more = true;  // then the active file, or the next roll
-      } else {
-        failure = st.error();
-        fail_locked(t, *failure, done);
-      }
-    } else if (file) {
-      auto began = mono_clock::now();
-      status st = file->sync_data();
-      record_sync(std::chrono::duration_cast<std::chrono::microseconds>(mono_clock::now() - began),
-                  !st);
-      if (counter) counter->fetch_add(1, std::memory_order_relaxed);
-      std::lock_guard lock(t.mu);
-      t.last_sync = mono_clock::now();
-      if (st) {
-        t.durable_end = std::max(t.durable_end, end);
-        done = t.take_satisfied();
-      } else {
-        failure = st.error();
-        fail_locked(t, *failure, done);
-      }
-    }
-    // Callbacks run unlocked (but for cycle_mu): they may append to this very log, which
-    // queues the target for the next cycle.
-    if (!failure) storage_metrics::get().durable_waiters_completed.inc(done.size());
-    for (auto& cb : done) {
-      if (failure) {
-        cb(*failure, durability::page_cache);
-      } else {
-        cb(ok(), durability::disk);
-      }
-    }
+    bool rolls_done = t.pending_rolls == 0;
+    bool data_done = !active_file || t.durable_end >= goal;
+    if (rolls_done && data_done && s.kind == step_kind::nothing) return;
+    if (rolls_done && data_done) continue;  // complete the satisfied waiters first
+    // A worker holds the roll work or the descriptors (or runs the sync that covers `goal`):
+    // wait for one of its steps to end, then look again.
+    t.step_done.wait(lock, [&] { return t.steps_finished != s.seen; });
   }
 }
 
@@ -157,17 +239,35 @@ void flusher::run(std::stop_token stop) {
       auto t = std::move(_queue.front());
       _queue.pop_front();
       lock.unlock();
-      sync_now(*t, &_syncs);
-      bool again;
       {
         std::lock_guard tl(t->mu);
-        again = needs_another_cycle(*t);
-        if (!again) t->queued = false;
+        t->queued = false;
+      }
+      for (;;) {
+        auto s = run_step(*t, &_syncs, true);
+        if (s.kind != step_kind::worked) break;
+        // Dirty again (appends arrived during the sync), or roll work waiting: this worker
+        // goes on with the target itself, with no hand-off through the queue, unless another
+        // worker was already asked to. Claimed (queued) while the flusher's lock is taken, so
+        // the lock order holds and no append queues it meanwhile.
+        {
+          std::lock_guard tl(t->mu);
+          if (t->queued || !t->has_startable_work_locked()) break;
+          t->queued = true;
+        }
+        {
+          std::lock_guard ql(_mu);
+          if (!_queue.empty()) {
+            // Others wait: to the back, so that one busy log cannot starve them when there
+            // are more dirty logs than workers.
+            _queue.push_back(t);
+            break;
+          }
+        }
+        std::lock_guard tl(t->mu);
+        t->queued = false;
       }
       lock.lock();
-      // To the back, so that one busy log cannot starve the others when there are more dirty
-      // logs than workers; this worker takes the front next, without a wake-up.
-      if (again) _queue.push_back(std::move(t));
       continue;
     }
     _woken = false;
@@ -185,7 +285,7 @@ void flusher::run(std::stop_token stop) {
       auto deadline = t->last_sync + std::chrono::milliseconds(t->interval_ms);
       if (deadline > now) {
         next_deadline = std::min(next_deadline, deadline);
-      } else if (!t->queued) {
+      } else if (!t->queued && t->has_startable_work_locked(true)) {
         t->queued = true;
         _queue.push_back(t);
       }

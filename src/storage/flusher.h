@@ -11,22 +11,38 @@
 // the syncs of all the other partitions, and one slow fdatasync (the disk is shared) held up
 // all of them; under acks=all the single thread fell behind for good (bench/RESULTS.md, B5).
 // Now different targets sync in parallel, on `workers` threads, so a log's acknowledgement
-// waits for about one of its own syncs. One target is never synced by two threads at once:
-// two concurrent fdatasyncs of one descriptor can split a writeback error between them
-// (Linux reports it once per open file), and the one that missed it would acknowledge data
-// that was lost. When a sync of a target completes and the target is dirty again, it goes
-// straight back into the queue: a log under acks=all load is synced back to back.
+// waits for about one of its own syncs.
 //
-// A roll leaves work on the target (`before_sync`): fdatasync of the segment it closed, its
-// index, the directory entry of the new segment. Workers run it, in order, before the active
-// file's next sync, so the owner's event loop never waits for it, and nothing past the roll
-// is reported durable before the segment below it is.
+// Two syncs of one log in flight: with one, a batch appended just after a sync began waited
+// for the rest of that sync and then all of its own. Now, while sync N runs, the appends that
+// arrive meanwhile are covered by sync N+1, started at once on another worker. Each runs on
+// its own descriptor of the active file (`sync_files`, opened with open(), not dup()): two
+// concurrent fdatasyncs on one open file description can split a writeback error between them
+// (Linux reports it once per open file description, errseq), and the one that missed it would
+// acknowledge data that was lost. Each description sees every error raised since its own last
+// sync, so a sync that returns ok proves that everything written before it began is on disk,
+// whichever sync started first: `durable_end` is the largest end of a successful sync, and
+// syncs may finish in either order. Any failed sync fails the log and every waiter. There are
+// never more syncs of a target in flight than it has descriptors; a descriptor is never in two
+// syncs at once. When a sync ends and the target is dirty again, the same worker starts the
+// next one (no queue hand-off), or puts the target at the back of the queue when other
+// targets wait, so that a log under acks=all load is synced back to back without starving
+// the others.
+//
+// A roll leaves work on the target (`before_sync`): fdatasync of the segment it closed (on
+// the segment's own descriptor, which no other sync uses), its index, the directory entry of
+// the new segment. Roll work runs one piece at a time, in order, and no sync of the active
+// file starts while any is pending or running (`pending_rolls`), so the owner's event loop
+// never waits for it, and nothing past the roll is reported durable before the segment below
+// it is.
 //
 // Threading: one flusher per log_manager, `workers` threads. sync_target's fields are guarded
-// by its `mu`; `cycle_mu` is held for a whole sync cycle (by a worker, or by the owner in
-// flush()/close()). Lock order: the flusher's lock, then a target's `mu`; `cycle_mu` is never
-// taken with either held. Callbacks run on a worker (or on the caller's thread when already
-// satisfied), never with a lock other than `cycle_mu` held.
+// by its `mu`, which is never held across I/O or callbacks. `completion_mu` is held while
+// waiters are taken and their callbacks run, so that callbacks of one target run in the order
+// of their offsets even when two syncs finish at once. Lock order: the flusher's lock, then a
+// target's `mu`; `completion_mu` before `mu`, and never with the flusher's lock. Callbacks run
+// on a worker (or on the caller's thread when already satisfied) with only `completion_mu`
+// held: they may append to the log, but not call sync_now.
 #pragma once
 
 #include <condition_variable>
@@ -54,15 +70,26 @@ using durability_callback = std::function<void(status, durability)>;
 
 struct sync_target {
   std::mutex mu;
-  io::file_ptr file;   // the active segment's log file
+  // Descriptors of the active segment's log file, each opened separately, for its syncs: one
+  // per sync in flight (see above). Replaced at a roll.
+  std::vector<io::file_ptr> sync_files;
   offset written_end;  // next offset after everything written
   offset durable_end;  // everything below is on disk
+  // The largest end a sync of the active file (or a roll's work) has started to cover: the
+  // target needs a new sync only once written_end passes it.
+  offset started_end;
   flush_policy policy = flush_policy::always;
   int64_t interval_ms = 1000;
   mono_clock::time_point last_sync = mono_clock::now();
-  // In the flusher's queue or being synced by a worker: append does not queue it again, and
-  // the worker re-queues it when it finds it dirty after its sync.
+  // In the flusher's queue: append does not queue it again. A worker clears it when it takes
+  // the target out.
   bool queued = false;
+  uint32_t busy_files = 0;  // bit i: sync_files[i] is in a sync now
+  size_t syncs_in_flight = 0;
+  bool roll_running = false;    // a worker runs a before_sync entry now
+  uint64_t steps_finished = 0;  // counts ended syncs and roll work, for waiting in sync_now
+  size_t active_steps = 0;      // run_step calls between taking work and their last callback
+  std::condition_variable step_done;
   std::optional<error> failed;  // set once a sync failed: the log is read-only from then on
 
   struct waiter {
@@ -71,9 +98,9 @@ struct sync_target {
   };
   std::deque<waiter> waiters;  // in append order, so ends ascend
 
-  // Work a roll left for the flusher, run in order before the next sync of `file`. An error
-  // fails the log like a failed fdatasync. `pending_rolls` counts entries not yet finished
-  // (including one a worker has taken out and is running).
+  // Work a roll left for the flusher, run in order before the next sync of the active file.
+  // An error fails the log like a failed fdatasync. `pending_rolls` counts entries not yet
+  // finished (including one a worker has taken out and is running).
   struct roll_work {
     offset end;  // the roll point: once `run` succeeds, everything below it is on disk
     std::function<status()> run;
@@ -81,10 +108,14 @@ struct sync_target {
   std::deque<roll_work> before_sync;
   size_t pending_rolls = 0;
 
-  // Held for a whole sync cycle (roll work + fdatasync + completion), so that a target is
-  // never synced by two threads at once.
-  std::mutex cycle_mu;
+  std::mutex completion_mu;  // see Threading above
 
+  // Whether a worker could start work on this target now: roll work, or (with `policy`
+  // always, or `any_policy`) a sync of the active file on a free descriptor. Requires mu held.
+  bool has_startable_work_locked(bool any_policy = false) const;
+  // has_startable_work_locked() and not queued; then marks it queued, and the caller must
+  // schedule it. Requires mu held.
+  bool wants_sync_locked();
   // Completes waiters covered by durable_end; the caller runs the returned callbacks after
   // unlocking. Requires mu held.
   std::vector<durability_callback> take_satisfied();
@@ -102,7 +133,7 @@ class flusher {
   flusher& operator=(const flusher&) = delete;
 
   // Asks for a sync of `t` soon (group commit). Cheap; safe from any thread. The caller has
-  // set t->queued under t->mu (so a target is queued once).
+  // claimed it with t->wants_sync_locked() under t->mu (so a target is queued once).
   void schedule(const std::shared_ptr<sync_target>& t);
   // Makes a worker re-read interval deadlines (a clean interval target became dirty).
   void wake();
@@ -113,13 +144,29 @@ class flusher {
   size_t workers() const { return _threads.size(); }
 
   // Runs the target's roll work and syncs it now, on the calling thread, completing its
-  // waiters. Waits for a worker's cycle on the same target to end first. With `active_file`
-  // false only the roll work runs.
+  // waiters; returns once everything written before the call is durable (or the target has
+  // failed), waiting for workers' syncs and roll work in flight. With `active_file` false only
+  // the roll work runs.
   static void sync_now(sync_target& t, std::atomic<uint64_t>* counter = nullptr,
                        bool active_file = true);
+  // Waits until no thread is inside a step of `t` (a sync, roll work, or their callbacks).
+  // With two syncs in flight, sync_now can return on the later one while the earlier is still
+  // in fdatasync; a log's close waits here, so that nothing runs on its files or callbacks
+  // once it has closed.
+  static void quiesce(sync_target& t);
 
  private:
   void run(std::stop_token stop);
+  enum class step_kind { worked, nothing, busy };
+  struct step {
+    step_kind kind;
+    uint64_t seen;  // t.steps_finished when it found nothing to start (for waiting)
+  };
+  // Starts and finishes at most one piece of work of `t` on this thread: its next roll work,
+  // or a sync of the active file (if dirty and `sync_active`) on a free descriptor, then
+  // completes the waiters that satisfied. `busy`: work is pending but another thread holds
+  // what it needs.
+  static step run_step(sync_target& t, std::atomic<uint64_t>* counter, bool sync_active);
 
   std::mutex _mu;
   std::condition_variable_any _cv;

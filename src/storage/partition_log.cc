@@ -265,12 +265,15 @@ status partition_log::recover(log_recovery_report& report) {
   // disk, so it must be: sync the active segment (closed ones were synced at roll). Cheap
   // after a clean shutdown, when nothing is dirty.
   SPATE_TRY(active().sync());
+  auto sync_files = sync_files_for(active());
+  if (!sync_files) return sync_files.error();
 
   {
     std::lock_guard lock(_sync->mu);
-    _sync->file = active().log_file();
+    _sync->sync_files = std::move(*sync_files);
     _sync->written_end = _log_end;
     _sync->durable_end = _log_end;  // recovery synced what it kept
+    _sync->started_end = _log_end;
     _sync->policy = _config.flush;
     _sync->interval_ms = _config.flush_interval_ms;
   }
@@ -311,97 +314,183 @@ status partition_log::fail(const error& e) {
 }
 
 result<append_result> partition_log::append(mutable_bytes batch, timestamp_ms now) {
-  return append_checked(batch, now, false);
+  return std::move(append_group(std::span<const mutable_bytes>(&batch, 1), now, false)[0]);
 }
 
 result<append_result> partition_log::append_internal(mutable_bytes batch, timestamp_ms now) {
-  return append_checked(batch, now, true);
+  return std::move(append_group(std::span<const mutable_bytes>(&batch, 1), now, true)[0]);
 }
 
-result<append_result> partition_log::append_checked(mutable_bytes batch, timestamp_ms now,
-                                                    bool internal) {
-  if (_closed) return error(errc::log_closed, _dir);
-  if (auto f = failure()) return error(errc::log_failed, _dir + ": " + f->message());
+std::vector<result<append_result>> partition_log::append_all(std::span<const mutable_bytes> batches,
+                                                             timestamp_ms now) {
+  return append_group(batches, now, false);
+}
+
+std::vector<result<append_result>> partition_log::append_group(
+    std::span<const mutable_bytes> batches, timestamp_ms now, bool internal) {
+  auto& metrics = storage_metrics::get();
+  std::vector<std::optional<result<append_result>>> out(batches.size());
+  // The run: batches accepted, given offsets, not yet written. Nothing about them is recorded
+  // (log end, indexes, producer state, sync target) until their write succeeded, so a failed
+  // write has nothing to undo but the file's tail.
+  struct staged {
+    size_t index;
+    bytes_view bytes;
+    batch_header header;
+    timestamp_ms log_append_time;
+  };
+  std::vector<staged> run;
+  uint64_t run_bytes = 0;
+  offset run_end = _log_end;
+
+  auto write_run = [&] {
+    if (run.empty()) return;
+    std::vector<bytes_view> views;
+    std::vector<batch_header> headers;
+    views.reserve(run.size());
+    headers.reserve(run.size());
+    for (auto& r : run) {
+      views.push_back(r.bytes);
+      headers.push_back(r.header);
+    }
+    segment& seg = active();
+    auto written = seg.append(views, headers);
+    if (!written) {
+      metrics.append_failures.inc(run.size());
+      error e =
+          seg.broken()
+              ? fail(written.error().with_context("append failed and could not be undone")).error()
+              : std::move(written).error();
+      for (auto& r : run) out[r.index] = e;
+    } else {
+      for (auto& r : run) {
+        _producers.record(r.header);
+        metrics.appended_batches.inc();
+        metrics.appended_bytes.inc(r.bytes.size());
+        append_result a;
+        a.base_offset = r.header.base_offset;
+        a.last_offset = r.header.last_offset();
+        a.next_offset = r.header.next_offset();
+        a.log_append_time = r.log_append_time;
+        a.size = r.bytes.size();
+        out[r.index] = a;
+      }
+      _log_end = run_end;
+      bool schedule = false;
+      bool wake = false;
+      {
+        std::lock_guard lock(_sync->mu);
+        // The interval timer only watches dirty targets, so the first write after a sync wakes
+        // it.
+        wake = _config.flush == flush_policy::interval && _sync->written_end <= _sync->durable_end;
+        _sync->written_end = _log_end;
+        schedule = _config.flush == flush_policy::always && _sync->wants_sync_locked();
+      }
+      if (schedule) _flusher.schedule(_sync);
+      if (wake) _flusher.wake();
+    }
+    run.clear();
+    run_bytes = 0;
+    run_end = _log_end;
+  };
+
   batch_limits limits;
   limits.max_batch_bytes = _config.max_batch_bytes;
   limits.allow_control = internal;
   limits.max_timestamp_difference_ms = _config.message_timestamp_difference_max_ms;
   limits.require_keys = _config.cleanup_compact && !internal;
-  auto& metrics = storage_metrics::get();
-  auto info = validate_batch(batch, limits, now);
-  if (!info) {
-    metrics.rejected_batches.inc();
-    return info.error();
-  }
-  auto seq = _producers.check(info->header);
-  if (!seq) {
-    metrics.rejected_batches.inc();
-    return seq.error();
-  }
-  if (seq->duplicate) {
-    append_result dup;
-    dup.base_offset = seq->duplicate->first_offset;
-    dup.last_offset = seq->duplicate->last_offset;
-    dup.next_offset = dup.last_offset + 1;  // acks=all waits until the original is durable
-    // Under LogAppendTime the original's append time, so a retried send reports what the
-    // first one would have.
-    dup.log_append_time = _config.message_timestamp_type == timestamp_type::log_append_time
-                              ? timestamp_ms(seq->duplicate->max_timestamp)
-                              : timestamp_ms(-1);
-    dup.duplicate = true;
-    metrics.duplicate_batches.inc();
-    return dup;
-  }
-
-  // Under LogAppendTime the stored timestamp will be `now`, so that is what the age check
-  // must compare, not the producer's clock.
-  batch_header incoming = info->header;
-  if (_config.message_timestamp_type == timestamp_type::log_append_time) {
-    incoming.max_timestamp = now;
-  }
-  SPATE_TRY(maybe_roll(incoming));
-
-  append_result out;
-  out.log_append_time = timestamp_ms(-1);
-  if (_config.message_timestamp_type == timestamp_type::log_append_time) {
-    set_log_append_time(batch, now);
-    out.log_append_time = now;
-  }
-  set_base_offset(batch, _log_end);
-  batch_header h = batch_header::parse(batch);
-  segment& seg = active();
-  auto written = seg.append(batch, h);
-  if (!written) {
-    metrics.append_failures.inc();
-    if (seg.broken()) {
-      return fail(written.error().with_context("append failed and could not be undone")).error();
+  for (size_t i = 0; i < batches.size(); ++i) {
+    mutable_bytes batch = batches[i];
+    if (_closed) {
+      out[i] = error(errc::log_closed, _dir);
+      continue;
     }
-    return std::move(written).error();
-  }
-  _log_end = h.next_offset();
-  _producers.record(h);
-  metrics.appended_batches.inc();
-  metrics.appended_bytes.inc(batch.size());
-  out.base_offset = h.base_offset;
-  out.last_offset = h.last_offset();
-  out.next_offset = _log_end;
-  out.size = batch.size();
-
-  bool schedule = false;
-  bool wake = false;
-  {
-    std::lock_guard lock(_sync->mu);
-    // The interval timer only watches dirty targets, so the first write after a sync wakes it.
-    wake = _config.flush == flush_policy::interval && _sync->written_end <= _sync->durable_end;
-    _sync->written_end = _log_end;
-    if (_config.flush == flush_policy::always && !_sync->queued) {
-      _sync->queued = true;
-      schedule = true;
+    if (auto f = failure()) {
+      out[i] = error(errc::log_failed, _dir + ": " + f->message());
+      continue;
     }
+    auto info = validate_batch(batch, limits, now);
+    if (!info) {
+      metrics.rejected_batches.inc();
+      out[i] = info.error();
+      continue;
+    }
+    if (info->header.producer_id >= 0 && std::any_of(run.begin(), run.end(), [&](const staged& r) {
+          return r.header.producer_id == info->header.producer_id;
+        })) {
+      // The sequence check (and duplicate detection) reads the producer's recorded state.
+      write_run();
+      if (auto f = failure()) {
+        out[i] = error(errc::log_failed, _dir + ": " + f->message());
+        continue;
+      }
+    }
+    auto seq = _producers.check(info->header);
+    if (!seq) {
+      metrics.rejected_batches.inc();
+      out[i] = seq.error();
+      continue;
+    }
+    if (seq->duplicate) {
+      append_result dup;
+      dup.base_offset = seq->duplicate->first_offset;
+      dup.last_offset = seq->duplicate->last_offset;
+      dup.next_offset = dup.last_offset + 1;  // acks=all waits until the original is durable
+      // Under LogAppendTime the original's append time, so a retried send reports what the
+      // first one would have.
+      dup.log_append_time = _config.message_timestamp_type == timestamp_type::log_append_time
+                                ? timestamp_ms(seq->duplicate->max_timestamp)
+                                : timestamp_ms(-1);
+      dup.duplicate = true;
+      metrics.duplicate_batches.inc();
+      out[i] = dup;
+      continue;
+    }
+
+    // Under LogAppendTime the stored timestamp will be `now`, so that is what the age check
+    // must compare, not the producer's clock.
+    batch_header incoming = info->header;
+    if (_config.message_timestamp_type == timestamp_type::log_append_time) {
+      incoming.max_timestamp = now;
+    }
+    if (!run.empty()) {
+      // The roll rule counts the run as if it were written; a roll ends the run (it is
+      // written to the segment it began in).
+      const segment& seg = active();
+      int64_t first_ts =
+          seg.empty() ? run.front().header.max_timestamp.value : seg.first_timestamp();
+      if (roll_due(incoming, seg.size() + run_bytes, first_ts, run_end)) {
+        write_run();
+        if (auto f = failure()) {
+          out[i] = error(errc::log_failed, _dir + ": " + f->message());
+          continue;
+        }
+      }
+    }
+    if (run.empty()) {
+      if (auto st = maybe_roll(incoming); !st) {
+        out[i] = std::move(st).error();
+        continue;
+      }
+    }
+
+    timestamp_ms append_time(-1);
+    if (_config.message_timestamp_type == timestamp_type::log_append_time) {
+      set_log_append_time(batch, now);
+      append_time = now;
+    }
+    set_base_offset(batch, run_end);
+    batch_header h = batch_header::parse(batch);
+    run.push_back({i, batch, h, append_time});
+    run_bytes += batch.size();
+    run_end = h.next_offset();
   }
-  if (schedule) _flusher.schedule(_sync);
-  if (wake) _flusher.wake();
-  return out;
+  write_run();
+
+  std::vector<result<append_result>> results;
+  results.reserve(out.size());
+  for (auto& r : out) results.push_back(std::move(*r));
+  return results;
 }
 
 void partition_log::when_durable(offset end, durability_callback cb) {
@@ -413,7 +502,17 @@ void partition_log::when_durable(offset end, durability_callback cb) {
     return;
   }
   if (_sync->durable_end >= end) {
+    if (!_sync->waiters.empty()) {
+      // Earlier waiters are satisfied by a sync that just ended but not yet completed (the
+      // flusher takes them after updating durable_end): behind them, this one is completed
+      // by the same worker, in order.
+      _sync->waiters.push_back({end, std::move(cb)});
+      return;
+    }
     lock.unlock();
+    // A worker may still be running the callbacks of earlier waiters it took: wait for it, so
+    // that this acknowledgement does not overtake theirs (flusher.h, completion_mu).
+    std::lock_guard completing(_sync->completion_mu);
     cb(ok(), durability::disk);
     return;
   }
@@ -436,19 +535,25 @@ status partition_log::flush() {
 status partition_log::maybe_roll(const batch_header& incoming) {
   segment& seg = active();
   if (seg.empty()) return ok();
-  bool full = seg.size() + incoming.total_size() > _config.segment_bytes;
+  if (roll_due(incoming, seg.size(), seg.first_timestamp(), _log_end)) return roll_locked();
+  return ok();
+}
+
+bool partition_log::roll_due(const batch_header& incoming, uint64_t size, int64_t first_timestamp,
+                             offset end) {
+  const segment& seg = active();
+  bool full = size + incoming.total_size() > _config.segment_bytes;
   // Kafka's rule: the incoming batch's timestamp against the segment's first batch; the
   // process clock only when the batches carry no timestamps.
   bool old;
-  if (seg.first_timestamp() >= 0 && incoming.max_timestamp.value >= 0) {
-    old = incoming.max_timestamp.value - seg.first_timestamp() > _config.segment_ms;
+  if (first_timestamp >= 0 && incoming.max_timestamp.value >= 0) {
+    old = incoming.max_timestamp.value - first_timestamp > _config.segment_ms;
   } else {
     old = mono_clock::now() - seg.created() >= std::chrono::milliseconds(_config.segment_ms);
   }
   // Relative offsets in the index are 32-bit.
-  bool far = _log_end - seg.base() >= static_cast<int64_t>(UINT32_MAX) - 1;
-  if (full || old || far) return roll_locked();
-  return ok();
+  bool far = end - seg.base() >= static_cast<int64_t>(UINT32_MAX) - 1;
+  return full || old || far;
 }
 
 status partition_log::roll() {
@@ -474,6 +579,11 @@ status partition_log::roll_locked() {
   // The new segment's directory entry must be on disk before anything in it is acknowledged.
   auto seg = segment::create(_fs, _dir, _log_end, _config.index_interval_bytes, false);
   if (!seg) return seg.error();
+  auto sync_files = sync_files_for(**seg);
+  if (!sync_files) {
+    (void)(*seg)->remove_files();  // not in the log yet: as if the roll never began
+    return sync_files.error();
+  }
   io::file_ptr closed_log = old.log_file();
   std::string index_path = old.index_path();
   byte_buffer index = old.index_bytes();
@@ -481,7 +591,6 @@ status partition_log::roll_locked() {
   // segment's headers, the part recovery scans anyway.
   std::string snapshot_path = _dir + "/" + segment_file_name(_log_end, ".snapshot");
   byte_buffer snapshot = _producers.serialize(_log_end);
-  io::file_ptr file = (*seg)->log_file();
   _segments.emplace(_log_end, std::move(*seg));
   storage_metrics::get().segments_rolled.inc();
   // Pruned before this roll's snapshot is listed, since pruning waits while earlier rolls'
@@ -509,16 +618,27 @@ status partition_log::roll_locked() {
   bool schedule = false;
   {
     std::lock_guard lock(_sync->mu);
-    _sync->file = std::move(file);
+    _sync->sync_files = std::move(*sync_files);
     _sync->before_sync.push_back({_log_end, std::move(work)});
     ++_sync->pending_rolls;
-    if (!_sync->queued) {
-      _sync->queued = true;
-      schedule = true;
-    }
+    schedule = _sync->wants_sync_locked();
   }
   if (schedule) _flusher.schedule(_sync);
   return ok();
+}
+
+result<std::vector<io::file_ptr>> partition_log::sync_files_for(const segment& seg) {
+  // Two descriptors, so that two syncs can be in flight (flusher.h). Each is its own open()
+  // of the file, never a dup() of the segment's: a dup shares the open file description, and
+  // with it the once-per-description report of a writeback error. The segment's own
+  // descriptor is left for the roll's sync, which may run while these are in a sync.
+  std::vector<io::file_ptr> files;
+  for (int i = 0; i < 2; ++i) {
+    auto f = _fs.open(seg.log_file()->path(), io::open_mode::read_only);
+    if (!f) return std::move(f).error().with_context("opening a descriptor to sync");
+    files.push_back(std::move(*f));
+  }
+  return files;
 }
 
 void partition_log::wait_for_rolls() {
@@ -674,12 +794,15 @@ status partition_log::close() {
   if (_closed) return ok();
   _closed = true;
   if (failure()) {
+    flusher::quiesce(*_sync);
     // Leave no clean marker: the next open recovers by scanning.
     return ok();
   }
   segment& seg = active();
-  // Runs the rolls' work left to the flusher, then syncs the active segment.
+  // Runs the rolls' work left to the flusher, then syncs the active segment; then waits for
+  // a worker's sync still in flight (one that began before the sync that covered the end).
   flusher::sync_now(*_sync);
+  flusher::quiesce(*_sync);
   if (auto f = failure()) return *f;
   SPATE_TRY(seg.persist_index());
   // At the log end, so that a clean restart replays nothing.

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -88,9 +89,20 @@ class partition_log {
   result<append_result> append(mutable_bytes batch, timestamp_ms now);
   // Appends a batch the broker made itself (control batches are allowed).
   result<append_result> append_internal(mutable_bytes batch, timestamp_ms now);
+  // Appends several batches, in order, with the result of each exactly as append() would give
+  // it one by one (out[i] is batches[i]'s), but writes the accepted ones together: one
+  // gathered write (pwritev) of the caller's buffers per run, so the batches an owner takes
+  // in one turn cost one system call, not one each. A run ends early only at a roll, or before
+  // a batch whose idempotent producer already has a batch in it (its sequence check must see
+  // that one recorded). A failed write fails every batch of its run and leaves none of them
+  // in the log; the batches before and after the run are unaffected. The buffers must stay
+  // valid until this returns.
+  std::vector<result<append_result>> append_all(std::span<const mutable_bytes> batches,
+                                                timestamp_ms now);
 
   // Calls `cb` once the data below `end` meets the flush policy: on disk for `always` and
-  // `interval`, at once (page cache) for `os`; or with the error that failed the log.
+  // `interval`, at once (page cache) for `os`; or with the error that failed the log. Never
+  // before the callbacks of earlier waiters; must not be called from inside a callback.
   void when_durable(offset end, durability_callback cb);
   // Syncs everything written, now, on this thread.
   status flush();
@@ -140,8 +152,14 @@ class partition_log {
  private:
   partition_log(io::filesystem& fs, std::string dir, const log_config& config, flusher& flusher);
   status recover(log_recovery_report& report);
-  result<append_result> append_checked(mutable_bytes batch, timestamp_ms now, bool internal);
+  std::vector<result<append_result>> append_group(std::span<const mutable_bytes> batches,
+                                                  timestamp_ms now, bool internal);
   status maybe_roll(const batch_header& incoming);
+  // Whether `incoming` must start a new segment, given the active segment's (non-empty)
+  // size, first batch timestamp and end offset, counting batches not yet written.
+  bool roll_due(const batch_header& incoming, uint64_t size, int64_t first_timestamp, offset end);
+  // Opens the descriptors the flusher syncs the active segment with (flusher.h).
+  result<std::vector<io::file_ptr>> sync_files_for(const segment& seg);
   status roll_locked();
   status write_meta();
   status fail(const error& e);

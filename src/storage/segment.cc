@@ -143,16 +143,28 @@ void segment::note_batch(uint64_t position, const batch_header& h) {
 }
 
 status segment::append(bytes_view batch, const batch_header& header) {
-  SPATE_ASSERT(header.base_offset == _next);
+  return append(std::span<const bytes_view>(&batch, 1), std::span<const batch_header>(&header, 1));
+}
+
+status segment::append(std::span<const bytes_view> batches, std::span<const batch_header> headers) {
+  SPATE_ASSERT(batches.size() == headers.size());
   SPATE_ASSERT(!_broken);
-  auto written = _log->write_at(_size, batch);
+  if (batches.empty()) return ok();
+  SPATE_ASSERT(headers.front().base_offset == _next);
+  auto written = _log->write_gather_at(_size, batches);
   if (!written) {
     // Nothing of a failed append may stay: a torn batch would be served, or cut by recovery
-    // after later batches were acknowledged.
+    // after later batches were acknowledged. The whole run goes, not just its torn tail: its
+    // batches were not yet counted in the size, the indexes or the offsets, so every one of
+    // them fails and none is half-recorded.
     if (!_log->truncate(_size)) _broken = true;
     return written;
   }
-  note_batch(_size, header);
+  uint64_t position = _size;
+  for (const auto& h : headers) {
+    note_batch(position, h);
+    position += h.total_size();
+  }
   return ok();
 }
 

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,10 @@ class segment {
   // Appends a validated batch whose base offset is set to next_offset(). On failure the log
   // file is cut back to its previous size; if even that fails, broken() becomes true.
   status append(bytes_view batch, const batch_header& header);
+  // The same for a run of batches with consecutive offsets (headers[i] describes batches[i]),
+  // written with one gathered write from the caller's buffers. All or nothing: on failure
+  // the file is cut back to its size before the run, so no batch of it stays, whole or torn.
+  status append(std::span<const bytes_view> batches, std::span<const batch_header> headers);
   bool broken() const { return _broken; }
 
   // The batch that holds `target`, or nullopt if target >= next_offset().

@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <cerrno>
+#include <csignal>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "io/fault_injecting_filesystem.h"
 #include "io/posix_filesystem.h"
@@ -79,6 +83,94 @@ TEST_F(filesystem_test, torn_write_then_enospc) {
   EXPECT_FALSE((*f)->write_at(4, as_bytes("x")));
   fs.clear_faults();
   EXPECT_TRUE((*f)->write_at(4, as_bytes("efgh")));
+}
+
+// Reads the whole file `p` as a string.
+std::string content_of(posix_filesystem& fs, const std::string& p) {
+  auto b = read_whole_file(fs, p);
+  EXPECT_TRUE(b) << b.error().message();
+  return b ? std::string(b->begin(), b->end()) : std::string();
+}
+
+// More parts than one pwritev takes (IOV_MAX), some empty: all land back to back.
+TEST_F(filesystem_test, gathered_write_of_many_parts_lands_in_order) {
+  auto f = _real.open(path("g"), open_mode::read_write_create);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE((*f)->write_at(0, as_bytes("head")));
+  std::vector<std::string> texts;
+  std::string expected = "head";
+  for (int i = 0; i < 2500; ++i) {
+    texts.push_back(i % 7 == 3 ? std::string() : "<" + std::to_string(i) + ">");
+    expected += texts.back();
+  }
+  std::vector<bytes_view> parts;
+  for (auto& t : texts) parts.push_back(as_bytes(t));
+  auto s = (*f)->write_gather_at(4, parts);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(content_of(_real, path("g")), expected);
+}
+
+// A real short pwritev: the file-size limit (RLIMIT_FSIZE) stops the first call inside the
+// second part, the retry of the rest fails with EFBIG. The caller gets the error, and exactly
+// the prefix below the limit is in the file (what storage then truncates away).
+TEST_F(filesystem_test, gathered_write_cut_short_by_the_kernel_reports_the_error) {
+  auto f = _real.open(path("short"), open_mode::read_write_create);
+  ASSERT_TRUE(f);
+  rlimit old_limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
+  rlimit limit = old_limit;
+  limit.rlim_cur = 6;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  std::vector<bytes_view> parts = {as_bytes("abcd"), as_bytes("efgh"), as_bytes("ijkl")};
+  auto s = (*f)->write_gather_at(0, parts);
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, std::errc::file_too_large) << s.error().message();
+  EXPECT_NE(s.error().message().find("pwritev"), std::string::npos) << s.error().message();
+  EXPECT_EQ(content_of(_real, path("short")), "abcdef");
+}
+
+// The fault injector tears a gathered write wherever its budget ends: inside a part, or on a
+// part boundary; a zero budget writes nothing. Each fails with the injected error.
+TEST_F(filesystem_test, injected_faults_tear_gathered_writes) {
+  fault_injecting_filesystem fs(_real);
+  std::vector<bytes_view> parts = {as_bytes("abcd"), as_bytes("efgh"), as_bytes("ijkl")};
+  struct tear_case {
+    uint64_t budget;
+    std::string kept;
+  };
+  for (const tear_case& c : {tear_case{6, "abcdef"}, tear_case{8, "abcdefgh"}, tear_case{0, ""}}) {
+    std::string name = "torn" + std::to_string(c.budget);
+    auto f = fs.open(path(name), open_mode::read_write_create);
+    ASSERT_TRUE(f);
+    fs.fail_writes_after(c.budget, ENOSPC);
+    auto s = (*f)->write_gather_at(0, parts);
+    ASSERT_FALSE(s) << c.budget;
+    EXPECT_EQ(s.error().code, std::errc::no_space_on_device);
+    EXPECT_EQ(content_of(_real, path(name)), c.kept) << c.budget;
+    fs.clear_faults();
+  }
+  auto f = fs.open(path("whole"), open_mode::read_write_create);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE((*f)->write_gather_at(0, parts));
+  EXPECT_EQ(content_of(_real, path("whole")), "abcdefghijkl");
+  EXPECT_EQ(fs.bytes_written(), 6u + 8u + 12u);
+}
+
+// Separate descriptors of one file (the flusher syncs on one per sync in flight) all count
+// for power loss: data synced through any of them survives.
+TEST_F(filesystem_test, sync_through_a_second_descriptor_counts_for_power_loss) {
+  fault_injecting_filesystem fs(_real);
+  auto w = fs.open(path("two.log"), open_mode::read_write_create);
+  auto other = fs.open(path("two.log"), open_mode::read_only);
+  ASSERT_TRUE(w && other);
+  ASSERT_TRUE((*w)->write_at(0, as_bytes("durable")));
+  ASSERT_TRUE((*other)->sync_data());
+  ASSERT_TRUE((*w)->write_at(7, as_bytes("-lost")));
+  ASSERT_TRUE(fs.simulate_power_loss());
+  EXPECT_EQ(content_of(_real, path("two.log")), "durable");
 }
 
 TEST_F(filesystem_test, path_filter_limits_faults) {

@@ -367,5 +367,110 @@ TEST_F(group_commit_test, failed_sync_reaches_every_waiter_with_the_error) {
   fs.clear_faults();
 }
 
+// Waits (bounded, generously) until `pred` holds.
+template <class Pred>
+bool eventually(Pred pred) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// Appends one small batch and registers its durability callback with `done` under `id`.
+void append_and_wait(partition_log& log, completions& done, int id) {
+  auto b = test::make_batch(1, 100);
+  auto a = log.append(b, now);
+  ASSERT_TRUE(a) << a.error().message();
+  log.when_durable(a->next_offset, [&done, id, end = a->next_offset](status s, durability d) {
+    done.add(id, end, std::move(s), d);
+  });
+}
+
+class second_sync_test : public ::testing::Test {
+ protected:
+  // A log whose first sync of the active file is held in flight (in the fault injector) with
+  // batch A waiting for it.
+  void SetUp() override {
+    auto log = partition_log::open(_faulty, _dir / "t-0", {}, _flusher);
+    ASSERT_TRUE(log) << log.error().message();
+    _log = std::move(*log);
+    _faulty.set_path_filter(".log");
+    _faulty.hold_syncs(1);
+    append_and_wait(*_log, _done, 0);
+    ASSERT_TRUE(eventually([&] { return _faulty.held_syncs() == 1; }));
+  }
+  void TearDown() override {
+    _faulty.clear_faults();  // lets a held sync go
+    if (_log) (void)_log->close();
+  }
+
+  // Declared so that the flusher (whose workers may still be inside a sync of the injector's
+  // files) is destroyed, and its threads joined, before the injector and the folder.
+  test::temp_dir _dir;
+  io::posix_filesystem _posix;
+  io::fault_injecting_filesystem _faulty{_posix};
+  completions _done;
+  flusher _flusher{4};
+  std::unique_ptr<partition_log> _log;
+};
+
+// While sync N is in flight, a batch appended meanwhile is covered by sync N+1, started at
+// once on another descriptor: both batches are acknowledged (from disk) before sync N returns.
+TEST_F(second_sync_test, appends_during_a_sync_are_covered_by_a_second_one_in_flight) {
+  append_and_wait(*_log, _done, 1);
+  ASSERT_TRUE(_done.wait_for(2));
+  EXPECT_EQ(_faulty.held_syncs(), 1);  // the first sync has not returned
+  EXPECT_TRUE(_done.errors().empty());
+  EXPECT_EQ(_done.not_disk(), 0u);
+  _faulty.release_syncs();
+  EXPECT_TRUE(_log->flush());
+  EXPECT_FALSE(_log->failure());
+}
+
+// The second descriptor's sync fails while the first is still in flight: its error reaches the
+// batch it covered and also the one that waited for the first sync (the lost pages could be
+// any of them), and the log fails; the first sync returning ok afterwards changes nothing.
+TEST_F(second_sync_test, error_of_the_second_descriptor_reaches_every_waiter_it_covers) {
+  _faulty.fail_syncs(EIO, 1);
+  append_and_wait(*_log, _done, 1);
+  ASSERT_TRUE(_done.wait_for(2));
+  EXPECT_EQ(_faulty.held_syncs(), 1);
+  EXPECT_EQ(_done.errors().size(), 2u);
+  EXPECT_TRUE(_log->failure());
+  _faulty.release_syncs();
+  auto c = test::make_batch(1, 10);
+  auto later = _log->append(c, now);
+  ASSERT_FALSE(later);
+  EXPECT_EQ(later.error().code, make_error_code(errc::log_failed));
+  EXPECT_FALSE(_log->flush());
+}
+
+// The first sync fails after the second one succeeded: what the second acknowledged stays
+// acknowledged (its own descriptor reported no error, so its data is on disk), the log fails,
+// and a waiter that arrives later gets the error.
+TEST_F(second_sync_test, first_sync_failing_last_fails_the_log_for_later_waiters) {
+  append_and_wait(*_log, _done, 1);
+  ASSERT_TRUE(_done.wait_for(2));
+  EXPECT_TRUE(_done.errors().empty());
+  // The held first sync is released to fail.
+  _faulty.fail_syncs(EIO, 1);
+  _faulty.release_syncs();
+  ASSERT_TRUE(eventually([&] { return _log->failure().has_value(); }));
+  completions after;
+  auto b = test::make_batch(1, 10);
+  auto a = _log->append(b, now);
+  if (a) {
+    _log->when_durable(a->next_offset,
+                       [&after](status s, durability d) { after.add(2, offset(0), s, d); });
+    ASSERT_TRUE(after.wait_for(1));
+    EXPECT_EQ(after.errors().size(), 1u);
+  } else {
+    EXPECT_EQ(a.error().code, make_error_code(errc::log_failed));
+  }
+  EXPECT_EQ(_done.errors().size(), 0u);
+}
+
 }  // namespace
 }  // namespace spate::storage

@@ -188,6 +188,64 @@ errc storage_code(const error& e) {
   return static_cast<errc>(e.code.value());
 }
 
+// append_all answers each batch as append() would one by one: a rejected batch gets its own
+// error and takes no offset; a second batch of the same idempotent producer in one call is
+// checked against the first (so continues its sequence) and a repeat of it is a duplicate;
+// and a segment roll inside the call splits the write but not the offsets.
+TEST_F(partition_log_test, append_all_answers_each_batch_as_append_would) {
+  log_config cfg;
+  cfg.segment_bytes = 1500;
+  auto log = open(cfg);
+  auto bad = test::make_batch(2, 10);
+  bad[bad.size() - 5] ^= 0xff;  // a value byte: CRC mismatch
+  std::vector<byte_buffer> batches = {test::make_batch(2, 100),  bad,
+                                      idempotent_batch(7, 0, 0), idempotent_batch(7, 0, 2),
+                                      idempotent_batch(7, 0, 2), idempotent_batch(7, 0, 9),
+                                      test::make_batch(4, 300),  test::make_batch(4, 300),
+                                      test::make_batch(1, 10)};
+  std::vector<mutable_bytes> views(batches.begin(), batches.end());
+  auto r = log->append_all(views, now);
+  ASSERT_EQ(r.size(), batches.size());
+  ASSERT_TRUE(r[0]);
+  EXPECT_EQ(r[0]->base_offset, offset(0));
+  ASSERT_FALSE(r[1]);
+  EXPECT_EQ(storage_code(r[1].error()), errc::corrupt_batch);
+  ASSERT_TRUE(r[2] && r[3] && r[4]);
+  EXPECT_EQ(r[2]->base_offset, offset(2));
+  EXPECT_EQ(r[3]->base_offset, offset(4));
+  EXPECT_FALSE(r[3]->duplicate);
+  EXPECT_TRUE(r[4]->duplicate);
+  EXPECT_EQ(r[4]->base_offset, offset(4));
+  ASSERT_FALSE(r[5]);  // a sequence gap
+  ASSERT_TRUE(r[6] && r[7] && r[8]);
+  EXPECT_EQ(r[6]->base_offset, offset(6));
+  EXPECT_EQ(r[7]->base_offset, offset(10));
+  EXPECT_EQ(r[8]->base_offset, offset(14));
+  EXPECT_EQ(log->log_end(), offset(15));
+  EXPECT_GT(log->segment_count(), 1u);  // 1500-byte segments: the call rolled
+  // Every batch readable at its offset, in order, across the segments.
+  std::vector<int64_t> seen;
+  for (offset at(0); at < log->log_end();) {
+    auto bytes = read_bytes(*log, at);
+    ASSERT_FALSE(bytes.empty());
+    for (size_t p = 0; p + 61 <= bytes.size();) {
+      auto h = batch_header::parse(bytes_view(bytes).subspan(p));
+      seen.push_back(h.base_offset.value);
+      at = h.next_offset();
+      p += h.total_size();
+    }
+  }
+  EXPECT_EQ(seen, (std::vector<int64_t>{0, 2, 4, 6, 10, 14}));
+  // And as stored after a clean reopen.
+  EXPECT_TRUE(log->close());
+  log.reset();
+  auto reopened = open(cfg);
+  EXPECT_EQ(reopened->log_end(), offset(15));
+  auto dup = try_append(*reopened, idempotent_batch(7, 0, 2));
+  ASSERT_TRUE(dup);
+  EXPECT_TRUE(dup->duplicate);
+}
+
 TEST_F(partition_log_test, idempotent_retry_is_answered_with_the_original_offsets) {
   auto log = open();
   append(*log, test::make_batch(3, 10));  // a plain producer first: offsets 0..2
@@ -570,6 +628,67 @@ TEST_F(faulty_log_test, enospc_mid_batch_leaves_no_partial_write_and_log_recover
   // Space is back: appends continue at the next offset.
   EXPECT_EQ(append(*log, test::make_batch(1, 10)).base_offset, offset(2));
   EXPECT_EQ(bases(read_bytes(*log, offset(0))), (std::vector<int64_t>{0, 2}));
+}
+
+// append_all writes a turn's batches with one gathered write; a write torn inside its second
+// batch fails every batch of the run (none is kept, whole or torn), reports the error to each
+// of them, and leaves the offsets, the file and what a read returns as they were. The next
+// run continues at the old log end, and a reopen after a power cut agrees.
+TEST_F(faulty_log_test, torn_gathered_write_leaves_no_batch_of_its_run) {
+  auto log = open_faulty();
+  append(*log, test::make_batch(2, 100));
+  uint64_t size = log->size_bytes();
+  auto before = read_bytes(*log, offset(0));
+  std::vector<byte_buffer> run = {test::make_batch(3, 100), test::make_batch(3, 100),
+                                  test::make_batch(3, 100)};
+  _faulty.set_path_filter(".log");
+  _faulty.fail_writes_after(run[0].size() + 40, ENOSPC);  // inside the second batch
+  std::vector<mutable_bytes> views(run.begin(), run.end());
+  auto results = log->append_all(views, now);
+  ASSERT_EQ(results.size(), 3u);
+  for (auto& r : results) {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, std::errc::no_space_on_device);
+  }
+  EXPECT_EQ(log->size_bytes(), size);
+  EXPECT_EQ(log->log_end(), offset(2));
+  EXPECT_EQ(read_bytes(*log, offset(0)), before);
+  EXPECT_FALSE(log->failure());
+  _faulty.clear_faults();
+
+  std::vector<byte_buffer> again = {test::make_batch(1, 10), test::make_batch(2, 10)};
+  std::vector<mutable_bytes> again_views(again.begin(), again.end());
+  auto ok_results = log->append_all(again_views, now);
+  ASSERT_TRUE(ok_results[0] && ok_results[1]);
+  EXPECT_EQ(ok_results[0]->base_offset, offset(2));
+  EXPECT_EQ(ok_results[1]->base_offset, offset(3));
+  EXPECT_EQ(ok_results[1]->next_offset, offset(5));
+  EXPECT_EQ(bases(read_bytes(*log, offset(0))), (std::vector<int64_t>{0, 2, 3}));
+  EXPECT_TRUE(log->close());
+  log.reset();
+  auto reopened = open();
+  EXPECT_EQ(reopened->log_end(), offset(5));
+  EXPECT_EQ(bases(read_bytes(*reopened, offset(0))), (std::vector<int64_t>{0, 2, 3}));
+}
+
+// A torn gathered write whose truncation also fails: the log fails, and every batch of the
+// run, and every later append, gets an error.
+TEST_F(faulty_log_test, torn_gathered_write_that_cannot_be_undone_fails_the_log) {
+  auto log = open_faulty();
+  append(*log, test::make_batch(2, 100));
+  std::vector<byte_buffer> run = {test::make_batch(3, 100), test::make_batch(3, 100)};
+  _faulty.set_path_filter(".log");
+  _faulty.fail_writes_after(run[0].size() + run[1].size() / 2, EIO);
+  _faulty.fail_truncates(EIO);
+  std::vector<mutable_bytes> views(run.begin(), run.end());
+  auto results = log->append_all(views, now);
+  ASSERT_FALSE(results[0]);
+  ASSERT_FALSE(results[1]);
+  EXPECT_TRUE(log->failure());
+  auto later = try_append(*log, test::make_batch(1, 10));
+  ASSERT_FALSE(later);
+  EXPECT_EQ(later.error().code, make_error_code(errc::log_failed));
+  _faulty.clear_faults();
 }
 
 TEST_F(faulty_log_test, snapshot_that_cannot_be_written_costs_a_replay_not_an_append) {
