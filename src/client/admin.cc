@@ -125,17 +125,10 @@ status admin::create_partitions(const std::string& topic, int32_t total) {
 status admin::delete_records(const std::map<topic_partition, int64_t>& before) {
   std::string context = "delete records";
   if (before.empty()) return ok();
-  partition_list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(before.size())));
-  for (auto& [tp, off] : before) {
-    if (off < 0) {
-      return spate::error(errc::invalid_argument, context + ": offset " + std::to_string(off) +
-                                                      " for " + tp.topic + " partition " +
-                                                      std::to_string(tp.partition));
-    }
-    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = off;
-  }
+  auto list = offset_list(before, context);
+  if (!list) return std::move(list).error();
   std::unique_ptr<rd_kafka_DeleteRecords_t, decltype(&rd_kafka_DeleteRecords_destroy)> req(
-      rd_kafka_DeleteRecords_new(list.get()), &rd_kafka_DeleteRecords_destroy);
+      rd_kafka_DeleteRecords_new(list->get()), &rd_kafka_DeleteRecords_destroy);
   auto ev = run_admin(*_h, RD_KAFKA_ADMIN_OP_DELETERECORDS, context, [&](auto* opts, auto* q) {
     rd_kafka_DeleteRecords_t* reqs[] = {req.get()};
     rd_kafka_DeleteRecords(_h->rk(), reqs, 1, opts, q);

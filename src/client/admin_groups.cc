@@ -184,16 +184,9 @@ status admin::alter_offsets(const std::string& group,
                             const std::map<topic_partition, int64_t>& offsets) {
   std::string context = "commit offsets for group '" + group + "'";
   if (offsets.empty()) return ok();
-  partition_list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
-  for (auto& [tp, off] : offsets) {
-    if (off < 0) {
-      return spate::error(errc::invalid_argument, context + ": offset " + std::to_string(off) +
-                                                      " for " + tp.topic + " partition " +
-                                                      std::to_string(tp.partition));
-    }
-    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = off;
-  }
-  alter_groups_offsets_ptr req(rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), list.get()));
+  auto list = offset_list(offsets, context);
+  if (!list) return std::move(list).error();
+  alter_groups_offsets_ptr req(rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), list->get()));
   auto ev = run_admin(*_h, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, context,
                       [&](auto* opts, auto* q) {
                         rd_kafka_AlterConsumerGroupOffsets_t* reqs[] = {req.get()};

@@ -2,10 +2,12 @@
 // topics and configs, admin_groups.cc for consumer groups).
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "client/detail/handle.h"
 #include "client/errc.h"
+#include "client/groups.h"
 
 namespace spate::client::detail {
 
@@ -38,6 +40,22 @@ inline result<event_ptr> run_admin(handle& h, rd_kafka_admin_op_t op, const std:
   }
   h.mark_reached();
   return ev;
+}
+
+// A librdkafka partition list holding `offsets`, refusing a negative offset (which librdkafka
+// would read as one of its logical offsets, such as "end", and act on).
+inline result<partition_list_ptr> offset_list(const std::map<topic_partition, int64_t>& offsets,
+                                              const std::string& context) {
+  partition_list_ptr list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (auto& [tp, off] : offsets) {
+    if (off < 0) {
+      return spate::error(errc::invalid_argument, context + ": offset " + std::to_string(off) +
+                                                      " for " + tp.topic + " partition " +
+                                                      std::to_string(tp.partition));
+    }
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = off;
+  }
+  return list;
 }
 
 }  // namespace spate::client::detail
