@@ -1,7 +1,10 @@
 #include "broker/broker.h"
 
+#include <sys/resource.h>
+
 #include <asio/post.hpp>
 #include <csignal>
+#include <cstring>
 #include <future>
 #include <thread>
 
@@ -75,6 +78,20 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
   // client has closed would raise SIGPIPE and kill the broker. Ignored, the write fails with
   // EPIPE and only that connection closes.
   std::signal(SIGPIPE, SIG_IGN);
+  // Each partition holds several descriptors (its segments, and two more for the active
+  // segment so that two fdatasyncs can be in flight), plus one per connection: the usual soft
+  // limit of 1024 would fail opens at a few hundred partitions. The hard limit is what the
+  // administrator allows; raise the soft one to it, as a Kafka deployment's ulimit would.
+  if (rlimit nofile{};
+      getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    auto was = nofile.rlim_cur;
+    nofile.rlim_cur = nofile.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+      log->info("open file limit raised from {} to {}", was, nofile.rlim_cur);
+    } else {
+      log->warn("open file limit stays at {}: {}", was, std::strerror(errno));
+    }
+  }
   io::posix_filesystem fs;
   storage::log_manager::options opts;
   opts.data_dir = config.data_dir;

@@ -6,10 +6,11 @@ once advertised, a client that refuses the advertised range (e.g. librdkafka nee
 AlterConfigs and CreatePartitions v0, kafka-compat.md §3.1) is a failure, not a skip."""
 
 import json
+import resource
 
 import confluent_kafka as ck
 import pytest
-from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions
+from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.admin import ConfigResource as KpConfigResource
 from kafka.admin import ConfigResourceType
@@ -249,3 +250,34 @@ def test_alter_configs_kafka_python(config_broker):
     assert values.get("retention.ms") == "7200000", values
     # AlterConfigs replaces the topic's whole set: segment.bytes is still the broker default.
     assert values.get("segment.bytes") == str(SEGMENT_BYTES), values
+
+
+# --- Many partitions under a low open-file limit ---------------------------------------------
+
+
+def test_many_partitions_under_a_low_soft_open_file_limit(make_broker):
+    """Each partition holds several descriptors (segment, index, two for in-flight syncs), so
+    a broker started under the common soft limit of 1024 would fail opens at a few hundred
+    partitions. The broker raises its soft limit to the hard one at start; started here with a
+    soft limit of 256, it must still serve 400 partitions (about 1,600 descriptors)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 4096:
+        pytest.skip(f"hard open-file limit {hard} is too low to show the raise")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    try:
+        b = make_broker()  # inherits the soft limit of 256
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert "open file limit raised from 256" in b.log()
+    topic = unique_topic("many")
+    n = 400
+    admin = ck_admin(b.bootstrap)  # held: futures fail once their client is destroyed
+    futures = admin.create_topics([NewTopic(topic, num_partitions=n, replication_factor=1)])
+    futures[topic].result(timeout=60)
+    reports = produce_all(producer(b.bootstrap),
+                          [(topic, p, None, b"v-%d" % p, None, None) for p in range(n)])
+    assert [err for err, _, _ in reports if err is not None] == []
+    got = consume_range(b.bootstrap, topic, range(n))
+    assert {p: [m.value() for m in msgs] for p, msgs in got.items()} == \
+        {p: [b"v-%d" % p] for p in range(n)}
+    assert b.alive()
