@@ -5,7 +5,10 @@
 //
 //   order_totals --bootstrap 127.0.0.1:9092 [--application-id order-totals]
 //                [--commit-interval-ms 5000] [--session-timeout-ms 10000]
-//                [--keep-repartition-records]
+//                [--keep-repartition-records] [--by-region]
+//
+// --by-region runs build_by_region() instead: totals per region, from "orders" joined with
+// the table "users", into "region-totals".
 //
 // In-process over orders read from stdin, one per line as "<timestamp-ms> <order JSON>",
 // printing every record it writes as "<topic> <key> <value>":
@@ -85,6 +88,7 @@ int main(int argc, char** argv) {
   int64_t commit_ms = 5000;
   int64_t session_ms = 10000;
   bool keep_repartition = false;
+  bool by_region = false;
   cli.add_flag("--stdin", from_stdin, "Run in-process over '<timestamp-ms> <json>' lines");
   cli.add_option("--bootstrap", bootstrap, "Kafka bootstrap servers (host:port,...)");
   cli.add_option("--application-id", app_id, "Consumer group and changelog prefix")
@@ -97,6 +101,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1000}, int64_t{300'000}));
   cli.add_flag("--keep-repartition-records", keep_repartition,
                "Do not delete consumed records from the repartition topic (to inspect it)");
+  cli.add_flag("--by-region", by_region,
+               "Total per region (orders joined with the table 'users') into 'region-totals'");
   CLI11_PARSE(cli, argc, argv);
   if (from_stdin) return run_stdin();
   if (bootstrap.empty()) {
@@ -111,7 +117,8 @@ int main(int argc, char** argv) {
   cfg.commit_interval = std::chrono::milliseconds(commit_ms);
   cfg.session_timeout = std::chrono::milliseconds(session_ms);
   cfg.purge_repartition_topics = !keep_repartition;
-  auto app = spate::stream::application::create(order_totals::build, std::move(cfg));
+  auto app = spate::stream::application::create(
+      by_region ? order_totals::build_by_region : order_totals::build, std::move(cfg));
   if (!app) {
     std::cerr << "order_totals: " << app.error().message() << "\n";
     return 1;

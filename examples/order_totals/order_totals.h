@@ -8,6 +8,11 @@
 // Orders may arrive up to 10 s out of order; a window still takes orders for 1 minute after it
 // closed (each re-emits the total); later orders go to "orders-late", and records that are not
 // valid orders go to "orders-dlq" with the reason in a "spate.error" header.
+//
+// build_by_region() is the same total per *region*: each order meets the table "users" (the
+// latest {"region": ...} per user id, a compacted topic keyed by user id and partitioned as
+// Kafka's default partitioner does, murmur2) and is then grouped again by region, into
+// "region-totals". Orders of users the table does not hold are dropped (an inner join).
 #pragma once
 
 #include <cstdint>
@@ -35,10 +40,35 @@ inline void from_json(const nlohmann::json& j, order& o) {
 
 using total = spate::stream::windowed<std::string, int64_t>;
 
+struct user {
+  std::string region;
+};
+inline void to_json(nlohmann::json& j, const user& u) {
+  j = nlohmann::json{{"region", u.region}};
+}
+inline void from_json(const nlohmann::json& j, user& u) {
+  j.at("region").get_to(u.region);
+}
+
+// An order with its user's region: what the region totals group by.
+struct regional_order {
+  std::string region;
+  int64_t amount = 0;
+};
+inline void to_json(nlohmann::json& j, const regional_order& o) {
+  j = nlohmann::json{{"region", o.region}, {"amount", o.amount}};
+}
+inline void from_json(const nlohmann::json& j, regional_order& o) {
+  j.at("region").get_to(o.region);
+  j.at("amount").get_to(o.amount);
+}
+
 inline constexpr const char* orders_topic = "orders";
 inline constexpr const char* totals_topic = "order-totals";
 inline constexpr const char* late_topic = "orders-late";
 inline constexpr const char* dead_letter_topic = "orders-dlq";
+inline constexpr const char* users_topic = "users";
+inline constexpr const char* region_totals_topic = "region-totals";
 
 inline spate::result<spate::stream::topology> build() {
   using namespace spate::stream;
@@ -58,6 +88,32 @@ inline spate::result<spate::stream::topology> build() {
                     .sum(&order::amount);
   totals.to(totals_topic, json_serde<total>());
   totals.side_output(late).to(late_topic, json_serde<order>());
+  return b.build();
+}
+
+inline spate::result<spate::stream::topology> build_by_region() {
+  using namespace spate::stream;
+  using namespace std::chrono_literals;
+  topology_builder b;
+  auto users = b.table_of<user>(users_topic, json_serde<user>());
+  b.source(orders_topic, json_serde<order>(),
+           {.name = "orders",
+            .watermarks = {.max_out_of_orderness = 10s, .idle_timeout = 1min},
+            .on_error = error_policy::dead_letter,
+            .dead_letter_topic = dead_letter_topic})
+      .key_by(&order::user_id, default_serde<std::string>(), "by-user")
+      .join(
+          users,
+          [](const order& o, const user& u) {
+            return regional_order{u.region, o.amount};
+          },
+          "with-region")
+      .key_by(&regional_order::region, default_serde<std::string>(), "by-region",
+              json_serde<regional_order>())
+      .window(tumbling(5min))
+      .named("region-totals-5m")
+      .sum(&regional_order::amount)
+      .to(region_totals_topic, json_serde<total>());
   return b.build();
 }
 

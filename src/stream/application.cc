@@ -328,6 +328,7 @@ struct application::state final : client::rebalance_listener {
   result<task> open_task(int id, const std::vector<std::string>& topics) {
     auto topo = factory();
     if (!topo) return std::move(topo).error();
+    auto tables = topo->table_topics();
     engine_config ec;
     ec.store = cfg.store_factory ? cfg.store_factory(id) : nullptr;
     ec.metrics = metrics;
@@ -340,7 +341,63 @@ struct application::state final : client::rebalance_listener {
     SPATE_TRY(restore(t));
     SPATE_TRY(t.eng->start(wall_now()));
     for (auto& topic : topics) SPATE_TRY(t.eng->assign(topic, {partition_id(id)}));
+    std::vector<std::string> task_tables;
+    for (auto& topic : tables) {
+      if (std::find(topics.begin(), topics.end(), topic) != topics.end()) {
+        task_tables.push_back(topic);
+      }
+    }
+    SPATE_TRY(bootstrap_tables(t, task_tables));
     return t;
+  }
+
+  // Reads partition p of each table topic, from where the restored state left it, to its end
+  // before task p processes any stream record: a stream record must meet the table as it
+  // stood when the task started, not whatever part of it the group consumer happened to fetch
+  // first (the consumer fetches all of a task's partitions at once, so an order could be
+  // joined before its user was loaded and dropped). Kafka Streams bootstraps global tables the
+  // same way. The group consumer then resumes the table after what was read here.
+  status bootstrap_tables(task& t, const std::vector<std::string>& tables) {
+    if (tables.empty()) return ok();
+    auto c = client::consumer::connect(cfg.client);
+    if (!c) return std::move(c).error().with_context("reading tables");
+    for (auto& topic : tables) {
+      auto it = t.position.find({topic, t.id});
+      auto from = it == t.position.end() ? client::start_position::beginning()
+                                         : client::start_position::at(spate::offset(it->second));
+      SPATE_TRY(c->assign(topic, {partition_id(t.id)}, from));
+    }
+    std::set<std::string> at_end;
+    uint64_t read = 0;
+    while (at_end.size() < tables.size()) {
+      if (stopping.load(std::memory_order_relaxed)) {
+        return error(errc::invalid_argument,
+                     "stopped while reading the tables of task " + std::to_string(t.id));
+      }
+      auto ev = c->poll(std::chrono::milliseconds(200));
+      if (!ev && client::is_retriable(ev.error()) && !client::is_fatal(ev.error())) {
+        log()->warn("{}: reading the tables of task {}: {}", cfg.application_id, t.id,
+                    ev.error().message());
+        continue;
+      }
+      if (!ev) return std::move(ev).error().with_context("reading tables");
+      if (!*ev) continue;
+      if (auto* eof = std::get_if<client::end_of_partition>(&**ev)) {
+        at_end.insert(eof->topic);
+        continue;
+      }
+      auto& m = std::get<client::message>(**ev);
+      auto pos = std::pair(m.topic, m.partition.value);
+      auto next = m.offset.value + 1;
+      SPATE_TRY(t.eng->process(to_input_record(std::move(m))));
+      SPATE_TRY(take_outputs(t));
+      t.position[pos] = next;
+      ++read;
+    }
+    log()->info("{}: task {} read {} table records to the end of {}", cfg.application_id, t.id,
+                read,
+                tables.size() == 1 ? tables.front() : std::to_string(tables.size()) + " tables");
+    return ok();
   }
 
   status produce(const output_record& r, std::optional<partition_id> p = std::nullopt) {

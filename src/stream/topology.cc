@@ -15,6 +15,14 @@ std::vector<std::string> topology::source_topics() const {
   return out;
 }
 
+std::vector<std::string> topology::table_topics() const {
+  std::vector<std::string> out;
+  for (auto* s : _g->sources) {
+    if (s->is_table()) out.push_back(s->topic());
+  }
+  return out;
+}
+
 std::vector<std::string> topology::sink_topics() const {
   std::set<std::string> unique(_g->sink_topics.begin(), _g->sink_topics.end());
   return {unique.begin(), unique.end()};

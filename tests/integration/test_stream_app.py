@@ -12,6 +12,10 @@ group application (application.h) against real topics.
 - Two instances split the input partitions (orders without a key); when one is SIGKILLed the
   other takes its tasks over and the results still equal the reference.
 - A repartition topic left with another partition count stops the application at start.
+- Totals per region (--by-region): orders joined with the table "users", then grouped again by
+  region (two repartitions). The users topic is long and the users the orders name come last
+  in it; each task reads its table partition to the end before its first order, so no order
+  misses its user.
 
 The orders have event times up to 5 s out of order: under the pipeline's 10 s bound, so no
 order is late and the reference is a plain sum per 5-minute window. A last order per
@@ -143,11 +147,11 @@ def produce_flush_marks(bootstrap, end_ts):
         assert err is None, err
 
 
-def results(bootstrap):
-    """The order-totals topic de-duplicated by window key: the last result per (user, start)."""
+def results(bootstrap, topic="order-totals"):
+    """The totals topic de-duplicated by window key: the last result per (key, start)."""
     out = {}
     count = 0
-    for msgs in consume_range(bootstrap, "order-totals", range(PARTITIONS)).values():
+    for msgs in consume_range(bootstrap, topic, range(PARTITIONS)).values():
         for m in msgs:  # in offset order; one user's results share a partition
             r = json.loads(m.value())
             assert m.key().decode() == r["key"]
@@ -156,12 +160,12 @@ def results(bootstrap):
     return out, count
 
 
-def wait_for_results(bootstrap, expected, timeout=90):
+def wait_for_results(bootstrap, expected, timeout=90, topic="order-totals"):
     last = {}
 
     def done():
         nonlocal last
-        last, _ = results(bootstrap)
+        last, _ = results(bootstrap, topic)
         return last == expected
 
     try:
@@ -359,3 +363,42 @@ def test_two_instances_split_partitions_and_take_over(broker, apps):
     finally:
         c.close()
     assert all(low > 0 for low in lows), lows
+
+
+def test_orders_meet_the_whole_users_table_and_are_grouped_again_by_region(broker, apps):
+    bootstrap = broker.bootstrap
+    create_topics(bootstrap)
+    admin = cka.AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics(
+        [cka.NewTopic("users", PARTITIONS, 1, config={"cleanup.policy": "compact"}),
+         cka.NewTopic("region-totals", PARTITIONS, 1)])
+    for f in futures.values():
+        f.result(30)
+    orders = make_orders(seed=5)
+    rnd = random.Random(6)
+    regions = {f"u{i}": rnd.choice(["eu", "us", "apac", "latam"]) for i in range(60)}
+    # The table partitioned as Java clients and the runtime's repartition topic are (murmur2),
+    # not by librdkafka's default (CRC32): only then is it co-partitioned with "by-user".
+    p = producer(bootstrap, partitioner="murmur2_random", linger_ms=20)
+    filler = [("users", None, f"other-{i}".encode(), json.dumps({"region": "none"}).encode(),
+               None, None) for i in range(40_000)]
+    # A user first known with another region: the latest value is the one that counts.
+    stale = [("users", None, u.encode(), json.dumps({"region": "stale"}).encode(), None, None)
+             for u in regions]
+    real = [("users", None, u.encode(), json.dumps({"region": r}).encode(), None, None)
+            for u, r in regions.items()]
+    for err, _, _ in produce_all(p, stale + filler + real):
+        assert err is None, err
+    produce_orders(bootstrap, orders, key="order")
+    produce_flush_marks(bootstrap, orders[-1][1])
+    expected = {}
+    for user, ts, o in orders:
+        key = (regions[user], ts // WINDOW_MS * WINDOW_MS)
+        expected[key] = expected.get(key, 0) + o["amount"]
+
+    a = apps(bootstrap, "regions", "--by-region", app_id="region-totals")
+    got = wait_for_results(bootstrap, expected, topic="region-totals")
+    assert got == expected
+    read = sum(int(n) for n in re.findall(r"read (\d+) table records", a.log()))
+    assert read == 40_000 + 2 * len(regions), a.log()[-3000:]
+    a.stop()

@@ -418,6 +418,8 @@ class topology {
   ~topology();
 
   std::vector<std::string> source_topics() const;
+  // The source topics read as tables (table_of).
+  std::vector<std::string> table_topics() const;
   std::vector<std::string> sink_topics() const;
   // The names of the key_by steps, where the Kafka runtime repartitions (in graph order).
   std::vector<std::string> repartition_steps() const;

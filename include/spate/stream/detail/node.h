@@ -158,6 +158,8 @@ class source_hooks {
   // (see watermark.h), or it never holds one back (a table). A repartitioning key_by reports
   // its upstream task as idle downstream when every source upstream of it is idle.
   virtual bool idle(timestamp_ms /*now*/) { return true; }
+  // A table's topic (table_of), which the Kafka runtime reads to its end before the streams.
+  virtual bool is_table() const { return false; }
 };
 
 // The graph: nodes in creation order, which is a topological order (a node is created after

@@ -38,6 +38,7 @@ class table_node final : public node, public source_hooks, private source_core {
   const std::string& topic() const override { return _topic; }
   node& as_node() override { return *this; }
   void assign(partition_id, timestamp_ms) override {}
+  bool is_table() const override { return true; }
 
   void open(engine_context& c) override {
     this->ctx = &c;
