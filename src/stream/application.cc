@@ -171,9 +171,15 @@ struct application::state final : client::rebalance_listener {
     if (!names) return std::move(names).error().with_context("listing topics");
     changelog = application::changelog_topic(cfg.application_id);
     changelog_exists = std::find(names->begin(), names->end(), changelog) != names->end();
-    auto p = client::producer::connect(cfg.client, {.acks = client::acks_mode::all,
-                                                    .linger = std::chrono::milliseconds(5),
-                                                    .idempotent = true});
+    // Gapless: without it librdkafka may deliver record n+1 of a partition after giving up on
+    // record n. A downstream task would then apply n+1 and, after the restart that the failed
+    // delivery causes, drop the re-sent n as already applied (its sequence number is lower).
+    // With it, such a gap is a fatal producer error instead, and nothing after n is delivered.
+    auto producer_client = cfg.client;
+    producer_client.properties.emplace_back("enable.gapless.guarantee", "true");
+    auto p = client::producer::connect(producer_client, {.acks = client::acks_mode::all,
+                                                         .linger = std::chrono::milliseconds(5),
+                                                         .idempotent = true});
     if (!p) return std::move(p).error().with_context("connecting the producer");
     producer.emplace(std::move(*p));
     auto subscribed = source_topics;

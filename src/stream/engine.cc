@@ -81,6 +81,12 @@ struct engine::state {
     }
   }
 
+  // Writes what operators keep outside the store (write-back caches) to it.
+  status flush_state() {
+    for (auto& n : g().nodes) n->flush_state();
+    return ok();
+  }
+
   // Runs f, turning an exception from user code into a stopped engine; what() names the work
   // (called only then: no string building per record).
   template <class F, class W>
@@ -235,19 +241,21 @@ std::vector<output_record> engine::take_output() {
   return std::exchange(_s->outputs, {});
 }
 
+namespace {
+std::string flush_what() {
+  return "writing operator state to the store";
+}
+}  // namespace
+
 checkpoint_data engine::checkpoint() {
   checkpoint_data cp;
   cp.outputs = take_output();
   // A stopped engine's state may be half-updated, or partly only in operators' caches:
   // committing its offsets could lose input. The runtime recovers from the last checkpoint.
   if (_s->failed) return cp;
-  if (_s->started) {
-    for (auto& n : _s->g().nodes) n->flush_state();
-    if (auto h = _s->store->health(); !h) {
-      _s->failed = error(errc::state_store_failed, h.error().message());
-      return cp;
-    }
-  }
+  // Guarded: writing a cache back runs the user's serializers, which may throw, and the
+  // store's health is checked after it.
+  if (_s->started && !_s->guarded([&] { return _s->flush_state(); }, flush_what)) return cp;
   cp.state_changes = _s->store->take_changes();
   for (auto& [tp, next] : _s->next_offsets) {
     cp.offsets.push_back(committed_offset{tp.first, partition_id(tp.second), spate::offset(next)});
@@ -278,9 +286,7 @@ const engine_stats& engine::stats() const {
   return _s->stats;
 }
 state_store& engine::store() {
-  if (_s->started && !_s->failed) {
-    for (auto& n : _s->g().nodes) n->flush_state();
-  }
+  if (_s->started && !_s->failed) (void)_s->guarded([&] { return _s->flush_state(); }, flush_what);
   return *_s->store;
 }
 const topology& engine::pipeline() const {

@@ -262,3 +262,42 @@ TEST(state_cache, a_stopped_engine_checkpoints_nothing_to_commit) {
 
 }  // namespace
 }  // namespace spate::stream
+
+namespace spate::stream {
+namespace {
+
+// The cache serializes accumulators when it writes them back, at a checkpoint: a serializer
+// that throws there must stop the engine (as it would have inside process()), not escape
+// checkpoint() into the runtime's rebalance callback.
+TEST(state_cache, a_throwing_serializer_at_write_back_stops_the_engine) {
+  serde<int64_t> fragile{"fragile",
+                         [](const int64_t& v) -> std::string {
+                           if (v > 10) throw std::runtime_error("too big to write");
+                           return std::to_string(v);
+                         },
+                         number_serde<int64_t>().deserialize};
+  topology_builder b;
+  b.source("events", json_serde<ev>())
+      .key_by(&ev::key)
+      .window(tumbling(duration(100)))
+      .aggregate(int64_t(0), [](int64_t& a, const ev& e) { a += e.amount; }, fragile)
+      .to("sum");
+  auto t = b.build();
+  ASSERT_TRUE(t);
+  auto d = test_driver::create(std::move(*t));
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(d->pipe("events", ev{"a", 5}, json_serde<ev>(), timestamp_ms(10)));
+  EXPECT_FALSE(d->get_engine().checkpoint().offsets.empty());
+  ASSERT_TRUE(d->pipe("events", ev{"a", 6}, json_serde<ev>(), timestamp_ms(20)));
+  checkpoint_data cp;
+  EXPECT_NO_THROW(cp = d->get_engine().checkpoint());
+  EXPECT_TRUE(cp.offsets.empty()) << "nothing to commit from a stopped engine";
+  EXPECT_TRUE(cp.state_changes.empty());
+  auto again = d->pipe("events", ev{"b", 1}, json_serde<ev>(), timestamp_ms(30));
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message().find("too big to write"), std::string::npos)
+      << again.error().message();
+}
+
+}  // namespace
+}  // namespace spate::stream
