@@ -280,7 +280,8 @@ TEST(state_cache, a_throwing_serializer_at_write_back_stops_the_engine) {
   b.source("events", json_serde<ev>())
       .key_by(&ev::key)
       .window(tumbling(duration(100)))
-      .aggregate(int64_t(0), [](int64_t& a, const ev& e) { a += e.amount; }, fragile)
+      .aggregate(
+          int64_t(0), [](int64_t& a, const ev& e) { a += e.amount; }, fragile)
       .to("sum");
   auto t = b.build();
   ASSERT_TRUE(t);
