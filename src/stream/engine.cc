@@ -137,12 +137,14 @@ result<engine> engine::create(topology t, engine_config config) {
       if (s->sources.count(topic) != 0) {
         return error(errc::invalid_topology, "topic '" + topic + "' has two sources");
       }
-      step->enable_split(topic, config.split->task, config.split->tasks);
       s->sources.emplace(topic, step);
       // The sources (or split steps) this step's upstream half reads: its idleness is theirs.
+      // Whether that half replays deterministically (one input, per-record steps only) decides
+      // if the downstream half may drop records by sequence number (repartition_core).
       std::vector<detail::source_hooks*> upstream;
       std::vector<detail::node*> todo(n->inputs.begin(), n->inputs.end());
       std::set<detail::node*> seen;
+      bool per_record = true;
       while (!todo.empty()) {
         auto* u = todo.back();
         todo.pop_back();
@@ -153,8 +155,11 @@ result<engine> engine::create(topology t, engine_config config) {
           upstream.push_back(hooks);
           continue;
         }
+        per_record = per_record && u->per_record();
         todo.insert(todo.end(), u->inputs.begin(), u->inputs.end());
       }
+      step->enable_split(topic, config.split->task, config.split->tasks,
+                         per_record && upstream.size() == 1);
       s->splits.push_back({step, std::move(upstream)});
     }
   }

@@ -151,8 +151,10 @@ const client::header* find_header(const client::header_list& hs, std::string_vie
 
 }  // namespace
 
-void repartition_core::enable_split(std::string topic, int32_t task, int32_t tasks) {
+void repartition_core::enable_split(std::string topic, int32_t task, int32_t tasks,
+                                    bool deduplicate) {
   _split = true;
+  _deduplicate = deduplicate;
   _topic = std::move(topic);
   _task = task;
   _tasks = tasks;
@@ -208,7 +210,7 @@ result<bool> repartition_core::accept(const input_record& r, engine_stats& stats
   if (!s) return std::move(s).error().with_context(where());
   SPATE_TRY(check_task(s->task));
   auto& u = _upstreams[static_cast<size_t>(s->task)];
-  if (s->sequence <= u.applied) {
+  if (_deduplicate && s->sequence <= u.applied) {
     ++stats.repartition_duplicates;
     return false;
   }

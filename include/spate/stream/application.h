@@ -48,7 +48,10 @@
 // checked before the marker and the commit); the topic's offset is part of the task's
 // position in the marker. Each data record carries (upstream task, sequence number); the
 // sequence counter and, downstream, the highest number applied per upstream task are state, so
-// records sent again by a task restarted from its marker are dropped and state stays exact.
+// records sent again by a task restarted from its marker are dropped and state stays exact --
+// when the step's upstream half reads one input through per-record steps only. Behind a merge,
+// a join, a table, a window or timers a replay may number records differently, so there every
+// record is applied: at-least-once state across a crash, never a loss.
 // Watermarks cross in control records: each upstream task writes its watermark to every
 // partition, and downstream takes the minimum over the upstream tasks that are not idle, never
 // the data records' own times (a lagging upstream task cannot make its records late). Format:

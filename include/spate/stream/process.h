@@ -168,6 +168,7 @@ template <class In, class Out>
 class process_node final : public producer_node<Out>, public consumer<In> {
  public:
   explicit process_node(std::function<void(const In&, context<Out>&)> f) : _f(std::move(f)) {}
+  bool per_record() const override { return true; }
   void push(const element<In>& e) override {
     context<Out> c(*this, e.timestamp, e.key, e.origin);
     _f(e.value, c);

@@ -83,6 +83,10 @@ class node {
   // key_by that the Kafka runtime splits a task at: its watermark comes from the repartition
   // topic's control records).
   virtual std::optional<timestamp_ms> own_watermark(timestamp_ms /*now*/) { return {}; }
+  // True for steps whose outputs depend only on each input element, not on state, time or
+  // the order of other inputs (map, filter, flat_map, an unkeyed process): a replay of the
+  // same input gives the same outputs in the same order.
+  virtual bool per_record() const { return false; }
   // Writes state the node keeps outside the store (a window's write-back cache, a
   // repartitioning key_by's sequence numbers) to the store, so that the store, and so its change
   // capture, holds the node's current state. The engine calls it before each checkpoint takes

@@ -120,6 +120,7 @@ template <class In, class Out>
 class map_node final : public producer_node<Out>, public consumer<In> {
  public:
   explicit map_node(std::function<Out(const In&)> f) : _f(std::move(f)) {}
+  bool per_record() const override { return true; }
   void push(const element<In>& e) override {
     this->emit(element<Out>{_f(e.value), e.key, e.timestamp, e.origin});
   }
@@ -132,6 +133,7 @@ template <class T>
 class filter_node final : public producer_node<T>, public consumer<T> {
  public:
   explicit filter_node(std::function<bool(const T&)> f) : _f(std::move(f)) {}
+  bool per_record() const override { return true; }
   void push(const element<T>& e) override {
     if (_f(e.value)) this->emit(e);
   }
@@ -144,6 +146,7 @@ template <class In, class Out>
 class flat_map_node final : public producer_node<Out>, public consumer<In> {
  public:
   explicit flat_map_node(std::function<std::vector<Out>(const In&)> f) : _f(std::move(f)) {}
+  bool per_record() const override { return true; }
   void push(const element<In>& e) override {
     for (auto& v : _f(e.value)) {
       this->emit(element<Out>{std::move(v), e.key, e.timestamp, e.origin});
@@ -169,8 +172,14 @@ class repartition_core : public source_hooks {
   virtual ~repartition_core() = default;
   // Whether the step can write its elements (it has a value serde).
   virtual bool can_split() const = 0;
-  // Called by the engine before start().
-  void enable_split(std::string topic, int32_t task, int32_t tasks);
+  // Called by the engine before start(). `deduplicate`: whether the downstream half may drop
+  // records by sequence number. Only sound when the upstream half numbers the same records
+  // the same way when a restarted task replays its input: one input read in log order, and
+  // only per-record steps (map, filter, flat_map, process without state) in between. Else
+  // (a merge, a join, a window, timers) the replay may interleave or fire differently, and
+  // dropping by number could lose records: every record is applied (at-least-once).
+  void enable_split(std::string topic, int32_t task, int32_t tasks, bool deduplicate);
+  bool deduplicates() const { return _deduplicate; }
   bool split() const { return _split; }
 
   const std::string& topic() const override { return _topic; }
@@ -200,6 +209,7 @@ class repartition_core : public source_hooks {
     bool dirty = false;   // applied changed since the last checkpoint
   };
   bool _split = false;
+  bool _deduplicate = true;
   std::string _topic;
   int32_t _task = 0;
   int32_t _tasks = 1;
