@@ -8,7 +8,9 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <atomic>
+#include <exception>
 #include <map>
+#include <mutex>
 
 #include "base/clock.h"
 #include "kafka/server/async_result.h"
@@ -100,6 +102,8 @@ asio::awaitable<produce_response> handle(request_context& ctx, produce_request& 
   struct remote_appends {
     std::atomic<size_t> left{0};
     std::shared_ptr<async_result<bool>> done;
+    std::mutex mu;
+    std::exception_ptr thrown;  // the first exception of an append on another core
   };
   auto remote = std::make_shared<remote_appends>();
   remote->done = std::make_shared<async_result<bool>>(ctx.executor);
@@ -117,13 +121,23 @@ asio::awaitable<produce_response> handle(request_context& ctx, produce_request& 
     // The jobs and append_jobs live in this coroutine's frame, which waits below until every
     // posted append has run.
     asio::post(*core, [&append_jobs, jobs, remote] {
-      append_jobs(*jobs);
+      // Caught here and rethrown in the connection's coroutine below: escaping a posted
+      // handler would end that core's loop (std::terminate), where before the change to
+      // posting it only ended the connection.
+      try {
+        append_jobs(*jobs);
+      } catch (...) {
+        std::lock_guard lock(remote->mu);
+        if (!remote->thrown) remote->thrown = std::current_exception();
+      }
       if (remote->left.fetch_sub(1) == 1) remote->done->set(true);
     });
   }
   if (ctx.order) ctx.order->end_turn(ctx.ticket);
   if (!posts.empty()) {
     co_await remote->done->wait(std::chrono::steady_clock::time_point::max());
+    std::lock_guard lock(remote->mu);
+    if (remote->thrown) std::rethrow_exception(remote->thrown);
   }
 
   if (req.acks == -1) {
