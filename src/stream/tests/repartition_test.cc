@@ -181,9 +181,9 @@ struct split_run {
     }
   }
 
-  void input(int task, const order& o, int64_t ts) {
+  void input(int task, const order& o, int64_t ts, const std::string& source = "orders") {
     auto& e = tasks[static_cast<size_t>(task)];
-    ASSERT_TRUE(e.process(input_record{"orders", partition_id(task), offset(input_offset++),
+    ASSERT_TRUE(e.process(input_record{source, partition_id(task), offset(input_offset++),
                                        std::nullopt, nlohmann::json(o).dump(), timestamp_ms(ts)}));
     collect(e.take_output());
   }
@@ -203,6 +203,29 @@ struct split_run {
         }
       }
     }
+  }
+
+  // An order far in event time on every task's `sources`: every window closes. The flush
+  // orders' own window is left out of the totals.
+  void close_all_windows(const std::vector<std::string>& sources = {"orders"}) {
+    for (int t = 0; t < static_cast<int>(tasks.size()); ++t) {
+      for (auto& source : sources) input(t, order{"flush", 0, 0}, 1'000'000, source);
+    }
+    send_watermarks();
+    deliver();
+    totals.erase({"flush", 1'000'000});
+  }
+
+  // What an upstream task restarted from an older checkpoint does: every record of each
+  // partition sent again, with the same sequence numbers. Returns how many.
+  uint64_t send_everything_again() {
+    uint64_t copies = 0;
+    for (auto& part : topic) {
+      auto n_before = part.size();
+      for (size_t i = 0; i < n_before; ++i) part.push_back(part[i]);
+      copies += n_before;
+    }
+    return copies;
   }
 
   // Hands each partition's new records to its task.
@@ -237,11 +260,7 @@ TEST(repartition, split_engines_total_every_key_in_one_task) {
       run.deliver();
     }
   }
-  // Far in event time on every input: all windows close.
-  for (int t = 0; t < n; ++t) run.input(t, order{"flush", 0, 0}, 1'000'000);
-  run.send_watermarks();
-  run.deliver();
-  run.totals.erase({"flush", 1'000'000});
+  run.close_all_windows();
   EXPECT_EQ(run.totals, expected);
 }
 
@@ -255,19 +274,9 @@ TEST(repartition, records_sent_again_are_dropped) {
     run.input(i % n, o, 100 + i);
   }
   run.deliver();
-  // An upstream task restarted from an older checkpoint sends its records again, with the same
-  // sequence numbers: append copies of everything to each partition.
-  uint64_t copies = 0;
-  for (auto& part : run.topic) {
-    auto n_before = part.size();
-    for (size_t i = 0; i < n_before; ++i) part.push_back(part[i]);
-    copies += n_before;
-  }
+  uint64_t copies = run.send_everything_again();
   run.deliver();
-  for (int t = 0; t < n; ++t) run.input(t, order{"flush", 0, 0}, 1'000'000);
-  run.send_watermarks();
-  run.deliver();
-  run.totals.erase({"flush", 1'000'000});
+  run.close_all_windows();
   EXPECT_EQ(run.totals, expected);
   uint64_t dropped = 0;
   for (auto& e : run.tasks) dropped += e.stats().repartition_duplicates;
@@ -364,23 +373,10 @@ TEST(repartition, records_behind_a_merge_are_not_dropped_by_sequence_number) {
     run.input(i % n, o, 100 + i);
   }
   run.deliver();
-  for (auto& part : run.topic) {
-    auto n_before = part.size();
-    for (size_t i = 0; i < n_before; ++i) part.push_back(part[i]);
-  }
+  run.send_everything_again();
   run.deliver();
-  for (int t = 0; t < n; ++t) {
-    run.input(t, order{"flush", 0, 0}, 1'000'000);
-    // The merge's watermark is the smaller of its inputs': move the other one too.
-    auto& e = run.tasks[static_cast<size_t>(t)];
-    ASSERT_TRUE(e.process(input_record{"more-orders", partition_id(t), offset(0), std::nullopt,
-                                       nlohmann::json(order{"flush", 0, 0}).dump(),
-                                       timestamp_ms(1'000'000)}));
-    run.collect(e.take_output());
-  }
-  run.send_watermarks();
-  run.deliver();
-  run.totals.erase({"flush", 1'000'000});
+  // The merge's watermark is the smaller of its inputs': move both.
+  run.close_all_windows({"orders", "more-orders"});
   std::map<std::pair<std::string, int64_t>, int64_t> twice;
   for (auto& [k, v] : once) twice[k] = 2 * v;
   EXPECT_EQ(run.totals, twice);

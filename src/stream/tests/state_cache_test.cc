@@ -191,16 +191,16 @@ TEST(state_cache, the_same_on_rocksdb) {
   }
 }
 
+// "events" keyed by ev::key in 100 ms tumbling windows: what the tests below aggregate.
+auto tumbling_by_key(topology_builder& b) {
+  return b.source("events", json_serde<ev>()).key_by(&ev::key).window(tumbling(duration(100)));
+}
+
 // Between checkpoints the changes stay in the cache; engine::store() and a checkpoint write
 // them to the store first, so readers and the changelog see the current state.
 TEST(state_cache, the_store_is_written_at_checkpoints_and_when_read) {
   topology_builder b;
-  b.source("events", json_serde<ev>())
-      .key_by(&ev::key)
-      .window(tumbling(duration(100)))
-      .named("sum")
-      .sum(&ev::amount)
-      .to("sum");
+  tumbling_by_key(b).named("sum").sum(&ev::amount).to("sum");
   auto t = b.build();
   ASSERT_TRUE(t);
   auto d = test_driver::create(std::move(*t));
@@ -224,19 +224,11 @@ TEST(state_cache, the_store_is_written_at_checkpoints_and_when_read) {
   EXPECT_TRUE(d->get_engine().checkpoint().state_changes.empty()) << "nothing changed since";
 }
 
-}  // namespace
-}  // namespace spate::stream
-
-namespace spate::stream {
-namespace {
-
 // An engine stopped by a throwing user function may hold half-applied updates, some only in
 // the cache: its checkpoint must offer no state and no offsets to commit.
 TEST(state_cache, a_stopped_engine_checkpoints_nothing_to_commit) {
   topology_builder b;
-  b.source("events", json_serde<ev>())
-      .key_by(&ev::key)
-      .window(tumbling(duration(100)))
+  tumbling_by_key(b)
       .aggregate(int64_t(0),
                  [](int64_t& a, const ev& e) {
                    if (e.amount < 0) throw std::runtime_error("negative amount");
@@ -260,12 +252,6 @@ TEST(state_cache, a_stopped_engine_checkpoints_nothing_to_commit) {
   EXPECT_TRUE(cp.offsets.empty());
 }
 
-}  // namespace
-}  // namespace spate::stream
-
-namespace spate::stream {
-namespace {
-
 // The cache serializes accumulators when it writes them back, at a checkpoint: a serializer
 // that throws there must stop the engine (as it would have inside process()), not escape
 // checkpoint() into the runtime's rebalance callback.
@@ -277,9 +263,7 @@ TEST(state_cache, a_throwing_serializer_at_write_back_stops_the_engine) {
                          },
                          number_serde<int64_t>().deserialize};
   topology_builder b;
-  b.source("events", json_serde<ev>())
-      .key_by(&ev::key)
-      .window(tumbling(duration(100)))
+  tumbling_by_key(b)
       .aggregate(
           int64_t(0), [](int64_t& a, const ev& e) { a += e.amount; }, fragile)
       .to("sum");
