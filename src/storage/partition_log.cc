@@ -647,7 +647,20 @@ void partition_log::wait_for_rolls() {
     std::lock_guard lock(_sync->mu);
     pending = _sync->pending_rolls > 0;
   }
-  if (pending) flusher::sync_now(*_sync, nullptr, false);
+  if (pending) {
+    flusher::sync_now(*_sync, nullptr, false);
+    // A worker that took the target while this thread ran its roll work found it busy and
+    // let it go; appends made after the roll did not queue it either, since their sync had to
+    // wait for that work. Nobody else would sync them until the next append, so an acks=all
+    // produce could wait for its request timeout (integration.retention, whose retention
+    // pass runs rolls' work on the owner thread).
+    bool schedule;
+    {
+      std::lock_guard lock(_sync->mu);
+      schedule = _sync->wants_sync_locked();
+    }
+    if (schedule) _flusher.schedule(_sync);
+  }
   prune_producer_snapshots();
 }
 

@@ -472,5 +472,47 @@ TEST_F(second_sync_test, first_sync_failing_last_fails_the_log_for_later_waiters
   EXPECT_EQ(_done.errors().size(), 0u);
 }
 
+// A roll's work run by the owner itself (wait_for_rolls, as retention does) while the only
+// worker takes the target and finds that work running: the worker lets the target go, and the
+// append made after the roll did not queue it (its sync had to wait for the roll). The owner
+// must hand it back, or that append waits until some later append (integration.retention saw
+// an acks=all produce time out and be sent again).
+TEST(group_commit_handoff, an_append_after_a_roll_the_owner_completed_is_still_synced) {
+  test::temp_dir dir;
+  io::posix_filesystem posix;
+  io::fault_injecting_filesystem busy_fs{posix};
+  io::fault_injecting_filesystem log_fs{posix};
+  completions done;
+  flusher one_worker{1};
+  auto other = partition_log::open(busy_fs, dir / "other-0", {}, one_worker);
+  auto log = partition_log::open(log_fs, dir / "t-0", {}, one_worker);
+  ASSERT_TRUE(other && log);
+  // The only worker is held in a sync of another log.
+  busy_fs.hold_syncs(1);
+  append_and_wait(**other, done, 0);
+  ASSERT_TRUE(eventually([&] { return busy_fs.held_syncs() == 1; }));
+  // t-0 rolls (its work queued for the busy worker), then takes an append that waits for disk.
+  auto first = test::make_batch(1, 100);
+  ASSERT_TRUE((*log)->append(first, now));
+  ASSERT_TRUE((*log)->roll());
+  append_and_wait(**log, done, 1);
+  // The owner runs the roll's work itself, held in its first sync.
+  log_fs.hold_syncs(1);
+  std::thread owner([&] { (*log)->wait_for_rolls(); });
+  ASSERT_TRUE(eventually([&] { return log_fs.held_syncs() == 1; }));
+  // The worker finishes the other log and takes t-0 while its roll work runs on the owner.
+  busy_fs.release_syncs();
+  ASSERT_TRUE(done.wait_for(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  log_fs.release_syncs();
+  owner.join();
+  // Nothing else is appended: the waiter is completed all the same, from disk.
+  ASSERT_TRUE(done.wait_for(2));
+  EXPECT_TRUE(done.errors().empty());
+  EXPECT_EQ(done.not_disk(), 0u);
+  EXPECT_TRUE((*log)->close());
+  EXPECT_TRUE((*other)->close());
+}
+
 }  // namespace
 }  // namespace spate::storage
