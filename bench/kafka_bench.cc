@@ -31,6 +31,12 @@
 //       intended) is printed too, since only it includes the fdatasync
 //   B6  broker CPU per record, from B1 (B2 and B3 printed beside it)
 //   B7  idle RSS of a fresh broker; max RSS while producing and tailing 100 partitions
+//   B8  (only when asked for: it writes --b8-gb of log) start-up on a large log: fills
+//       --b8-gb GB into --partitions partitions (acks=1, `os`), then restarts the broker on
+//       that folder after a clean stop (SIGTERM) and again after a SIGKILL, each time with the
+//       page cache dropped first when this process may (root). Reports the time from exec to
+//       the broker's "ready" line, and to the moment a consumer holds the last record of
+//       every partition (Metadata, ListOffsets, an index lookup and a Fetch at the log end).
 //
 // Each case warms up for --warmup seconds, then measures a window of --seconds. For profiling,
 // --attach runs a command while the window is open ({pid} = the broker, {case} = its id), e.g.
@@ -108,6 +114,7 @@ struct options {
   int cores = 0;              // broker --cores; 0: its default (one per hardware thread)
   double rate = 10000;        // B4/B5 messages per second
   double b3_rate = 0;         // B3 producer pace; 0: 0.7 x B1's rate (full speed if no B1)
+  double b8_gb = 10;          // B8 log size, GB (10^9 bytes of values)
   uint64_t wseq_mb = 1024;
   double iperf_seconds = 5;
   std::vector<std::string> cases = {"B1", "B2", "B3", "B4", "B5", "B7"};
@@ -126,7 +133,7 @@ void usage() {
   std::printf(
       "usage: kafka_bench [--spate PATH] [--dir DIR] [--seconds S] [--warmup S]\n"
       "                   [--cases B1,B2,B3,B4,B5,B7] [--partitions N] [--load-partitions N]\n"
-      "                   [--cores N] [--rate R] [--b3-rate R] [--wseq-mb N]\n"
+      "                   [--cores N] [--rate R] [--b3-rate R] [--b8-gb G] [--wseq-mb N]\n"
       "                   [--iperf-seconds S] [--no-iperf]\n"
       "                   [--floors-only] [--attach CMD] [--wrap CMD] [--broker-args ARGS]\n"
       "                   [--keep]\n"
@@ -135,13 +142,14 @@ void usage() {
       "                     disk under test, not tmpfs (default ./kafka_bench.data; removed)\n"
       "  --seconds          measured window per case (default 10)\n"
       "  --warmup           unmeasured time before each window (default 1)\n"
-      "  --cases            which cases to run (default all; B6 comes from B1)\n"
+      "  --cases            which cases to run (default all but B8; B6 comes from B1)\n"
       "  --partitions       partitions of the topic in B1-B5 (default 8)\n"
       "  --load-partitions  partitions in B7 (default 100)\n"
       "  --cores            broker --cores (default: the broker's default)\n"
       "  --rate             B4/B5 messages per second (default 10000)\n"
       "  --b3-rate          B3 producer messages per second (default 0.7 x B1's rate, the\n"
       "                     target; full speed if B1 did not run)\n"
+      "  --b8-gb            B8: GB of log to start up on (default 10; needs that much disk)\n"
       "  --wseq-mb          size of the W_seq floor file (default 1024)\n"
       "  --attach CMD       run CMD (sh -c) while each window is open; {pid} and {case} are\n"
       "                     replaced by the broker's pid and the case id\n"
@@ -236,6 +244,8 @@ std::optional<options> parse_args(int argc, char** argv) {
       good = number(o.warmup) && o.warmup >= 0;
     } else if (a == "--rate") {
       good = number(o.rate) && o.rate > 0;
+    } else if (a == "--b8-gb") {
+      good = number(o.b8_gb) && o.b8_gb > 0;
     } else if (a == "--b3-rate") {
       good = number(o.b3_rate) && o.b3_rate >= 0;
     } else if (a == "--iperf-seconds") {
@@ -601,10 +611,14 @@ class broker_process {
   broker_process(const broker_process&) = delete;
   broker_process& operator=(const broker_process&) = delete;
 
-  bool start(const std::string& flush, int partitions) {
+  // `fresh`: on an emptied data folder (else on what the last run left, for B8). Returns once
+  // the broker has logged that it is ready; ready_seconds() is the time from exec to then.
+  bool start(const std::string& flush, int partitions, bool fresh = true,
+             double ready_timeout = 30) {
     std::error_code ec;
-    fs::remove_all(_data, ec);
+    if (fresh) fs::remove_all(_data, ec);
     fs::create_directories(_data, ec);
+    fs::remove(_log, ec);  // the ready line searched for below is this run's
     std::vector<std::string> args;
     for (auto& w : split(replace_all(_o.wrap, "{case}", _id), ' ')) args.push_back(w);
     args.insert(args.end(), {_o.spate, "broker", "--data-dir", _data, "--port", "0",
@@ -614,10 +628,13 @@ class broker_process {
     for (auto& a : split(_o.broker_args, ' ')) args.push_back(a);
     _cmd.clear();
     for (auto& a : args) _cmd += (_cmd.empty() ? "" : " ") + a;
+    int64_t spawned = now_ns();
+    _spawned_ns = spawned;
     _pid = spawn(args, _log);
     if (_pid <= 0) return false;
+    _died = false;
     running_broker.store(_pid);
-    double timeout = _o.wrap.empty() ? 30 : 300;
+    double timeout = _o.wrap.empty() ? ready_timeout : 300;
     int64_t end = now_ns() + static_cast<int64_t>(timeout * 1e9);
     const std::string marker = "ready: Kafka clients can connect to ";
     while (now_ns() < end) {
@@ -631,6 +648,7 @@ class broker_process {
           if (colon != std::string::npos) {
             _port = static_cast<uint16_t>(std::strtoul(addr.c_str() + colon + 1, nullptr, 10));
             _bootstrap = "127.0.0.1:" + std::to_string(_port);
+            _ready_s = static_cast<double>(now_ns() - spawned) / 1e9;
             return true;
           }
         }
@@ -643,7 +661,7 @@ class broker_process {
                      text.c_str());
         return false;
       }
-      sleep_s(0.01);
+      sleep_s(0.001);
     }
     std::fprintf(stderr, "kafka_bench: the broker was not ready in %.0f s (log %s)\n", timeout,
                  _log.c_str());
@@ -702,7 +720,36 @@ class broker_process {
     }
   }
 
+  // SIGKILL, as a crash would; the data folder stays for the next start().
+  void kill_hard() {
+    if (_pid <= 0) return;
+    ::kill(_pid, SIGKILL);
+    reap(_pid, 60, SIGKILL);
+    _pid = -1;
+    running_broker.store(-1);
+  }
+
+  // Stops the broker (SIGTERM, clean shutdown) but keeps its data folder; seconds taken.
+  double stop_keeping_data() {
+    int64_t t = now_ns();
+    if (_pid > 0) {
+      ::kill(_pid, SIGTERM);
+      int st = reap(_pid, 300, SIGKILL);
+      if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        std::printf("    broker %s did not stop cleanly (status %d); log %s\n", _id.c_str(), st,
+                    _log.c_str());
+      }
+      _pid = -1;
+      running_broker.store(-1);
+    }
+    return static_cast<double>(now_ns() - t) / 1e9;
+  }
+
   pid_t pid() const { return _pid; }
+  double ready_seconds() const { return _ready_s; }
+  int64_t spawned_ns() const { return _spawned_ns; }
+  const std::string& data_dir() const { return _data; }
+  const std::string& log_path() const { return _log; }
   const std::string& bootstrap() const { return _bootstrap; }
   const std::string& command() const { return _cmd; }
 
@@ -715,6 +762,8 @@ class broker_process {
   std::string _bootstrap;
   pid_t _pid = -1;
   uint16_t _port = 0;
+  double _ready_s = 0;
+  int64_t _spawned_ns = 0;
   bool _died = false;
   bool _keep_log = false;
   int _status = 0;
@@ -917,14 +966,21 @@ class producer {
     }
   }
 
+  // Waits until every message is delivered or failed; false on timeout.
+  bool flush(int timeout_ms) {
+    return rd_kafka_flush(_rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+
   enum class sent { yes, queue_full, error };
 
   // Enqueues one message; waits up to `max_wait_ns` while librdkafka's queue is full. `copy`:
   // librdkafka copies the value (else it must outlive delivery).
-  sent try_send(const void* value, size_t size, bool copy, uint64_t seq, int64_t max_wait_ns) {
+  // `partition`: the partitioner's choice unless given.
+  sent try_send(const void* value, size_t size, bool copy, uint64_t seq, int64_t max_wait_ns,
+                int32_t partition = RD_KAFKA_PARTITION_UA) {
     int64_t give_up = now_ns() + max_wait_ns;
     for (;;) {
-      int r = rd_kafka_produce(_rkt, RD_KAFKA_PARTITION_UA, copy ? RD_KAFKA_MSG_F_COPY : 0,
+      int r = rd_kafka_produce(_rkt, partition, copy ? RD_KAFKA_MSG_F_COPY : 0,
                                const_cast<void*>(value), size, nullptr, 0,
                                reinterpret_cast<void*>(static_cast<uintptr_t>(seq)));
       if (r == 0) return sent::yes;
@@ -1252,6 +1308,172 @@ case_result run_throughput(const options& o, const std::string& id, const std::s
   return r;
 }
 
+// --- B8: start-up on a large log ---------------------------------------------------------
+
+struct startup_result {
+  bool ran = false;
+  double gb = 0;      // of values written
+  double fill_s = 0;  // producing them, acks=1
+  double stop_s = 0;  // the clean stop (SIGTERM until exit)
+  bool cache_dropped = false;
+  double clean_ready_s = 0, clean_serving_s = 0;  // after the clean stop
+  double crash_ready_s = 0, crash_serving_s = 0;  // after SIGKILL
+  double client_s = 0;     // the same consumer against the broker once open: the client's share
+  uint64_t log_bytes = 0;  // the data folder's size on disk
+};
+
+// Writes dirty pages back and empties the page cache, so the restart reads from the disk as a
+// fresh boot would. Needs root; without it the restart finds a warm cache (reported).
+bool drop_page_cache() {
+  ::sync();
+  int fd = ::open("/proc/sys/vm/drop_caches", O_WRONLY);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, "3\n", 2) == 2;
+  ::close(fd);
+  return ok;
+}
+
+// The broker's own account of its start: the "storage ready in ..." line of its log.
+std::string storage_ready_line(const broker_process& b) {
+  std::string text = read_text(b.log_path());
+  auto at = text.find("storage ready in ");
+  if (at == std::string::npos) return "(no \"storage ready\" line in the broker's log)";
+  return text.substr(at, text.find('\n', at) - at);
+}
+
+uint64_t folder_bytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
+// Seconds until one consumer holds the last record of every partition (`messages` were written
+// round robin): Metadata, the index lookup of the tail and a Fetch, on the log as opened.
+// `since_ns`: the start of the interval (the broker's exec, or now for the client's own cost).
+double seconds_until_serving(const broker_process& b, int partitions, uint64_t messages,
+                             int64_t since_ns) {
+  rd_kafka_conf_t* conf = make_conf({{"bootstrap.servers", b.bootstrap()},
+                                     {"group.id", "kafka-bench-unused"},
+                                     {"enable.auto.commit", "false"},
+                                     {"enable.partition.eof", "false"},
+                                     {"socket.nagle.disable", "true"},
+                                     {"fetch.wait.max.ms", "10"},
+                                     {"log.connection.close", "false"}});
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk) die(std::string("B8 consumer: ") + err);
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) {
+    // The last offset is known from the round-robin fill; a logical offset (OFFSET_TAIL)
+    // would add librdkafka's ListOffsets round and its timers to what is measured.
+    uint64_t count = messages / static_cast<uint64_t>(partitions) +
+                     (static_cast<uint64_t>(p) < messages % static_cast<uint64_t>(partitions));
+    rd_kafka_topic_partition_list_add(parts, topic_name.c_str(), p)->offset =
+        static_cast<int64_t>(count) - 1;
+  }
+  if (auto e = rd_kafka_assign(rk, parts)) die(std::string("assign: ") + rd_kafka_err2str(e));
+  rd_kafka_topic_partition_list_destroy(parts);
+  std::vector<bool> seen(static_cast<size_t>(partitions), false);
+  int missing = partitions;
+  int64_t give_up = now_ns() + static_cast<int64_t>(120e9);
+  while (missing > 0 && now_ns() < give_up) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+    if (!m) continue;
+    if (!m->err && m->partition >= 0 && m->partition < partitions &&
+        !seen[static_cast<size_t>(m->partition)]) {
+      seen[static_cast<size_t>(m->partition)] = true;
+      --missing;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  double s = static_cast<double>(now_ns() - since_ns) / 1e9;
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  if (missing > 0)
+    die("B8: the last record of " + std::to_string(missing) +
+        " partitions was not served within 120 s");
+  return s;
+}
+
+startup_result run_startup(const options& o) {
+  startup_result r;
+  const int partitions = o.partitions;
+  const auto messages = static_cast<uint64_t>(o.b8_gb * 1e9 / value_size);
+  std::printf("B8  start-up on %.1f GB of log, %d partitions (load average %s)\n", o.b8_gb,
+              partitions, load_average().c_str());
+  std::fflush(stdout);
+  broker_process b(o, "B8");
+  if (!b.start("os", partitions)) die("broker for B8 did not start");
+  std::vector<char> payload(value_size);
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>((i * 131 + 7) % 251);
+  int64_t t = now_ns();
+  {
+    producer p(b.bootstrap(), {{"acks", "1"},
+                               {"linger.ms", "5"},
+                               {"queue.buffering.max.messages", "200000"},
+                               {"queue.buffering.max.kbytes", "262144"}});
+    p.create_topic(partitions);
+    p.start_polling();
+    uint64_t step = messages / 10 + 1;
+    for (uint64_t seq = 0; seq < messages; ++seq) {
+      // Round robin, so that every partition holds an equal share (the sticky partitioner
+      // could leave one empty in a small fill).
+      if (p.try_send(payload.data(), payload.size(), false, seq, 60000000000,
+                     static_cast<int32_t>(seq % static_cast<uint64_t>(partitions))) !=
+          producer::sent::yes) {
+        die("B8: producing the log failed");
+      }
+      if ((seq + 1) % step == 0) {
+        std::printf("  filled %.2f GB\n", static_cast<double>(seq + 1) * value_size / 1e9);
+        std::fflush(stdout);
+      }
+    }
+    p.stop_polling();
+    if (!p.flush(300000) || p.stats.failed.load()) die("B8: deliveries failed filling the log");
+  }
+  r.fill_s = static_cast<double>(now_ns() - t) / 1e9;
+  r.gb = static_cast<double>(messages) * value_size / 1e9;
+  r.stop_s = b.stop_keeping_data();
+  r.log_bytes = folder_bytes(b.data_dir());
+  std::printf("  filled in %.1f s; clean stop took %.2f s; data folder %.2f GB\n", r.fill_s,
+              r.stop_s, static_cast<double>(r.log_bytes) / 1e9);
+
+  r.cache_dropped = drop_page_cache();
+  if (!b.start("os", partitions, false, 600)) die("B8: the broker did not restart");
+  r.clean_ready_s = b.ready_seconds();
+  r.clean_serving_s = seconds_until_serving(b, partitions, messages, b.spawned_ns());
+  r.client_s = seconds_until_serving(b, partitions, messages, now_ns());
+  std::printf(
+      "  after a clean stop%s: ready in %.3f s, last record of every partition served "
+      "at %.3f s\n",
+      r.cache_dropped ? " and a dropped page cache" : " (page cache NOT dropped)", r.clean_ready_s,
+      r.clean_serving_s);
+  std::printf("  broker: %s\n", storage_ready_line(b).c_str());
+  std::printf("  the same consumer again, on the open broker: %.3f s (the client's own start-up)\n",
+              r.client_s);
+  std::fflush(stdout);
+
+  b.kill_hard();
+  r.cache_dropped = drop_page_cache() && r.cache_dropped;
+  if (!b.start("os", partitions, false, 600)) die("B8: the broker did not restart after SIGKILL");
+  r.crash_ready_s = b.ready_seconds();
+  r.crash_serving_s = seconds_until_serving(b, partitions, messages, b.spawned_ns());
+  std::printf(
+      "  after SIGKILL%s: ready in %.3f s, last record of every partition served at "
+      "%.3f s\n",
+      r.cache_dropped ? " and a dropped page cache" : " (page cache NOT dropped)", r.crash_ready_s,
+      r.crash_serving_s);
+  std::printf("  broker: %s\n", storage_ready_line(b).c_str());
+  r.ran = true;
+  b.stop();
+  return r;
+}
+
 // B4, B5: a fixed rate on a fixed timeline; latency from each message's intended send time.
 case_result run_latency(const options& o, const std::string& id, const std::string& what,
                         const std::string& flush, const std::string& acks) {
@@ -1491,6 +1713,9 @@ int main(int argc, char** argv) {
                           o.load_partitions, true);
   });
 
+  startup_result b8;
+  if (selected(o, "B8")) b8 = run_startup(o);
+
   // Per-case figures.
   std::printf("\nper case (window of %.0f s after %.0f s warm-up; MB = 10^6 bytes of values)\n\n",
               o.seconds, o.warmup);
@@ -1606,6 +1831,21 @@ int main(int argc, char** argv) {
          strf("RSS at load, %.0f partitions (max / VmHWM)", static_cast<double>(r.partitions)),
          strf2("%.1f / %.1f MB", r.rss_max_kb / 1e3, r.rss_hwm_kb / 1e3), "200 MB",
          static_cast<double>(std::max(r.rss_max_kb, r.rss_hwm_kb)) / 1e3 / 200, true});
+  }
+  if (b8.ran) {
+    const char* cache = b8.cache_dropped ? "cold cache" : "warm cache";
+    print_row({"B8", strf("ready after a clean stop, %.1f GB of log", b8.gb),
+               strf("%.3f s", b8.clean_ready_s) + " (" + cache + ")", "1 s", b8.clean_ready_s,
+               true});
+    print_row({"B8", "  serving the last record of every partition",
+               strf("%.3f s", b8.clean_serving_s), "1 s", b8.clean_serving_s, true});
+    print_row({"B8", "  (the same consumer on the open broker)", strf("%.3f s", b8.client_s), "-",
+               0, false, false});
+    print_row({"B8", "ready after SIGKILL (active segments scanned)",
+               strf("%.3f s", b8.crash_ready_s) + " (" + cache + ")", "1 s", b8.crash_ready_s,
+               true});
+    print_row({"B8", "  serving the last record of every partition",
+               strf("%.3f s", b8.crash_serving_s), "1 s", b8.crash_serving_s, true});
   }
   std::printf("\nload average at the end: %s\n", load_average().c_str());
   if (!o.keep) {

@@ -1,6 +1,10 @@
 #include "storage/log_manager.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <optional>
+#include <thread>
 
 #include "storage/errc.h"
 
@@ -46,15 +50,41 @@ result<std::unique_ptr<log_manager>> log_manager::open(io::filesystem& fs, const
   auto names = fs.list_dir(opts.data_dir);
   if (!names) return names.error();
   std::sort(names->begin(), names->end());
+  struct opening {
+    topic_partition tp;
+    std::string dir;
+    std::optional<result<std::unique_ptr<partition_log>>> log;
+    log_recovery_report report;
+  };
+  std::vector<opening> work;
   for (auto& name : *names) {
     auto tp = parse_dir_name(name);
     if (!tp) continue;  // not ours (the lock file, an operator's notes)
-    log_recovery_report report;
-    auto log =
-        partition_log::open(fs, opts.data_dir + "/" + name, opts.defaults, lm->_flusher, &report);
-    if (!log) return log.error();
-    lm->_logs.emplace(*tp, std::shared_ptr<partition_log>(std::move(*log)));
-    lm->_recovery.push_back(std::move(report));
+    work.push_back({*tp, opts.data_dir + "/" + name, std::nullopt, {}});
+  }
+  // Each log's files and flusher target are its own, so logs open independently; the results
+  // are taken in folder order below, whatever order the threads finished in.
+  std::atomic<size_t> next{0};
+  auto open_some = [&] {
+    for (size_t i = next.fetch_add(1); i < work.size(); i = next.fetch_add(1)) {
+      auto& w = work[i];
+      try {
+        w.log.emplace(partition_log::open(fs, w.dir, opts.defaults, lm->_flusher, &w.report));
+      } catch (const std::exception& e) {
+        // Escaping a worker thread would end the process; report it as this log's failure.
+        w.log.emplace(errno_error(EIO, w.dir + ": opening the log threw: " + e.what()));
+      }
+    }
+  };
+  size_t helpers = std::min(std::max<size_t>(opts.open_threads, 1), work.size());
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < helpers; ++t) threads.emplace_back(open_some);
+  open_some();
+  for (auto& t : threads) t.join();
+  for (auto& w : work) {
+    if (!*w.log) return w.log->error();
+    lm->_logs.emplace(w.tp, std::shared_ptr<partition_log>(std::move(**w.log)));
+    lm->_recovery.push_back(std::move(w.report));
   }
   // A partition folder created just before a crash may not have its directory entry on disk
   // yet, though the previous process acknowledged appends in it.

@@ -42,6 +42,11 @@ class log_manager {
   struct options {
     std::string data_dir = "./data";
     log_config defaults;
+    // How many logs are opened at once. Opening after an unclean shutdown reads each active
+    // segment whole (partition.md), and one sequential reader leaves most of the disk's
+    // bandwidth idle, so the broker opens several (B8 in bench/RESULTS.md). `fs` must then be
+    // safe to call from several threads (posix_filesystem is).
+    size_t open_threads = 1;
   };
 
   static result<std::unique_ptr<log_manager>> open(io::filesystem& fs, const options& opts);
