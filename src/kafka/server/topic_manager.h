@@ -46,11 +46,18 @@ struct fetch_waiter : std::enable_shared_from_this<fetch_waiter> {
   uint64_t take() { return state.exchange(0) & ~parked; }
 };
 
+struct produce_job;  // handlers/produce.cc
+
 struct partition_state {
   storage::topic_partition tp;
   std::shared_ptr<storage::partition_log> log;
   size_t owner = 0;                                  // core index
   std::vector<std::weak_ptr<fetch_waiter>> waiters;  // owner core only
+  // Produce batches that reached the owner core since its last drain, in arrival order, and
+  // whether a drain is queued on the owner's loop: the drain appends them all with one
+  // append_all (one gathered write), handlers/produce.cc. Owner core only.
+  std::vector<produce_job*> produce_pending;
+  bool produce_drain_queued = false;
   // Wakes every waiting fetch (after an append). Owner core only.
   void notify_waiters();
 };

@@ -3,6 +3,14 @@
 // once the log's flush policy is met (after the group-committed fdatasync under `always`);
 // acks=0 gets no response, and a failure closes the connection so the producer notices
 // (kafka-compat.md §2.3, architecture.md "Durability is explicit").
+//
+// Gathered appends: the batches that reach a partition's owner core within one turn of its
+// loop (from several pipelined requests, from several connections) are appended with one
+// `partition_log::append_all`, one gathered write instead of one write each. The first batch to
+// arrive queues a drain on the owner's loop (`asio::post`); batches arriving before the drain
+// runs join it; the drain appends them in arrival order and answers each with its own result,
+// exactly as `append` would have (storage/partition_log.h). A lone batch waits one post longer
+// than an inline append.
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
@@ -18,28 +26,130 @@
 #include "kafka/server/handlers/handlers.h"
 #include "kafka/server/server.h"
 #include "observe/log.h"
+#include "observe/metrics.h"
 
 namespace spate::kafka {
-namespace {
 
-struct job {
+// One request's appends, counted down as the owner cores' drains finish them; the last one wakes
+// the request's coroutine. Shared between the connection's core and the owner cores.
+struct request_appends {
+  std::atomic<size_t> left{0};
+  std::shared_ptr<async_result<bool>> done;
+  std::mutex mu;
+  std::exception_ptr thrown;  // the first exception of a drain or a posted enqueue
+
+  void fail(std::exception_ptr e) {
+    std::lock_guard lock(mu);
+    if (!thrown) thrown = std::move(e);
+  }
+  void finish_one() {
+    if (left.fetch_sub(1) == 1) done->set(true);
+  }
+};
+
+// One partition's batch of one request. Lives in the handler's coroutine frame, which waits
+// until every job of its request is finished: a drain may use a job until it calls
+// finish_one() for it, never after.
+struct produce_job {
   produce_request::partition_produce_data* data;
   produce_response::partition_response* out;
   std::shared_ptr<partition_state> partition;
-  std::shared_ptr<async_result<status>> wait;
+  std::shared_ptr<request_appends> request;
+  std::shared_ptr<async_result<status>> durable;  // acks=-1: completed by when_durable
+  bool wait_durable = false;                      // set by the drain when the batch was appended
 };
+
+namespace {
+
+struct produce_metrics {
+  observe::histogram& batches_per_append;
+  static produce_metrics& get() {
+    auto& r = observe::registry::global();
+    static produce_metrics m{
+        r.histogram("spate_kafka_produce_batches_per_append",
+                    "Produce batches appended to one partition together (one append_all, one "
+                    "gathered write): the batches that reached its owner core in one loop turn",
+                    {}, 16),
+    };
+    return m;
+  }
+};
+
+// On the owner core: appends every batch pending for `p` with one append_all, in arrival order,
+// and answers each job with its own result.
+void drain(partition_state& p) {
+  static const auto log = observe::logger("kafka");
+  p.produce_drain_queued = false;
+  std::vector<produce_job*> jobs;
+  jobs.swap(p.produce_pending);
+  std::exception_ptr thrown;
+  try {
+    std::vector<mutable_bytes> batches;
+    batches.reserve(jobs.size());
+    for (auto* j : jobs) batches.push_back(*j->data->records.view);
+    auto results = p.log->append_all(batches, wall_now());
+    produce_metrics::get().batches_per_append.record(jobs.size());
+    bool appended = false;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      auto& j = *jobs[i];
+      auto& r = results[i];
+      j.out->log_start_offset = p.log->log_start().value;
+      if (!r) {
+        j.out->error_code = to_wire(to_kafka_error(r.error()));
+        j.out->error_message = r.error().message();
+        log->debug("produce to {}: {}", p.tp.dir_name(), r.error().message());
+        continue;
+      }
+      j.out->base_offset = r->base_offset.value;
+      j.out->log_append_time_ms = r->log_append_time.value;
+      appended = true;
+      if (j.durable) {
+        j.wait_durable = true;
+        p.log->when_durable(r->next_offset, [w = j.durable](status s, storage::durability) {
+          w->set(std::move(s));
+        });
+      }
+    }
+    if (appended) p.notify_waiters();
+  } catch (...) {
+    // Rethrown in each request's coroutine: escaping a posted handler would end this core's
+    // loop (std::terminate).
+    thrown = std::current_exception();
+  }
+  for (auto* j : jobs) {
+    auto request = j->request;  // `j` may be gone once its request is finished
+    if (thrown) request->fail(thrown);
+    request->finish_one();
+  }
+  // Keep the capacity for the next turn.
+  jobs.clear();
+  if (p.produce_pending.empty()) p.produce_pending.swap(jobs);
+}
+
+// On the owner core: adds the job to its partition's pending batches, queueing a drain on the
+// owner's loop if none is queued. Batches that arrive before the drain runs join it.
+void enqueue(asio::io_context& owner, produce_job& j) {
+  auto& p = *j.partition;
+  p.produce_pending.push_back(&j);
+  if (!p.produce_drain_queued) {
+    p.produce_drain_queued = true;
+    asio::post(owner, [part = j.partition] { drain(*part); });
+  }
+}
 
 }  // namespace
 
 asio::awaitable<produce_response> handle(request_context& ctx, produce_request& req) {
-  static const auto log = observe::logger("kafka");
   auto& srv = ctx.srv;
   produce_response resp;
   bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
   // Magic 2 only: v0-v2 carry magic 0/1 message sets, which no client of ours sends to a
   // broker that advertises v3+ (kafka-compat.md §8.6).
   bool magic_v2 = ctx.header.version >= 3;
-  std::map<size_t, std::vector<job>> by_owner;
+  auto request = std::make_shared<request_appends>();
+  request->done = std::make_shared<async_result<bool>>(ctx.executor);
+  std::map<size_t, std::vector<produce_job>> by_owner;
+  size_t job_count = 0;
   for (auto& td : req.topic_data) {
     auto& tr = resp.responses.emplace_back();
     tr.name = td.name;
@@ -63,81 +173,62 @@ asio::awaitable<produce_response> handle(request_context& ctx, produce_request& 
         pr.error_code = to_wire(error_code::invalid_record);
       } else {
         auto& p = topic->partitions[static_cast<size_t>(pd.index)];
-        by_owner[p->owner].push_back({&pd, &pr, p, nullptr});
+        std::shared_ptr<async_result<status>> durable;
+        if (req.acks == -1) durable = std::make_shared<async_result<status>>(ctx.executor);
+        by_owner[p->owner].push_back({&pd, &pr, p, request, std::move(durable)});
+        ++job_count;
       }
     }
   }
+  request->left = job_count;
 
-  // Append in this connection's arrival order (see append_order). The turn ends once this
-  // request's appends are *queued* on their owner cores, not once they are done: each core's
-  // loop runs what is posted to it in the order it was posted, so the next request's appends to
-  // a shared partition still land after these. Before, the turn was held across the round trip
+  // Queue the appends in this connection's arrival order (see append_order). The turn ends once
+  // this request's batches are *queued* on their owner cores, not once they are appended: each
+  // core's loop runs what is posted to it in the order it was posted, and a partition's pending
+  // batches are appended in the order they were queued, so the next request's batches to a
+  // shared partition still land after these. Before, the turn was held across the round trip
   // to each owner core, which serialised a connection's pipelined Produce requests on that
   // round trip: under B4 (10 k msgs/s, linger.ms 0) Produce requests averaged 2 ms in the
   // broker and queued behind each other (bench/RESULTS.md, "End-to-end latency").
   if (ctx.order) co_await ctx.order->wait_turn(ctx.ticket);
-  auto now = wall_now();
-  auto append_jobs = [&](std::vector<job>& jobs) {
-    for (auto& j : jobs) {
-      auto appended = j.partition->log->append(*j.data->records.view, now);
-      j.out->log_start_offset = j.partition->log->log_start().value;
-      if (!appended) {
-        j.out->error_code = to_wire(to_kafka_error(appended.error()));
-        j.out->error_message = appended.error().message();
-        log->debug("produce to {}: {}", j.partition->tp.dir_name(), appended.error().message());
-        continue;
-      }
-      j.out->base_offset = appended->base_offset.value;
-      j.out->log_append_time_ms = appended->log_append_time.value;
-      j.partition->notify_waiters();
-      if (req.acks == -1) {
-        j.wait = std::make_shared<async_result<status>>(ctx.executor);
-        j.partition->log->when_durable(
-            appended->next_offset,
-            [w = j.wait](status s, storage::durability) { w->set(std::move(s)); });
-      }
-    }
-  };
-  // The other cores' appends, counted down as they finish; the last one wakes this coroutine.
-  struct remote_appends {
-    std::atomic<size_t> left{0};
-    std::shared_ptr<async_result<bool>> done;
-    std::mutex mu;
-    std::exception_ptr thrown;  // the first exception of an append on another core
-  };
-  auto remote = std::make_shared<remote_appends>();
-  remote->done = std::make_shared<async_result<bool>>(ctx.executor);
-  std::vector<std::pair<asio::io_context*, std::vector<job>*>> posts;
+  bool local = false;
+  bool remote = false;
   for (auto& [owner, jobs] : by_owner) {
     auto& core = srv.cores().context(owner);
     if (core.get_executor().running_in_this_thread()) {
-      append_jobs(jobs);  // this core owns them: now, in turn, with no hop
-    } else {
-      posts.emplace_back(&core, &jobs);
+      for (auto& j : jobs) enqueue(core, j);  // this core owns them: no hop
+      local = true;
+      continue;
     }
-  }
-  remote->left = posts.size();
-  for (auto [core, jobs] : posts) {
-    // The jobs and append_jobs live in this coroutine's frame, which waits below until every
-    // posted append has run.
-    asio::post(*core, [&append_jobs, jobs, remote] {
-      // Caught here and rethrown in the connection's coroutine below: escaping a posted
-      // handler would end that core's loop (std::terminate), where before the change to
-      // posting it only ended the connection.
+    remote = true;
+    // The jobs live in this coroutine's frame, which waits below until every one is finished.
+    asio::post(core, [&core, jobs = &jobs, request] {
+      size_t queued = 0;
       try {
-        append_jobs(*jobs);
+        for (auto& j : *jobs) {
+          enqueue(core, j);
+          ++queued;
+        }
       } catch (...) {
-        std::lock_guard lock(remote->mu);
-        if (!remote->thrown) remote->thrown = std::current_exception();
+        // As in drain(): rethrown in the connection's coroutine, not escaping this loop.
+        request->fail(std::current_exception());
+        for (size_t i = queued; i < jobs->size(); ++i) request->finish_one();
       }
-      if (remote->left.fetch_sub(1) == 1) remote->done->set(true);
     });
   }
   if (ctx.order) ctx.order->end_turn(ctx.ticket);
-  if (!posts.empty()) {
-    co_await remote->done->wait(std::chrono::steady_clock::time_point::max());
-    std::lock_guard lock(remote->mu);
-    if (remote->thrown) std::rethrow_exception(remote->thrown);
+  if (local && !remote) {
+    // Every partition queued above has its drain queued on this loop already (by this request
+    // or an earlier one), so the one post below resumes us after them: a lone local batch
+    // waits one post, not the timer round trip of the wait below.
+    co_await asio::post(ctx.executor, asio::use_awaitable);
+  }
+  if (job_count > 0 && request->left.load() != 0) {
+    co_await request->done->wait(std::chrono::steady_clock::time_point::max());
+  }
+  {
+    std::lock_guard lock(request->mu);
+    if (request->thrown) std::rethrow_exception(request->thrown);
   }
 
   if (req.acks == -1) {
@@ -145,8 +236,8 @@ asio::awaitable<produce_response> handle(request_context& ctx, produce_request& 
                     std::chrono::milliseconds(std::max<int32_t>(req.timeout_ms, 0));
     for (auto& [owner, jobs] : by_owner) {
       for (auto& j : jobs) {
-        if (!j.wait) continue;
-        auto r = co_await j.wait->wait(deadline);
+        if (!j.wait_durable) continue;
+        auto r = co_await j.durable->wait(deadline);
         if (!r) {
           j.out->error_code = to_wire(error_code::request_timed_out);
         } else if (!*r) {
