@@ -5,10 +5,12 @@
 //
 //   order_totals --bootstrap 127.0.0.1:9092 [--application-id order-totals]
 //                [--commit-interval-ms 5000] [--session-timeout-ms 10000]
-//                [--keep-repartition-records] [--by-region]
+//                [--keep-repartition-records] [--by-region] [--orders-keyed-by-user]
 //
 // --by-region runs build_by_region() instead: totals per region, from "orders" joined with
-// the table "users", into "region-totals".
+// the table "users", into "region-totals". --orders-keyed-by-user declares the orders topic
+// keyed by user id with Kafka's default partitioner (murmur2): "by-user" keys in place
+// (key_by_record_key) instead of repartitioning.
 //
 // In-process over orders read from stdin, one per line as "<timestamp-ms> <order JSON>",
 // printing every record it writes as "<topic> <key> <value>":
@@ -89,6 +91,7 @@ int main(int argc, char** argv) {
   int64_t session_ms = 10000;
   bool keep_repartition = false;
   bool by_region = false;
+  bool keyed_by_user = false;
   cli.add_flag("--stdin", from_stdin, "Run in-process over '<timestamp-ms> <json>' lines");
   cli.add_option("--bootstrap", bootstrap, "Kafka bootstrap servers (host:port,...)");
   cli.add_option("--application-id", app_id, "Consumer group and changelog prefix")
@@ -103,6 +106,8 @@ int main(int argc, char** argv) {
                "Do not delete consumed records from the repartition topic (to inspect it)");
   cli.add_flag("--by-region", by_region,
                "Total per region (orders joined with the table 'users') into 'region-totals'");
+  cli.add_flag("--orders-keyed-by-user", keyed_by_user,
+               "The orders are keyed by user id with murmur2: key in place, no repartition");
   CLI11_PARSE(cli, argc, argv);
   if (from_stdin) return run_stdin();
   if (bootstrap.empty()) {
@@ -118,7 +123,11 @@ int main(int argc, char** argv) {
   cfg.session_timeout = std::chrono::milliseconds(session_ms);
   cfg.purge_repartition_topics = !keep_repartition;
   auto app = spate::stream::application::create(
-      by_region ? order_totals::build_by_region : order_totals::build, std::move(cfg));
+      [by_region, keyed_by_user] {
+        return by_region ? order_totals::build_by_region(keyed_by_user)
+                         : order_totals::build(keyed_by_user);
+      },
+      std::move(cfg));
   if (!app) {
     std::cerr << "order_totals: " << app.error().message() << "\n";
     return 1;

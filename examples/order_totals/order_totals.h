@@ -13,6 +13,11 @@
 // latest {"region": ...} per user id, a compacted topic keyed by user id and partitioned as
 // Kafka's default partitioner does, murmur2) and is then grouped again by region, into
 // "region-totals". Orders of users the table does not hold are dropped (an inner join).
+//
+// orders_keyed_by_user: the orders topic is already keyed by user id and partitioned with
+// Kafka's default partitioner (murmur2), so "by-user" is a key_by_record_key: no repartition
+// topic, each task keys its own partition in place (and stops on an order whose key belongs to
+// another task).
 #pragma once
 
 #include <cstdint>
@@ -70,17 +75,27 @@ inline constexpr const char* dead_letter_topic = "orders-dlq";
 inline constexpr const char* users_topic = "users";
 inline constexpr const char* region_totals_topic = "region-totals";
 
-inline spate::result<spate::stream::topology> build() {
+// The orders, keyed by user id as the step "by-user".
+inline spate::stream::keyed_stream<std::string, order> orders_by_user(
+    spate::stream::topology_builder& b, bool orders_keyed_by_user) {
+  using namespace spate::stream;
+  using namespace std::chrono_literals;
+  auto orders = b.source(orders_topic, json_serde<order>(),
+                         {.name = "orders",
+                          .watermarks = {.max_out_of_orderness = 10s, .idle_timeout = 1min},
+                          .on_error = error_policy::dead_letter,
+                          .dead_letter_topic = dead_letter_topic});
+  if (orders_keyed_by_user)
+    return orders.key_by_record_key(default_serde<std::string>(), "by-user");
+  return orders.key_by(&order::user_id, default_serde<std::string>(), "by-user");
+}
+
+inline spate::result<spate::stream::topology> build(bool orders_keyed_by_user = false) {
   using namespace spate::stream;
   using namespace std::chrono_literals;
   topology_builder b;
   output_tag<order> late{"late"};
-  auto totals = b.source(orders_topic, json_serde<order>(),
-                         {.name = "orders",
-                          .watermarks = {.max_out_of_orderness = 10s, .idle_timeout = 1min},
-                          .on_error = error_policy::dead_letter,
-                          .dead_letter_topic = dead_letter_topic})
-                    .key_by(&order::user_id, spate::stream::default_serde<std::string>(), "by-user")
+  auto totals = orders_by_user(b, orders_keyed_by_user)
                     .window(tumbling(5min))
                     .allowed_lateness(1min)
                     .late_to(late)
@@ -91,17 +106,12 @@ inline spate::result<spate::stream::topology> build() {
   return b.build();
 }
 
-inline spate::result<spate::stream::topology> build_by_region() {
+inline spate::result<spate::stream::topology> build_by_region(bool orders_keyed_by_user = false) {
   using namespace spate::stream;
   using namespace std::chrono_literals;
   topology_builder b;
   auto users = b.table_of<user>(users_topic, json_serde<user>());
-  b.source(orders_topic, json_serde<order>(),
-           {.name = "orders",
-            .watermarks = {.max_out_of_orderness = 10s, .idle_timeout = 1min},
-            .on_error = error_policy::dead_letter,
-            .dead_letter_topic = dead_letter_topic})
-      .key_by(&order::user_id, default_serde<std::string>(), "by-user")
+  orders_by_user(b, orders_keyed_by_user)
       .join(
           users,
           [](const order& o, const user& u) {

@@ -339,8 +339,9 @@ struct application::state final : client::rebalance_listener {
     ec.store = cfg.store_factory ? cfg.store_factory(id) : nullptr;
     ec.metrics = metrics;
     ec.application = cfg.application_id;
-    if (!repartition_topics.empty())
-      ec.split = split_config{cfg.application_id, id, task_partitions};
+    // Always split: besides the key_by steps, key_by_record_key steps check each record's
+    // partition against the task (detail::record_key_core).
+    ec.split = split_config{cfg.application_id, id, task_partitions};
     auto eng = engine::create(std::move(*topo), std::move(ec));
     if (!eng) return std::move(eng).error();
     task t{id, std::move(*eng), {}, {}, 0, {}};

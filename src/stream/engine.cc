@@ -126,6 +126,10 @@ result<engine> engine::create(topology t, engine_config config) {
   }
   if (config.split) {
     for (auto& n : s->g().nodes) {
+      if (auto* in_place = dynamic_cast<detail::record_key_core*>(n.get())) {
+        in_place->enable_check(config.split->task, config.split->tasks);
+        continue;
+      }
       auto* step = dynamic_cast<detail::repartition_core*>(n.get());
       if (step == nullptr) continue;
       if (!step->can_split()) {

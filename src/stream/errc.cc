@@ -26,6 +26,8 @@ class category final : public std::error_category {
         return "engine stopped after an earlier failure";
       case errc::invalid_argument:
         return "invalid argument";
+      case errc::misplaced_key:
+        return "record is not in the partition its key's partitioning promised";
     }
     return "unknown stream error " + std::to_string(v);
   }

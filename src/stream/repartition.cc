@@ -254,6 +254,30 @@ void repartition_core::save(state_store& store) {
   }
 }
 
+std::optional<error> record_key_core::misplaced(const std::optional<std::string>& key,
+                                                const record_origin& o,
+                                                const std::string& step) const {
+  auto where = [&] {
+    return std::string(o.topic) + "[" + std::to_string(o.partition.value) + "]@" +
+           std::to_string(o.offset.value);
+  };
+  if (!key) {
+    return error(errc::misplaced_key,
+                 "key_by_record_key step '" + step + "': the record at " + where() + " has no key");
+  }
+  if (_tasks == 0) return std::nullopt;
+  int32_t p = kafka_partition(*key, _tasks);
+  if (p == _task) return std::nullopt;
+  return error(errc::misplaced_key,
+               "key_by_record_key step '" + step + "': the record at " + where() + " is in task " +
+                   std::to_string(_task) +
+                   " but Kafka's default partitioner "
+                   "puts its key in partition " +
+                   std::to_string(p) + " of " + std::to_string(_tasks) +
+                   ": the input is not partitioned by its record key with murmur2; use key_by, "
+                   "which repartitions");
+}
+
 }  // namespace detail
 
 }  // namespace spate::stream

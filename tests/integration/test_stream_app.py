@@ -17,6 +17,15 @@ group application (application.h) against real topics.
   in it; each task reads its table partition to the end before its first order, so no order
   misses its user.
 
+- Orders already keyed by user with Kafka's default partitioner (murmur2), run with
+  --orders-keyed-by-user (key_by_record_key): the results equal the reference and no
+  repartition topic exists; orders partitioned otherwise (librdkafka's default, CRC32) stop
+  the application with an error naming the misplaced record.
+- The same keyed orders joined with "users" in the task that reads them (no repartition
+  before the join), the users produced after the orders: every order still meets its user,
+  because each task reads its table partition to the end first (without that the orders,
+  earlier in their partitions than the users, are joined before the users are loaded).
+
 The orders have event times up to 5 s out of order: under the pipeline's 10 s bound, so no
 order is late and the reference is a plain sum per 5-minute window. A last order per
 partition, far in event time, moves every partition's watermark past all windows.
@@ -402,3 +411,127 @@ def test_orders_meet_the_whole_users_table_and_are_grouped_again_by_region(broke
     read = sum(int(n) for n in re.findall(r"read (\d+) table records", a.log()))
     assert read == 40_000 + 2 * len(regions), a.log()[-3000:]
     a.stop()
+
+
+def murmur2_partition(key, partitions):
+    """Kafka's default partitioner (murmur2, sign bit cleared), to pick keys for partitions."""
+    m = 0x5bd1e995
+    h = (0x9747b28c ^ len(key)) & 0xffffffff
+    whole = len(key) // 4 * 4
+    for i in range(0, whole, 4):
+        k = (int.from_bytes(key[i:i + 4], "little") * m) & 0xffffffff
+        k = ((k ^ (k >> 24)) * m) & 0xffffffff
+        h = ((h * m) & 0xffffffff) ^ k
+    tail = key[whole:]
+    if len(tail) == 3:
+        h ^= tail[2] << 16
+    if len(tail) >= 2:
+        h ^= tail[1] << 8
+    if tail:
+        h = ((h ^ tail[0]) * m) & 0xffffffff
+    h = ((h ^ (h >> 13)) * m) & 0xffffffff
+    h ^= h >> 15
+    return (h & 0x7fffffff) % partitions
+
+
+def produce_keyed_orders(bootstrap, orders, partitioner="murmur2_random"):
+    """The orders keyed by user id, partitioned by `partitioner`, then one flush mark per
+    partition keyed (and named) so that murmur2 puts it there."""
+    p = producer(bootstrap, partitioner=partitioner)
+    msgs = [("orders", None, u.encode(), json.dumps(o).encode(), None, ts) for u, ts, o in orders]
+    for err, _, _ in produce_all(p, msgs):
+        assert err is None, err
+    marks = {}
+    i = 0
+    while len(marks) < PARTITIONS:
+        key = f"flush-{i}"
+        marks.setdefault(murmur2_partition(key.encode(), PARTITIONS), key)
+        i += 1
+    end_ts = max(ts for _, ts, _ in orders) + 3_600_000
+    msgs = [("orders", None, k.encode(),
+             json.dumps({"order_id": k, "user_id": k, "amount": 0}).encode(), None, end_ts)
+            for k in marks.values()]
+    m2 = producer(bootstrap, partitioner="murmur2_random")
+    reports = produce_all(m2, msgs)
+    # The real client agrees with the partitions picked above.
+    assert sorted(part for err, part, _ in reports if err is None) == list(range(PARTITIONS))
+
+
+def repartition_topics(bootstrap):
+    md = cka.AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+    return sorted(t for t in md.topics if t.endswith("-repartition"))
+
+
+def test_orders_keyed_by_user_are_keyed_in_place(broker, apps):
+    bootstrap = broker.bootstrap
+    create_topics(bootstrap)
+    orders = make_orders(seed=7)
+    expected = reference(orders)
+    produce_keyed_orders(bootstrap, orders)
+
+    a = apps(bootstrap, "keyed", "--orders-keyed-by-user")
+    got = wait_for_results(bootstrap, expected)
+    assert got == expected
+    a.stop()
+    # A step that still repartitioned would have made "order-totals-by-user-repartition".
+    assert repartition_topics(bootstrap) == []
+    assert "repartition topic" not in a.log(), a.log()[-3000:]
+
+
+def test_orders_not_partitioned_by_murmur2_stop_the_application(broker, apps):
+    bootstrap = broker.bootstrap
+    create_topics(bootstrap)
+    orders = make_orders(seed=8, n=400)
+    # librdkafka's default partitioner hashes with CRC32: some users land in another
+    # partition than murmur2 picks, which the opt-out must not take on trust.
+    produce_keyed_orders(bootstrap, orders, partitioner="consistent_random")
+    a = apps(bootstrap, "misplaced", "--orders-keyed-by-user")
+    rc = a.proc.wait(60)
+    assert rc == 1, a.log()[-2000:]
+    assert re.search(r"key_by_record_key step 'by-user': the record at orders\[\d\]@\d+ is in "
+                     r"task \d but Kafka's default partitioner puts its key in partition \d of 4",
+                     a.log()), a.log()[-2000:]
+    # Stopped before any window closed: no result came out of a task holding a split key.
+    assert results(bootstrap)[1] == 0
+
+
+def test_keyed_orders_meet_users_produced_after_them(broker, apps):
+    bootstrap = broker.bootstrap
+    create_topics(bootstrap)
+    admin = cka.AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics(
+        [cka.NewTopic("users", PARTITIONS, 1, config={"cleanup.policy": "compact"}),
+         cka.NewTopic("region-totals", PARTITIONS, 1)])
+    for f in futures.values():
+        f.result(30)
+    orders = make_orders(seed=9)
+    rnd = random.Random(10)
+    regions = {f"u{i}": rnd.choice(["eu", "us", "apac", "latam"]) for i in range(60)}
+    expected = {}
+    for user, ts, o in orders:
+        key = (regions[user], ts // WINDOW_MS * WINDOW_MS)
+        expected[key] = expected.get(key, 0) + o["amount"]
+    # Orders first, users after, behind ~5 MB of other users per partition: a consumer fetches
+    # at most 1 MB of a partition at a time (librdkafka's max.partition.fetch.bytes), so a task
+    # reading both topics as they come gets all its orders (~100 kB) several fetches before
+    # their users, joins them with no user and drops them.
+    produce_keyed_orders(bootstrap, orders)
+    p = producer(bootstrap, partitioner="murmur2_random", linger_ms=20)
+    pad = "x" * 2500
+    filler = [("users", None, f"other-{i}".encode(),
+               json.dumps({"region": "none", "pad": pad}).encode(), None, None)
+              for i in range(8000)]
+    real = [("users", None, u.encode(), json.dumps({"region": r}).encode(), None, None)
+            for u, r in regions.items()]
+    for err, _, _ in produce_all(p, filler + real):
+        assert err is None, err
+
+    a = apps(bootstrap, "keyed-regions", "--by-region", "--orders-keyed-by-user",
+             app_id="region-totals")
+    got = wait_for_results(bootstrap, expected, topic="region-totals")
+    assert got == expected
+    read = sum(int(n) for n in re.findall(r"read (\d+) table records", a.log()))
+    assert read == len(filler) + len(real), a.log()[-3000:]
+    a.stop()
+    # Only the regrouping by region went through a topic; the join ran where the orders are.
+    assert repartition_topics(bootstrap) == ["region-totals-by-region-repartition"]

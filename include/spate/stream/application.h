@@ -58,6 +58,12 @@
 // docs/formats/stream-repartition.md. After each checkpoint, the records below the markers'
 // positions are deleted (DeleteRecords; application_config::purge_repartition_topics). The
 // in-process engine and test_driver do not split (one task sees everything).
+// The opt-out: key_by_record_key (pipeline.h), for input already keyed by its record key and
+// partitioned by murmur2 (Kafka Streams' groupByKey on an unchanged key, Flink's
+// reinterpretAsKeyedStream). The key is the record key itself, so no repartition topic is
+// created for it and task p keys its own records in place; each record is checked to be in the
+// partition murmur2 picks for its key, and one that is not (or has no key) stops run() with
+// errc::misplaced_key, before any state of its key is touched in the wrong task.
 //
 // Failures. A record the source's error policy does not absorb, a failed delivery, a failed
 // commit or a user function that throws stops run() with the error, without committing past

@@ -50,7 +50,9 @@ namespace spate::stream {
 
 // How the Kafka runtime splits a task at its key_by steps (application.h): this engine is task
 // `task` of `tasks`, and each key_by writes to and reads from
-// repartition_topic(application_id, step name). Unset: key_by keys in place (in-process).
+// repartition_topic(application_id, step name), and each key_by_record_key checks that every
+// record's key is this task's (kafka_partition(key, tasks) == task). Unset: key_by keys in
+// place, key_by_record_key checks only that records have a key (in-process).
 struct split_config {
   std::string application_id;
   int32_t task = 0;

@@ -21,6 +21,8 @@ enum class errc {
   state_store_failed,      // the state store reported an I/O failure; the engine stopped
   engine_failed,           // an earlier failure stopped the engine; recreate and restore it
   invalid_argument,        // a call made out of order or with a bad value
+  misplaced_key,           // a key_by_record_key step met a record its input's partitioning
+                           // promise excludes (a null key, or a key of another task)
 };
 
 const std::error_category& stream_category();

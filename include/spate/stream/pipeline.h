@@ -127,6 +127,28 @@ class stream {
     return keyed_stream<K, T>(_g, n, std::move(key_serde));
   }
 
+  // Keys by the records' own key bytes, without repartitioning: for input already keyed and
+  // partitioned as Kafka's default partitioner would (Kafka Streams' groupByKey on an unchanged
+  // source key, Flink's reinterpretAsKeyedStream). key_serde decodes the bytes for the steps
+  // that need a K (window results, keyed process). There is no key function, so the key bytes
+  // are the record key by construction; what the step takes on trust is where the records
+  // are: each must reach it with a non-null key, in the partition that
+  // kafka_partition(key, partitions) (murmur2, repartition.h) picks over the sources'
+  // partition count. That holds for a topic produced keyed with the Java client's default
+  // partitioner or librdkafka's "murmur2_random" (not librdkafka's default, CRC32), through
+  // map/filter/flat_map (they keep the key), and after a key_by. The Kafka runtime creates no
+  // repartition topic for the step and keys in place, checking every record: a null key or a
+  // key of another task stops run() with errc::misplaced_key naming the record (use key_by
+  // then), so a broken promise cannot split a key's state over two tasks unnoticed. The
+  // in-process engine and test_driver key as key_by does (a null key fails there too).
+  template <class K = std::string>
+  keyed_stream<K, T> key_by_record_key(serde<K> key_serde = default_serde<K>(),
+                                       std::string name = {}) const {
+    auto* n = _g->add<detail::record_key_node<T>>("key_by_record_key", std::move(name));
+    detail::connect(_node, n);
+    return keyed_stream<K, T>(_g, n, std::move(key_serde));
+  }
+
   // f(const T&, context<Out>&): emit any number of results, send side outputs.
   template <class Out, class F>
   single_output<Out> process(F f, std::string name = {}) const {
@@ -421,7 +443,8 @@ class topology {
   // The source topics read as tables (table_of).
   std::vector<std::string> table_topics() const;
   std::vector<std::string> sink_topics() const;
-  // The names of the key_by steps, where the Kafka runtime repartitions (in graph order).
+  // The names of the key_by steps, where the Kafka runtime repartitions (in graph order);
+  // key_by_record_key steps key in place and are not among them.
   std::vector<std::string> repartition_steps() const;
   // One line per step: "window-4 <- key_by-3".
   std::string describe() const;

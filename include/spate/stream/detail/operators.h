@@ -277,6 +277,46 @@ class key_by_node final : public producer_node<T>, public consumer<T>, public re
   std::optional<serde<T>> _value_serde;
 };
 
+// The untyped half of key_by_record_key: a step that declares its input already keyed (the
+// record key bytes are the key) and partitioned by Kafka's default partitioner, so the Kafka
+// runtime keys in place instead of repartitioning. Split by the runtime (task `task` of
+// `tasks`), it checks that promise on every record: a null key, or a key whose partition
+// (kafka_partition) is another task's, stops the engine with errc::misplaced_key naming the
+// record, before anything downstream sees it. In-process (no split) only null keys fail: one
+// task sees every key. In repartition.cc.
+class record_key_core {
+ public:
+  virtual ~record_key_core() = default;
+  // Called by the engine before start().
+  void enable_check(int32_t task, int32_t tasks) {
+    _task = task;
+    _tasks = tasks;
+  }
+
+ protected:
+  // The error for a record that breaks the promise, if it does.
+  std::optional<error> misplaced(const std::optional<std::string>& key, const record_origin& o,
+                                 const std::string& step) const;
+
+ private:
+  int32_t _task = 0;
+  int32_t _tasks = 0;  // 0: not split, no partition check
+};
+
+// key_by_record_key: the element keeps its key bytes; see record_key_core.
+template <class T>
+class record_key_node final : public producer_node<T>, public consumer<T>, public record_key_core {
+ public:
+  bool per_record() const override { return true; }
+  void push(const element<T>& e) override {
+    if (auto err = misplaced(e.key, e.origin, this->name)) {
+      this->ctx->fail(std::move(*err));
+      return;
+    }
+    this->emit(e);
+  }
+};
+
 template <class T>
 class sink_node final : public node, public consumer<T> {
  public:
