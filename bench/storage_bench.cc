@@ -69,6 +69,7 @@ struct options {
   bool floors_only = false;
   bool fio = true;
   bool zero_filled_segment = false;  // experiment: see zero_fill_segment()
+  uint64_t preallocate_mb = 0;       // log_config::preallocate_bytes for `always` cases
 };
 
 void usage() {
@@ -84,6 +85,8 @@ void usage() {
       "                 that case), append/1m, always, read\n"
       "  --floors-only  measure and print the floors only\n"
       "  --no-fio       do not run fio beside the in-process floors\n"
+      "  --preallocate-mb N  `always` cases: the log zero-fills its active segment N MiB\n"
+      "                 ahead of the appends (log_config::preallocate_bytes; default 0: off)\n"
       "  --zero-filled-segment  experiment: before each append case, write zeros over the\n"
       "                 case's segment file ahead of the log (synced, not timed), so appends\n"
       "                 overwrite allocated blocks; the log itself does not preallocate\n");
@@ -124,6 +127,9 @@ std::optional<options> parse_args(int argc, char** argv) {
       o.floors_only = true;
     } else if (a == "--no-fio") {
       o.fio = false;
+    } else if (a == "--preallocate-mb") {
+      if (!number(d)) return std::nullopt;
+      o.preallocate_mb = static_cast<uint64_t>(d);
     } else if (a == "--zero-filled-segment") {
       o.zero_filled_segment = true;
     } else {
@@ -408,9 +414,10 @@ constexpr batch_shape shapes[] = {{"16k", 16}, {"1m", 1024}};
 // message.max.bytes).
 constexpr size_t value_size = 1000;
 
-storage::log_config case_config(flush_policy p) {
+storage::log_config case_config(const options& o, flush_policy p) {
   storage::log_config cfg;
   cfg.flush = p;
+  cfg.preallocate_bytes = o.preallocate_mb * mib;
   // One segment per case: a case writes at most --size-mb (1 GiB by default), and a roll
   // syncs the closed segment whole, which would land in a short run by accident (once per
   // GiB in a long one) rather than measure the steady state. The largest segment allowed;
@@ -726,7 +733,7 @@ case_result run_append_case(const options& o, io::filesystem& fs, const batch_sh
     append_run run(policy, appenders, batch, o.size_mb * mib);  // outlives the flusher
     storage::flusher flusher;
     auto log =
-        check(storage::partition_log::open(fs, dir, case_config(policy), flusher), "open log");
+        check(storage::partition_log::open(fs, dir, case_config(o, policy), flusher), "open log");
     if (o.zero_filled_segment) zero_fill_segment(o, dir);
     warm_page_cache(o);
     uint64_t syncs0 = flusher.syncs();
@@ -782,8 +789,8 @@ case_result run_read_case(const options& o, io::filesystem& fs, const batch_shap
   r.name = std::string("read/") + shape.name;
   {
     storage::flusher flusher;
-    auto log = check(storage::partition_log::open(fs, dir, case_config(flush_policy::os), flusher),
-                     "open");
+    auto log = check(
+        storage::partition_log::open(fs, dir, case_config(o, flush_policy::os), flusher), "open");
     while (log->size_bytes() + batch.size() <= o.size_mb * mib) {
       check(log->append(batch, wall_now()), "append");
     }
