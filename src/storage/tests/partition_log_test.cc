@@ -968,6 +968,12 @@ TEST_F(partition_log_test, appends_racing_the_zero_filling_keep_every_byte) {
       auto a = append(*log, b);
       set_base_offset(b, a.base_offset);
       append_bytes(expected, b);
+      // Now and then let the filler catch up (a sync's wait, or its whole job), so that jobs
+      // start both behind and ahead of the owner's writes.
+      if (i % 10 == 9) {
+        ASSERT_TRUE(log->flush());
+      }
+      if (i % 50 == 49) _flusher.zero_fill().drain();
     }
     ASSERT_TRUE(log->flush());
     EXPECT_EQ(read_all(*log), expected);
