@@ -89,7 +89,7 @@ void usage() {
       "                 ahead of the appends (log_config::preallocate_bytes; default 0: off)\n"
       "  --zero-filled-segment  experiment: before each append case, write zeros over the\n"
       "                 case's segment file ahead of the log (synced, not timed), so appends\n"
-      "                 overwrite allocated blocks; the log itself does not preallocate\n");
+      "                 overwrite allocated blocks (the upper bound of --preallocate-mb)\n");
 }
 
 std::optional<options> parse_args(int argc, char** argv) {
