@@ -9,16 +9,17 @@
 // Workloads (bench/README.md has the table of commands):
 //   append/<16k|1m>/<always|interval|os>/<1|16>  RecordBatch v2 of 1 KiB records, pre-built.
 //     1 appender: a synchronous loop on the owner thread (append, then for `always` wait for
-//     when_durable). 16 appenders: 16 producer threads hand batches to the owner thread
-//     through a queue and each blocks on its own acknowledgement before sending the next, as
-//     16 producers with one request in flight would (the owner appends each turn's batches
-//     with one append_all, so one pwritev); for `always` that acknowledgement is
-//     when_durable, which is what lets group commit share one fdatasync between them.
+//     when_durable). 16 appenders, in the broker's shape: 16 producers (one request in
+//     flight each) live on one network-loop thread, and a batch reaches the partition's owner
+//     thread as a post into its queue, as a request reaches the owner core's event loop; the
+//     owner takes every post waiting when it wakes and appends that turn's batches with one
+//     append_all (one pwritev). Acknowledgements are posted back to the network loop: for
+//     `always` by when_durable, which is what lets group commit share one fdatasync.
 //   read/<16k|1m>  the whole log read back with partition_log::read in 1 MiB fetches, each
 //     slice copied into a buffer (pread), as a fetch that does not use sendfile would.
 //
 // Threading: main thread drives; per case one owner thread (or main itself for 1 appender),
-// the log's flusher thread, and the producer threads.
+// the flusher's threads, and with 16 appenders the network-loop thread.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/statfs.h>
@@ -33,7 +34,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <latch>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -46,6 +46,7 @@
 #include "storage/log_config.h"
 #include "storage/partition_log.h"
 #include "storage/record_batch.h"
+#include "storage/segment.h"
 #include "storage/storage_metrics.h"
 #include "support/batch_builder.h"
 
@@ -67,6 +68,8 @@ struct options {
   std::string filter;        // run only the cases it names (see selected())
   bool floors_only = false;
   bool fio = true;
+  bool zero_filled_segment = false;  // experiment: see zero_fill_segment()
+  uint64_t preallocate_mb = 0;       // log_config::preallocate_bytes for `always` cases
 };
 
 void usage() {
@@ -81,7 +84,12 @@ void usage() {
       "  --filter       only cases with these name parts in a row, e.g. append/16k/os/1 (just\n"
       "                 that case), append/1m, always, read\n"
       "  --floors-only  measure and print the floors only\n"
-      "  --no-fio       do not run fio beside the in-process floors\n");
+      "  --no-fio       do not run fio beside the in-process floors\n"
+      "  --preallocate-mb N  `always` cases: the log zero-fills its active segment N MiB\n"
+      "                 ahead of the appends (log_config::preallocate_bytes; default 0: off)\n"
+      "  --zero-filled-segment  experiment: before each append case, write zeros over the\n"
+      "                 case's segment file ahead of the log (synced, not timed), so appends\n"
+      "                 overwrite allocated blocks (the upper bound of --preallocate-mb)\n");
 }
 
 std::optional<options> parse_args(int argc, char** argv) {
@@ -119,6 +127,11 @@ std::optional<options> parse_args(int argc, char** argv) {
       o.floors_only = true;
     } else if (a == "--no-fio") {
       o.fio = false;
+    } else if (a == "--preallocate-mb") {
+      if (!number(d)) return std::nullopt;
+      o.preallocate_mb = static_cast<uint64_t>(d);
+    } else if (a == "--zero-filled-segment") {
+      o.zero_filled_segment = true;
     } else {
       return std::nullopt;
     }
@@ -401,9 +414,10 @@ constexpr batch_shape shapes[] = {{"16k", 16}, {"1m", 1024}};
 // message.max.bytes).
 constexpr size_t value_size = 1000;
 
-storage::log_config case_config(flush_policy p) {
+storage::log_config case_config(const options& o, flush_policy p) {
   storage::log_config cfg;
   cfg.flush = p;
+  cfg.preallocate_bytes = o.preallocate_mb * mib;
   // One segment per case: a case writes at most --size-mb (1 GiB by default), and a roll
   // syncs the closed segment whole, which would land in a short run by accident (once per
   // GiB in a long one) rather than measure the steady state. The largest segment allowed;
@@ -412,9 +426,9 @@ storage::log_config case_config(flush_policy p) {
   return cfg;
 }
 
-// Where a producer waits for its acknowledgement. A mutex and condition variable rather than
-// std::atomic::wait, whose spin-then-sched_yield would have sixteen waiting producers take
-// the two cores from the owner and flusher threads: a real producer blocks in the kernel.
+// One producer: its batch and latencies. With one appender, also where it waits for its
+// acknowledgement: a mutex and condition variable rather than std::atomic::wait, whose
+// spin-then-sched_yield would take a core from the flusher thread.
 struct ack_slot {
   std::mutex mu;
   std::condition_variable cv;
@@ -422,6 +436,7 @@ struct ack_slot {
   byte_buffer batch;  // this producer's batch; reused once acknowledged
   std::vector<int64_t> latency_ns;
   uint64_t acked = 0;
+  mono_clock::time_point sent_at;  // 16 producers: when the batch in flight was posted
 
   uint64_t count() {
     std::lock_guard lock(mu);
@@ -438,6 +453,61 @@ struct ack_slot {
     }
     cv.notify_one();
   }
+};
+
+// A thread's queue of posts, as an event loop's: many threads post, one thread takes
+// everything waiting in one turn. A post wakes the taker only if it sleeps, so a busy taker
+// costs its posters no system call and a turn costs at most one wake-up, however many posts
+// it takes (Asio's io_context behaves alike).
+class mailbox {
+ public:
+  void post(size_t item) {
+    bool wake;
+    {
+      std::lock_guard lock(_mu);
+      _items.push_back(item);
+      wake = _sleeping;
+      _sleeping = false;
+    }
+    if (wake) _cv.notify_one();
+  }
+  void post_all(const std::vector<size_t>& items) {
+    bool wake;
+    {
+      std::lock_guard lock(_mu);
+      _items.insert(_items.end(), items.begin(), items.end());
+      wake = _sleeping;
+      _sleeping = false;
+    }
+    if (wake) _cv.notify_one();
+  }
+  // Waits for posts and moves them all into `out` (empty on entry). False once closed and
+  // drained.
+  bool take(std::vector<size_t>& out) {
+    std::unique_lock lock(_mu);
+    while (_items.empty() && !_closed) {
+      _sleeping = true;
+      _cv.wait(lock);
+    }
+    _sleeping = false;
+    if (_items.empty()) return false;
+    out.swap(_items);
+    return true;
+  }
+  void close() {
+    {
+      std::lock_guard lock(_mu);
+      _closed = true;
+    }
+    _cv.notify_one();
+  }
+
+ private:
+  std::mutex _mu;
+  std::condition_variable _cv;
+  std::vector<size_t> _items;
+  bool _sleeping = false;
+  bool _closed = false;
 };
 
 // First error seen on any thread; the case is abandoned and the run fails.
@@ -462,14 +532,15 @@ std::string case_name(const batch_shape& s, flush_policy p, int appenders) {
 }
 
 // The producers of one append case and where each waits for its acknowledgement. With more
-// than one, the producers are threads that hand their batch to the partition's owner thread
-// through a queue and block until acknowledged: for `always` by when_durable, so every batch
-// appended while a sync is in flight shares the next one (group commit); for `os` by
-// when_durable too, which answers at once; for `interval` as soon as it is appended (the
-// producer does not wait for the timer's sync). With one, the owner itself is the producer.
+// than one, the producers live on a network-loop thread and post their batches to the
+// partition's owner thread (see run_threads); each is acknowledged by a post back: for
+// `always` by when_durable, so every batch appended while a sync is in flight shares the next
+// one (group commit); for `os` by when_durable too, which answers at once; for `interval` as
+// soon as it is appended (the producer does not wait for the timer's sync). With one, the
+// owner itself is the producer.
 //
-// Acknowledgements arrive on the flusher thread, which may still be inside the last one's
-// notify when the producer has already woken, so this object must outlive the flusher:
+// Acknowledgements arrive on the flusher's threads, which may still be inside the last one's
+// post when the network loop has already taken it, so this object must outlive the flusher:
 // the caller declares it first.
 class append_run {
  public:
@@ -523,90 +594,96 @@ class append_run {
     return elapsed_s(start);
   }
 
+  // The broker's shape: producers are connections on a network event loop, and a batch
+  // reaches the partition's owner core as a post into that core's queue. The owner runs every
+  // post that is waiting when it wakes (one wake-up per turn, none while it is busy) and
+  // appends that turn's batches with one append_all. Acknowledgements travel back the same way:
+  // posted to the network loop, which takes all that are waiting in one turn and sends each
+  // producer's next batch. So there are two threads here besides the flusher's, not seventeen,
+  // and every batch still goes through the log on its own: validated, written, and for
+  // `always` acknowledged only by the when_durable of the sync that covers it.
   double run_threads(double seconds) {
-    std::latch go(1);
     std::thread owner([this] { owner_loop(); });
-    std::vector<std::thread> producers;
-    for (size_t i = 0; i < _slots.size(); ++i) {
-      producers.emplace_back([this, i, &go] {
-        go.wait();
-        producer_loop(i);
-      });
-    }
     auto start = mono_clock::now();
-    go.count_down();
+    std::thread network([this] { network_loop(); });
     while (!_stop.load(std::memory_order_relaxed) && elapsed_s(start) < seconds) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     _stop.store(true);
-    for (auto& t : producers) t.join();
+    network.join();  // returns once every batch sent has been acknowledged
     double s = elapsed_s(start);
-    {
-      std::lock_guard lock(_mu);
-      _exit = true;
-    }
-    _cv.notify_one();
+    _to_owner.close();
     owner.join();
     return s;
   }
 
-  void producer_loop(size_t i) {
-    ack_slot& s = _slots[i];
-    while (!_stop.load(std::memory_order_relaxed)) {
-      auto t0 = mono_clock::now();
-      uint64_t before = s.count();
-      {
-        std::lock_guard lock(_mu);
-        _pending.push_back(i);
+  // The network loop: 16 producers, each with one request in flight. Sends every producer's
+  // first batch, then per turn takes every acknowledgement that has arrived, records its
+  // latency and sends that producer's next batch (all of the turn's in one post).
+  void network_loop() {
+    std::vector<size_t> sends(_slots.size());
+    for (size_t i = 0; i < _slots.size(); ++i) sends[i] = i;
+    size_t outstanding = 0;
+    std::vector<size_t> acks;
+    for (;;) {
+      if (!sends.empty()) {
+        auto t0 = mono_clock::now();
+        for (size_t i : sends) _slots[i].sent_at = t0;
+        outstanding += sends.size();
+        _to_owner.post_all(sends);
+        sends.clear();
       }
-      _cv.notify_one();
-      s.wait_past(before);
-      if (_failed.any.load()) return;
-      s.latency_ns.push_back(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(mono_clock::now() - t0).count());
-      ++s.acked;
+      if (outstanding == 0) return;
+      _to_network.take(acks);
+      auto now = mono_clock::now();
+      for (size_t i : acks) {
+        ack_slot& s = _slots[i];
+        --outstanding;
+        s.latency_ns.push_back(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - s.sent_at).count());
+        ++s.acked;
+        if (!_stop.load(std::memory_order_relaxed) && !_failed.any.load()) sends.push_back(i);
+      }
+      acks.clear();
     }
   }
 
   static void acknowledge(ack_slot& s) { s.acknowledge(); }
 
-  // The partition's owner: takes whatever producers have queued and appends it in arrival
-  // order with one append_all (one gathered write for the turn, as a broker's owner would
-  // for the requests it took in one turn), then arranges each acknowledgement.
+  // The partition's owner: takes whatever has been posted and appends it in arrival order
+  // with one append_all (one gathered write for the turn), then arranges each
+  // acknowledgement, which is posted back to the network loop.
   void owner_loop() {
     std::vector<size_t> taken;
     std::vector<mutable_bytes> batches;
     for (;;) {
-      {
-        std::unique_lock lock(_mu);
-        _cv.wait(lock, [&] { return !_pending.empty() || _exit; });
-        if (_pending.empty()) return;
-        taken.swap(_pending);
-      }
+      if (!_to_owner.take(taken)) return;
       batches.clear();
       for (size_t i : taken) batches.push_back(_slots[i].batch);
       auto results = _log->append_all(batches, wall_now());
       ++_turns;
       for (size_t k = 0; k < taken.size(); ++k) {
-        ack_slot& s = _slots[taken[k]];
+        size_t i = taken[k];
         auto& a = results[k];
         if (!a) {
           _failed.set(a.error().message());
           _stop.store(true);
-          acknowledge(s);
+          _to_network.post(i);
           continue;
         }
         _appended += a->size;
         if (_appended >= _cap) _stop.store(true);
         if (_policy == flush_policy::interval) {
-          acknowledge(s);
+          _to_network.post(i);
         } else {
-          _log->when_durable(a->next_offset, [this, &s](status st, storage::durability) {
+          // For `os` this runs at once, here; for `always` on the flusher's worker whose
+          // fdatasync covered the batch.
+          _log->when_durable(a->next_offset, [this, i](status st, storage::durability) {
             if (!st) {
               _failed.set(st.error().message());
               _stop.store(true);
             }
-            acknowledge(s);
+            _to_network.post(i);
           });
         }
       }
@@ -622,11 +699,26 @@ class append_run {
   uint64_t _turns = 0;     // owner thread only; read after it joined
   std::atomic<bool> _stop{false};
   failure_box _failed;
-  std::mutex _mu;
-  std::condition_variable _cv;
-  std::vector<size_t> _pending;  // producer indexes, in arrival order
-  bool _exit = false;
+  mailbox _to_owner;    // batches to append (producer indexes, in arrival order)
+  mailbox _to_network;  // acknowledgements (producer indexes)
 };
+
+// The experiment behind --zero-filled-segment (issue 2, segment preallocation): fdatasync of
+// a write that overwrites blocks already written and synced needs no metadata (no new
+// extent, no size change), and fio on this disk measured it at about half the time of an
+// appending write's. Writing zeros over the new, empty segment file ahead of the whole case,
+// and syncing them before the timed part, shows what a log that zero-filled its active
+// segment ahead of the writes would gain at best (the zero-filling's own disk writes are not
+// charged here). The log writes at its own end, not the file's, so it overwrites the zeros.
+void zero_fill_segment(const options& o, const std::string& dir) {
+  std::string path = dir + "/" + storage::segment_file_name(offset(0), ".log");
+  raw_file f(path, O_WRONLY | O_CLOEXEC);
+  static const byte_buffer zeros(mib);
+  for (uint64_t pos = 0; pos < (o.size_mb + 32) * mib; pos += mib) {
+    pwrite_all(f.fd(), zeros.data(), zeros.size(), pos);
+  }
+  if (::fdatasync(f.fd()) != 0) die(std::string("fdatasync: ") + std::strerror(errno));
+}
 
 case_result run_append_case(const options& o, io::filesystem& fs, const batch_shape& shape,
                             flush_policy policy, int appenders) {
@@ -641,7 +733,8 @@ case_result run_append_case(const options& o, io::filesystem& fs, const batch_sh
     append_run run(policy, appenders, batch, o.size_mb * mib);  // outlives the flusher
     storage::flusher flusher;
     auto log =
-        check(storage::partition_log::open(fs, dir, case_config(policy), flusher), "open log");
+        check(storage::partition_log::open(fs, dir, case_config(o, policy), flusher), "open log");
+    if (o.zero_filled_segment) zero_fill_segment(o, dir);
     warm_page_cache(o);
     uint64_t syncs0 = flusher.syncs();
     auto sync_hist0 = storage::storage_metrics::get().fdatasync_micros.take_snapshot();
@@ -696,8 +789,8 @@ case_result run_read_case(const options& o, io::filesystem& fs, const batch_shap
   r.name = std::string("read/") + shape.name;
   {
     storage::flusher flusher;
-    auto log = check(storage::partition_log::open(fs, dir, case_config(flush_policy::os), flusher),
-                     "open");
+    auto log = check(
+        storage::partition_log::open(fs, dir, case_config(o, flush_policy::os), flusher), "open");
     while (log->size_bytes() + batch.size() <= o.size_mb * mib) {
       check(log->append(batch, wall_now()), "append");
     }

@@ -59,6 +59,7 @@
 #include "base/strong_id.h"
 #include "io/file.h"
 #include "storage/log_config.h"
+#include "storage/zero_fill.h"
 
 namespace spate::storage {
 
@@ -141,6 +142,8 @@ class flusher {
   void watch_interval(const std::shared_ptr<sync_target>& t);
 
   uint64_t syncs() const { return _syncs.load(std::memory_order_relaxed); }
+  // The thread that zero-fills active segments ahead of their appends (zero_fill.h).
+  zero_filler& zero_fill() { return _zero_filler; }
   size_t workers() const { return _threads.size(); }
 
   // Runs the target's roll work and syncs it now, on the calling thread, completing its
@@ -174,6 +177,7 @@ class flusher {
   std::vector<std::weak_ptr<sync_target>> _interval_targets;
   bool _woken = false;
   std::atomic<uint64_t> _syncs{0};
+  zero_filler _zero_filler;
   std::vector<std::jthread> _threads;  // last: start after the members they use exist
 };
 

@@ -172,8 +172,11 @@ status partition_log::recover(log_recovery_report& report) {
                              _config.max_batch_bytes, scan, sr);
     if (!seg) return seg.error();
     std::string name = segment_file_name(bases[i], ".log");
-    if (sr.scanned) report.bytes_scanned += (*seg)->size() + sr.truncated_bytes;
-    if (sr.truncated_bytes > 0) {
+    if (sr.scanned) {
+      report.bytes_scanned += (*seg)->size() + sr.truncated_bytes + sr.zero_tail_bytes;
+    }
+    report.zero_tail_bytes += sr.zero_tail_bytes;
+    if (sr.truncated_bytes > 0 || sr.zero_tail_bytes > 0) {
       report.truncated_bytes += sr.truncated_bytes;
       report.notes.push_back(name + ": " + sr.reason);
     } else if (sr.index_rebuilt) {
@@ -267,6 +270,7 @@ status partition_log::recover(log_recovery_report& report) {
   SPATE_TRY(active().sync());
   auto sync_files = sync_files_for(active());
   if (!sync_files) return sync_files.error();
+  start_zero_fill();
 
   {
     std::lock_guard lock(_sync->mu);
@@ -563,8 +567,19 @@ status partition_log::roll() {
   return roll_locked();
 }
 
+void partition_log::start_zero_fill() {
+  if (_config.preallocate_bytes == 0 || _config.flush != flush_policy::always) return;
+  // Never past the largest file the segment can reach: segment.bytes plus one batch.
+  active().start_zero_fill(_flusher.zero_fill(), _config.preallocate_bytes,
+                           _config.segment_bytes + _config.max_batch_bytes);
+}
+
 status partition_log::roll_locked() {
   segment& old = active();
+  // The closed segment ends at its data: the file is cut back before the roll's sync of it,
+  // so its index, written after that sync, agrees with its size. (A cut on the owner's
+  // thread: a metadata change that waits for no disk, once no zeros are being written.)
+  SPATE_TRY(old.stop_zero_fill());
   // The closed segment is made durable once, so that recovery need only scan the active
   // segment (and closed ones without a valid index) and the flusher need only sync the active
   // file. That sync takes as long as the segment's dirty data takes to write (seconds for a
@@ -593,6 +608,7 @@ status partition_log::roll_locked() {
   byte_buffer snapshot = _producers.serialize(_log_end);
   _segments.emplace(_log_end, std::move(*seg));
   storage_metrics::get().segments_rolled.inc();
+  start_zero_fill();
   // Pruned before this roll's snapshot is listed, since pruning waits while earlier rolls'
   // snapshots are still to be written (see prune_producer_snapshots). So three snapshot files
   // may exist between two rolls; the next roll, retention or close prunes the oldest.
@@ -807,11 +823,17 @@ status partition_log::close() {
   if (_closed) return ok();
   _closed = true;
   if (failure()) {
+    (void)active().stop_zero_fill();  // the next open's scan removes any zeros left
     flusher::quiesce(*_sync);
     // Leave no clean marker: the next open recovers by scanning.
     return ok();
   }
   segment& seg = active();
+  // The file ends at its data before the last sync, and the clean marker records that size.
+  if (auto st = seg.stop_zero_fill(); !st) {
+    flusher::quiesce(*_sync);
+    return st;
+  }
   // Runs the rolls' work left to the flusher, then syncs the active segment; then waits for
   // a worker's sync still in flight (one that began before the sync that covered the end).
   flusher::sync_now(*_sync);

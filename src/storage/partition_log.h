@@ -43,6 +43,9 @@ struct log_recovery_report {
   uint64_t size_bytes = 0;
   uint64_t bytes_scanned = 0;    // log bytes read to recover (0 after a clean shutdown)
   uint64_t truncated_bytes = 0;  // invalid tail cut away
+  // Zeros removed from the end of a segment: preallocated space a crash left (or a size the
+  // file system extended without the data). Not counted in truncated_bytes.
+  uint64_t zero_tail_bytes = 0;
   size_t indexes_rebuilt = 0;
   size_t producers = 0;                    // idempotent producers with state
   uint64_t producer_batches_replayed = 0;  // batch headers read to rebuild their state
@@ -161,6 +164,8 @@ class partition_log {
   // Opens the descriptors the flusher syncs the active segment with (flusher.h).
   result<std::vector<io::file_ptr>> sync_files_for(const segment& seg);
   status roll_locked();
+  // Starts zero-filling the active segment ahead, if the config asks for it.
+  void start_zero_fill();
   status write_meta();
   status fail(const error& e);
   segment& active() { return *_segments.rbegin()->second; }

@@ -83,13 +83,21 @@ struct cursor {
   bytes_view in;
   size_t pos = 0;
 
+  // Most fields of a record (attributes aside: the deltas of a small batch, key and header
+  // counts, short lengths) fit in one varint byte. That case is decoded here, inline, with the
+  // same result the general decoder gives for it (a byte below 0x80 ends the varint and is
+  // its whole value); anything longer goes to the general decoder and its checks.
   std::optional<int64_t> varlong() {
+    if (pos < in.size() && in[pos] < 0x80) return varint::zigzag_decode(in[pos++]);
     auto d = varint::decode_varlong(in.subspan(pos));
     if (!d) return std::nullopt;
     pos += d->second;
     return d->first;
   }
   std::optional<int32_t> varint32() {
+    if (pos < in.size() && in[pos] < 0x80) {
+      return static_cast<int32_t>(varint::zigzag_decode(in[pos++]));
+    }
     auto d = varint::decode_varint(in.subspan(pos));
     if (!d) return std::nullopt;
     pos += d->second;
@@ -116,9 +124,10 @@ error invalid(std::string what) {
 }
 
 // The records of a batch with header `h`, laid out back to back in `records` (the batch body,
-// or its decompressed form).
-status iterate_records(const batch_header& h, bytes_view records,
-                       const std::function<bool(const record_view&)>& fn) {
+// or its decompressed form). A template over the callback, so that validate_batch's check of
+// each record is inlined into the walk rather than called through a std::function.
+template <class Fn>
+status iterate_records(const batch_header& h, bytes_view records, Fn&& fn) {
   cursor c{records};
   int32_t previous_delta = -1;
   for (int32_t i = 0; i < h.records_count; ++i) {
@@ -174,10 +183,8 @@ status iterate_records(const batch_header& h, bytes_view records,
   return ok();
 }
 
-}  // namespace
-
-status for_each_record(bytes_view batch, const std::function<bool(const record_view&)>& fn,
-                       size_t max_decompressed_bytes) {
+template <class Fn>
+status walk_records(bytes_view batch, Fn&& fn, size_t max_decompressed_bytes) {
   auto h = batch_header::parse(batch);
   bytes_view body = batch.subspan(bl::header_size);
   if (h.codec() == compression::none) return iterate_records(h, body, fn);
@@ -192,6 +199,13 @@ status for_each_record(bytes_view batch, const std::function<bool(const record_v
       decompress(h.codec(), body, std::min(hint, max_decompressed_bytes), max_decompressed_bytes);
   if (!records) return std::move(records).error();
   return iterate_records(h, *records, fn);
+}
+
+}  // namespace
+
+status for_each_record(bytes_view batch, const std::function<bool(const record_view&)>& fn,
+                       size_t max_decompressed_bytes) {
+  return walk_records(batch, fn, max_decompressed_bytes);
 }
 
 result<batch_info> validate_batch(bytes_view batch, const batch_limits& limits, timestamp_ms now) {
@@ -260,7 +274,7 @@ result<batch_info> validate_batch(bytes_view batch, const batch_limits& limits, 
       }
       return true;
     };
-    SPATE_TRY(for_each_record(batch, each, limits.max_decompressed_bytes));
+    SPATE_TRY(walk_records(batch, each, limits.max_decompressed_bytes));
     if (bad_record) return *bad_record;
     if (seen != h.records_count) return error(errc::invalid_records, "record count");
     if (!log_append && max_ts != h.max_timestamp.value) {

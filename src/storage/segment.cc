@@ -66,6 +66,29 @@ segment::segment(io::filesystem& fs, std::string dir, offset base, uint32_t inte
       _log(std::move(log)),
       _next(base) {}
 
+segment::~segment() {
+  // A job of the filler's thread may still be writing zeros into this file: it must not
+  // outlive the segment's use of the file. (Removed files only make later jobs fail.)
+  if (_zero) zero_fill_stop(*_zero);
+}
+
+void segment::start_zero_fill(zero_filler& filler, uint64_t chunk, uint64_t limit) {
+  if (_zero) return;
+  _filler = &filler;
+  _zero = std::make_shared<zero_fill_state>(_fs, path(".log"), _size, chunk, limit);
+  _filler->maybe_fill(_zero, _size);
+}
+
+status segment::stop_zero_fill() {
+  if (!_zero) return ok();
+  zero_fill_stop(*_zero);
+  _zero.reset();
+  auto size = _log->size();
+  if (!size) return size.error();
+  if (*size > _size) SPATE_TRY(_log->truncate(_size));
+  return ok();
+}
+
 std::string segment::path(const char* extension) const {
   return _dir + "/" + segment_file_name(_base, extension);
 }
@@ -117,7 +140,7 @@ result<std::unique_ptr<segment>> segment::adopt(io::filesystem& fs, const std::s
   std::unique_ptr<segment> s(new segment(fs, dir, base, index_interval_bytes, std::move(log)));
   segment_open_report report;
   SPATE_TRY(s->scan(max_batch_bytes, report));
-  if (report.truncated_bytes > 0) {
+  if (report.truncated_bytes > 0 || report.zero_tail_bytes > 0) {
     // The cleaner wrote and synced this file itself: anything invalid in it is a bug or a
     // failing disk, and must not replace good data.
     return error(errc::corrupt_batch, "cleaned segment " + s->path(".log") + ": " + report.reason);
@@ -151,8 +174,14 @@ status segment::append(std::span<const bytes_view> batches, std::span<const batc
   SPATE_ASSERT(!_broken);
   if (batches.empty()) return ok();
   SPATE_ASSERT(headers.front().base_offset == _next);
+  if (_zero) {
+    uint64_t end = _size;
+    for (const auto& h : headers) end += h.total_size();
+    zero_fill_before_write(*_zero, end);
+  }
   auto written = _log->write_gather_at(_size, batches);
   if (!written) {
+    if (_zero) zero_fill_after_cut(*_zero, _size);
     // Nothing of a failed append may stay: a torn batch would be served, or cut by recovery
     // after later batches were acknowledged. The whole run goes, not just its torn tail: its
     // batches were not yet counted in the size, the indexes or the offsets, so every one of
@@ -165,6 +194,7 @@ status segment::append(std::span<const bytes_view> batches, std::span<const batc
     note_batch(position, h);
     position += h.total_size();
   }
+  if (_zero) _filler->maybe_fill(_zero, _size);
   return ok();
 }
 
@@ -342,13 +372,42 @@ status segment::scan(uint64_t max_batch_bytes, segment_open_report& report) {
     pos += h.total_size();
   }
   if (pos < *file_size) {
-    report.truncated_bytes = *file_size - pos;
+    SPATE_TRY(cut_tail(pos, *file_size, stop_reason, report));
+  }
+  return ok();
+}
+
+status segment::cut_tail(uint64_t pos, uint64_t file_size, const std::string& stop_reason,
+                         segment_open_report& report) {
+  // Only zeros from here to the end: space zero-filled ahead of the data (or extended by the
+  // file system without the data), not a torn or corrupt batch. Removed all the same, and
+  // reported apart.
+  bool zeros = true;
+  byte_buffer buf(std::min<uint64_t>(file_size - pos, 1 << 20));
+  for (uint64_t at = pos; zeros && at < file_size;) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), file_size - at));
+    auto n = _log->read_at(at, mutable_bytes(buf).first(want));
+    if (!n) return n.error();
+    if (*n == 0) break;
+    zeros = std::all_of(buf.begin(), buf.begin() + static_cast<ptrdiff_t>(*n),
+                        [](uint8_t b) { return b == 0; });
+    at += *n;
+  }
+  if (zeros) {
+    report.zero_tail_bytes = file_size - pos;
     if (!report.reason.empty()) report.reason += "; ";
-    report.reason += "cut " + std::to_string(*file_size - pos) + " bytes at position " +
-                     std::to_string(pos) + " (" + stop_reason + ")";
+    report.reason += "removed a zero tail of " + std::to_string(file_size - pos) +
+                     " bytes at position " + std::to_string(pos);
     SPATE_TRY(_log->truncate(pos));
     SPATE_TRY(_log->sync_data());
+    return ok();
   }
+  report.truncated_bytes = file_size - pos;
+  if (!report.reason.empty()) report.reason += "; ";
+  report.reason += "cut " + std::to_string(file_size - pos) + " bytes at position " +
+                   std::to_string(pos) + " (" + stop_reason + ")";
+  SPATE_TRY(_log->truncate(pos));
+  SPATE_TRY(_log->sync_data());
   return ok();
 }
 

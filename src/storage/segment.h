@@ -24,6 +24,7 @@
 #include "base/strong_id.h"
 #include "io/file.h"
 #include "storage/record_batch.h"
+#include "storage/zero_fill.h"
 
 namespace spate::storage {
 
@@ -56,9 +57,13 @@ struct timestamp_and_offset {
 // What opening a segment found and did, for the recovery report.
 struct segment_open_report {
   uint64_t truncated_bytes = 0;  // invalid tail cut from the log
-  bool scanned = false;          // the log was read batch by batch
-  bool index_rebuilt = false;    // the index file was missing or disagreed with the log
-  std::string reason;            // why it was truncated or rebuilt
+  // A tail of zeros removed: space preallocated ahead of the data (log_config::
+  // preallocate_bytes) that a crash left before roll or close cut it, or, without
+  // preallocation, a size the file system extended without the data reaching the disk.
+  uint64_t zero_tail_bytes = 0;
+  bool scanned = false;        // the log was read batch by batch
+  bool index_rebuilt = false;  // the index file was missing or disagreed with the log
+  std::string reason;          // why it was truncated or rebuilt
 };
 
 // A contiguous run of whole batches in one segment file: what a fetch sends.
@@ -115,6 +120,13 @@ class segment {
   status append(std::span<const bytes_view> batches, std::span<const batch_header> headers);
   bool broken() const { return _broken; }
 
+  // Zero-fills the file ahead of the appends, in chunks of `chunk` bytes on `filler`'s
+  // thread, never at or past `limit` (zero_fill.h). Owner thread.
+  void start_zero_fill(zero_filler& filler, uint64_t chunk, uint64_t limit);
+  // Stops the filling and cuts the file back to size() (roll, close). Owner thread.
+  status stop_zero_fill();
+  ~segment();
+
   // The batch that holds `target`, or nullopt if target >= next_offset().
   result<std::optional<batch_location>> locate(offset target) const;
   // Whole batches from `position` (a batch start): at least the first, then as many more as
@@ -145,6 +157,9 @@ class segment {
   status load_index(uint64_t log_size, std::string& why_not);
   // Reads the log batch by batch; cuts an invalid tail; rebuilds the indexes.
   status scan(uint64_t max_batch_bytes, segment_open_report& report);
+  // Removes [pos, file_size) after a scan stopped at pos, reporting it as a zero tail or cut.
+  status cut_tail(uint64_t pos, uint64_t file_size, const std::string& stop_reason,
+                  segment_open_report& report);
   void note_batch(uint64_t position, const batch_header& h);
   std::string path(const char* extension) const;
 
@@ -164,6 +179,8 @@ class segment {
   std::vector<time_index_entry> _time_index;
   mono_clock::time_point _created = mono_clock::now();
   bool _broken = false;
+  std::shared_ptr<zero_fill_state> _zero;  // set while zero-filling ahead
+  zero_filler* _filler = nullptr;
 };
 
 }  // namespace spate::storage

@@ -27,12 +27,16 @@ namespace spate::storage::crash_workload {
 inline const std::string topic = "crash";
 
 // Small segments, so that rolls (sync, index write, new file) happen during a run and a kill
-// lands inside one now and then; `always` so that an acknowledgement means fdatasync.
+// lands inside one now and then; `always` so that an acknowledgement means fdatasync. Small
+// preallocation chunks (zero_fill.h), so that kills also land while zeros are written ahead
+// of the appends and before a roll or close has cut them: recovery must find the end of the
+// data behind them and keep every acknowledged batch.
 inline log_config config() {
   log_config c;
   c.segment_bytes = 64 * 1024;
   c.index_interval_bytes = 1024;
   c.flush = flush_policy::always;
+  c.preallocate_bytes = 16 * 1024;
   return c;
 }
 

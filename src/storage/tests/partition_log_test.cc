@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -835,6 +836,186 @@ TEST_F(faulty_log_test, power_loss_keeps_everything_acknowledged_as_durable) {
   EXPECT_EQ(report.truncated_bytes, 123u);
   EXPECT_EQ(log->log_end(), offset(20));
   EXPECT_EQ(read_bytes(*log, offset(0)), durable_bytes);
+}
+
+// Zeros at the end of the active segment (what a crash leaves of space zero-filled ahead, or
+// a size extended without its data) are removed and reported apart from cut data.
+TEST_F(partition_log_test, a_zero_tail_is_removed_and_reported_apart_from_cut_data) {
+  std::string path = _dir / ("t-0/" + segment_file_name(offset(0), ".log"));
+  {
+    auto log = open();
+    for (int i = 0; i < 3; ++i) append(*log, test::make_batch(2, 100));
+    test::crash(log);
+  }
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    std::string zeros(5000, '\0');
+    out.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+  }
+  log_recovery_report report;
+  auto log = open({}, &report);
+  EXPECT_EQ(report.zero_tail_bytes, 5000u);
+  EXPECT_EQ(report.truncated_bytes, 0u);
+  EXPECT_EQ(log->log_end(), offset(6));
+  EXPECT_EQ(std::filesystem::file_size(path), log->size_bytes());
+  EXPECT_EQ(append(*log, test::make_batch(1, 10)).base_offset, offset(6));
+}
+
+TEST_F(partition_log_test, zeros_after_other_bytes_are_cut_data) {
+  std::string path = _dir / ("t-0/" + segment_file_name(offset(0), ".log"));
+  {
+    auto log = open();
+    append(*log, test::make_batch(2, 100));
+    test::crash(log);
+  }
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    std::string tail(10, '\xff');
+    tail += std::string(1000, '\0');
+    out.write(tail.data(), static_cast<std::streamsize>(tail.size()));
+  }
+  log_recovery_report report;
+  auto log = open({}, &report);
+  EXPECT_EQ(report.truncated_bytes, 1010u);
+  EXPECT_EQ(report.zero_tail_bytes, 0u);
+  EXPECT_EQ(log->log_end(), offset(2));
+}
+
+log_config preallocating(uint64_t bytes) {
+  log_config c;
+  c.flush = flush_policy::always;
+  c.preallocate_bytes = bytes;
+  return c;
+}
+
+// Every batch of the log, across segments (a read stops at a segment's end).
+byte_buffer read_all(partition_log& log) {
+  byte_buffer out;
+  offset from(0);
+  while (from < log.log_end()) {
+    auto r = log.read(from, 1 << 30);
+    EXPECT_TRUE(r) << r.error().message();
+    if (!r || r->slice.size == 0) break;
+    byte_buffer part(r->slice.size);
+    auto n = r->slice.file->read_at(r->slice.position, part);
+    EXPECT_TRUE(n && *n == part.size());
+    offset before = from;
+    for (size_t p = 0; p + 61 <= part.size();) {
+      auto h = batch_header::parse(bytes_view(part).subspan(p));
+      if (h.batch_length <= 0 || h.next_offset() <= from) {
+        ADD_FAILURE() << "not a batch at position " << p << " of a read from " << before.value;
+        return out;
+      }
+      from = h.next_offset();
+      p += h.total_size();
+    }
+    append_bytes(out, part);
+  }
+  return out;
+}
+
+uint64_t log_files_size(const std::filesystem::path& dir) {
+  uint64_t total = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".log") total += e.file_size();
+  }
+  return total;
+}
+
+TEST_F(partition_log_test, preallocation_fills_ahead_and_roll_and_close_cut_back) {
+  log_config cfg = preallocating(1 << 20);
+  cfg.segment_bytes = 64 * 1024;
+  byte_buffer expected;
+  {
+    auto log = open(cfg);
+    auto b = test::make_batch(2, 1000);
+    auto a = append(*log, b);
+    set_base_offset(b, a.base_offset);
+    append_bytes(expected, b);
+    _flusher.zero_fill().drain();
+    // Zeros lie ahead of the data in the active segment's file.
+    EXPECT_GT(log_files_size(_dir / "t-0"), log->size_bytes() + (512 << 10));
+    for (int i = 0; i < 100; ++i) {  // ~200 KB: three rolls
+      auto more = test::make_batch(2, 1000);
+      auto r = append(*log, more);
+      set_base_offset(more, r.base_offset);
+      append_bytes(expected, more);
+    }
+    ASSERT_TRUE(log->flush());
+    EXPECT_EQ(read_all(*log), expected);
+    ASSERT_TRUE(log->close());
+    // Closed segments and the active one end at their data.
+    EXPECT_EQ(log_files_size(_dir / "t-0"), expected.size());
+  }
+  log_recovery_report report;
+  auto log = open(cfg, &report);
+  EXPECT_TRUE(report.clean_shutdown);
+  EXPECT_EQ(report.truncated_bytes, 0u);
+  EXPECT_EQ(report.zero_tail_bytes, 0u);
+  EXPECT_GT(report.segments, 3u);
+  EXPECT_EQ(read_all(*log), expected);
+}
+
+// Chunks far smaller than the appends' pace, so that the owner keeps catching up with the
+// zero-filling: no zero may land on data, before or after a crash.
+TEST_F(partition_log_test, appends_racing_the_zero_filling_keep_every_byte) {
+  log_config cfg = preallocating(16 * 1024);
+  byte_buffer expected;
+  {
+    auto log = open(cfg);
+    for (int i = 0; i < 400; ++i) {
+      auto b = test::make_batch(1 + i % 3, 100 + static_cast<size_t>(i % 7) * 300);
+      auto a = append(*log, b);
+      set_base_offset(b, a.base_offset);
+      append_bytes(expected, b);
+      // Now and then let the filler catch up (a sync's wait, or its whole job), so that jobs
+      // start both behind and ahead of the owner's writes.
+      if (i % 10 == 9) {
+        ASSERT_TRUE(log->flush());
+      }
+      if (i % 50 == 49) _flusher.zero_fill().drain();
+    }
+    ASSERT_TRUE(log->flush());
+    EXPECT_EQ(read_all(*log), expected);
+    test::crash(log);
+  }
+  _flusher.zero_fill().drain();  // the crashed log's last job, as if its thread had died
+  log_recovery_report report;
+  auto log = open(cfg, &report);
+  EXPECT_EQ(report.truncated_bytes, 0u);
+  EXPECT_EQ(read_all(*log), expected);
+  offset end = log->log_end();
+  EXPECT_EQ(append(*log, test::make_batch(1, 10)).base_offset, end);
+}
+
+TEST_F(faulty_log_test, power_loss_with_preallocation_keeps_everything_durable) {
+  byte_buffer durable_bytes;
+  log_config cfg = preallocating(256 * 1024);
+  {
+    auto log = open_faulty(cfg);
+    for (int i = 0; i < 20; ++i) {
+      auto b = test::make_batch(2, 2000);
+      auto a = append(*log, b);
+      std::promise<void> synced;
+      log->when_durable(a.next_offset, [&](status s, durability d) {
+        EXPECT_TRUE(s);
+        EXPECT_EQ(d, durability::disk);
+        synced.set_value();
+      });
+      synced.get_future().get();
+      set_base_offset(b, a.base_offset);
+      append_bytes(durable_bytes, b);
+    }
+    test::crash(log);
+  }
+  _flusher.zero_fill().drain();
+  ASSERT_TRUE(_faulty.simulate_power_loss(0));
+  log_recovery_report report;
+  auto log = open(cfg, &report);
+  EXPECT_EQ(report.truncated_bytes, 0u);
+  EXPECT_EQ(log->log_end(), offset(40));
+  EXPECT_EQ(read_all(*log), durable_bytes);
+  EXPECT_EQ(append(*log, test::make_batch(1, 10)).base_offset, offset(40));
 }
 
 }  // namespace
