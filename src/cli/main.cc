@@ -55,6 +55,12 @@ int main(int argc, char** argv) {
   broker_cmd->add_option("--segment-bytes", cfg.log_defaults.segment_bytes, "Default segment.bytes")
       ->capture_default_str();
   broker_cmd
+      ->add_option("--preallocate-bytes", cfg.log_defaults.preallocate_bytes,
+                   "Under --flush-policy always, zero-fill each active segment this far ahead "
+                   "of its appends (0: off), so that an fdatasync overwrites blocks already on "
+                   "disk instead of growing the file; every byte then reaches the disk twice")
+      ->capture_default_str();
+  broker_cmd
       ->add_option("--retention-ms", cfg.log_defaults.retention_ms,
                    "Default retention.ms (-1: unlimited)")
       ->capture_default_str();
