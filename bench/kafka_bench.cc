@@ -1443,32 +1443,25 @@ startup_result run_startup(const options& o) {
   std::printf("  filled in %.1f s; clean stop took %.2f s; data folder %.2f GB\n", r.fill_s,
               r.stop_s, static_cast<double>(r.log_bytes) / 1e9);
 
-  r.cache_dropped = drop_page_cache();
-  if (!b.start("os", partitions, false, 600)) die("B8: the broker did not restart");
-  r.clean_ready_s = b.ready_seconds();
-  r.clean_serving_s = seconds_until_serving(b, partitions, messages, b.spawned_ns());
+  // Drops the page cache, starts the broker on the folder as it was left, and times it.
+  r.cache_dropped = true;
+  auto restart = [&](const char* after, double& ready_s, double& serving_s) {
+    r.cache_dropped = drop_page_cache() && r.cache_dropped;
+    if (!b.start("os", partitions, false, 600)) die(std::string("B8: no restart ") + after);
+    ready_s = b.ready_seconds();
+    serving_s = seconds_until_serving(b, partitions, messages, b.spawned_ns());
+    std::printf("  %s%s: ready in %.3f s, last record of every partition served at %.3f s\n", after,
+                r.cache_dropped ? " and a dropped page cache" : " (page cache NOT dropped)",
+                ready_s, serving_s);
+    std::printf("  broker: %s\n", storage_ready_line(b).c_str());
+  };
+  restart("after a clean stop", r.clean_ready_s, r.clean_serving_s);
   r.client_s = seconds_until_serving(b, partitions, messages, now_ns());
-  std::printf(
-      "  after a clean stop%s: ready in %.3f s, last record of every partition served "
-      "at %.3f s\n",
-      r.cache_dropped ? " and a dropped page cache" : " (page cache NOT dropped)", r.clean_ready_s,
-      r.clean_serving_s);
-  std::printf("  broker: %s\n", storage_ready_line(b).c_str());
   std::printf("  the same consumer again, on the open broker: %.3f s (the client's own start-up)\n",
               r.client_s);
   std::fflush(stdout);
-
   b.kill_hard();
-  r.cache_dropped = drop_page_cache() && r.cache_dropped;
-  if (!b.start("os", partitions, false, 600)) die("B8: the broker did not restart after SIGKILL");
-  r.crash_ready_s = b.ready_seconds();
-  r.crash_serving_s = seconds_until_serving(b, partitions, messages, b.spawned_ns());
-  std::printf(
-      "  after SIGKILL%s: ready in %.3f s, last record of every partition served at "
-      "%.3f s\n",
-      r.cache_dropped ? " and a dropped page cache" : " (page cache NOT dropped)", r.crash_ready_s,
-      r.crash_serving_s);
-  std::printf("  broker: %s\n", storage_ready_line(b).c_str());
+  restart("after SIGKILL", r.crash_ready_s, r.crash_serving_s);
   r.ran = true;
   b.stop();
   return r;

@@ -114,6 +114,17 @@ def create_topics(bootstrap):
         f.result(30)
 
 
+def create_region_topics(bootstrap):
+    """create_topics, plus the compacted table "users" and the output "region-totals"."""
+    create_topics(bootstrap)
+    admin = cka.AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics(
+        [cka.NewTopic("users", PARTITIONS, 1, config={"cleanup.policy": "compact"}),
+         cka.NewTopic("region-totals", PARTITIONS, 1)])
+    for f in futures.values():
+        f.result(30)
+
+
 def make_orders(seed, n=6000, users=60):
     rnd = random.Random(seed)
     orders = []
@@ -376,13 +387,7 @@ def test_two_instances_split_partitions_and_take_over(broker, apps):
 
 def test_orders_meet_the_whole_users_table_and_are_grouped_again_by_region(broker, apps):
     bootstrap = broker.bootstrap
-    create_topics(bootstrap)
-    admin = cka.AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics(
-        [cka.NewTopic("users", PARTITIONS, 1, config={"cleanup.policy": "compact"}),
-         cka.NewTopic("region-totals", PARTITIONS, 1)])
-    for f in futures.values():
-        f.result(30)
+    create_region_topics(bootstrap)
     orders = make_orders(seed=5)
     rnd = random.Random(6)
     regions = {f"u{i}": rnd.choice(["eu", "us", "apac", "latam"]) for i in range(60)}
@@ -497,13 +502,7 @@ def test_orders_not_partitioned_by_murmur2_stop_the_application(broker, apps):
 
 def test_keyed_orders_meet_users_produced_after_them(broker, apps):
     bootstrap = broker.bootstrap
-    create_topics(bootstrap)
-    admin = cka.AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics(
-        [cka.NewTopic("users", PARTITIONS, 1, config={"cleanup.policy": "compact"}),
-         cka.NewTopic("region-totals", PARTITIONS, 1)])
-    for f in futures.values():
-        f.result(30)
+    create_region_topics(bootstrap)
     orders = make_orders(seed=9)
     rnd = random.Random(10)
     regions = {f"u{i}": rnd.choice(["eu", "us", "apac", "latam"]) for i in range(60)}

@@ -611,6 +611,20 @@ class faulty_log_test : public partition_log_test {
     EXPECT_TRUE(log) << log.error().message();
     return log ? std::move(*log) : nullptr;
   }
+  // Appends a batch, waits until it is durable (from disk), and adds its bytes as the log
+  // stored them (base offset set) to `durable_bytes`.
+  void append_durably(partition_log& log, byte_buffer b, byte_buffer& durable_bytes) {
+    auto a = append(log, b);
+    std::promise<void> synced;
+    log.when_durable(a.next_offset, [&](status s, durability d) {
+      EXPECT_TRUE(s);
+      EXPECT_EQ(d, durability::disk);
+      synced.set_value();
+    });
+    synced.get_future().get();
+    set_base_offset(b, a.base_offset);
+    append_bytes(durable_bytes, b);
+  }
   io::fault_injecting_filesystem _faulty{_fs};
 };
 
@@ -808,19 +822,7 @@ TEST_F(faulty_log_test, power_loss_keeps_everything_acknowledged_as_durable) {
   byte_buffer durable_bytes;
   {
     auto log = open_faulty();
-    for (int i = 0; i < 10; ++i) {
-      auto b = test::make_batch(2, 200);
-      auto a = append(*log, b);
-      std::promise<void> synced;
-      log->when_durable(a.next_offset, [&](status s, durability d) {
-        EXPECT_TRUE(s);
-        EXPECT_EQ(d, durability::disk);
-        synced.set_value();
-      });
-      synced.get_future().get();
-      set_base_offset(b, a.base_offset);  // as the log stored it
-      append_bytes(durable_bytes, b);
-    }
+    for (int i = 0; i < 10; ++i) append_durably(*log, test::make_batch(2, 200), durable_bytes);
     // Written but never synced: may be lost.
     ASSERT_TRUE(log->set_config([] {
       log_config c;
@@ -993,19 +995,7 @@ TEST_F(faulty_log_test, power_loss_with_preallocation_keeps_everything_durable) 
   log_config cfg = preallocating(256 * 1024);
   {
     auto log = open_faulty(cfg);
-    for (int i = 0; i < 20; ++i) {
-      auto b = test::make_batch(2, 2000);
-      auto a = append(*log, b);
-      std::promise<void> synced;
-      log->when_durable(a.next_offset, [&](status s, durability d) {
-        EXPECT_TRUE(s);
-        EXPECT_EQ(d, durability::disk);
-        synced.set_value();
-      });
-      synced.get_future().get();
-      set_base_offset(b, a.base_offset);
-      append_bytes(durable_bytes, b);
-    }
+    for (int i = 0; i < 20; ++i) append_durably(*log, test::make_batch(2, 2000), durable_bytes);
     test::crash(log);
   }
   _flusher.zero_fill().drain();
