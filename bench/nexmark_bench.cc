@@ -8,11 +8,14 @@
 // 8 generators, so D = 80 µs, 10 s windows of 125 k events, auctions of ~133 ms; channel and
 // url on bids), a fixed seed, Beam's bidder offset. Results go to no sink (Flink's blackhole).
 //
-// in-process: the events are generated and serialized (compact binary serde) first, not
-// timed; then for each query a fresh engine processes every pre-built input_record and the
-// CPU time of the processing thread (CLOCK_THREAD_CPUTIME_ID) is the denominator: events/s
-// per core = events / CPU-seconds. Flink's figures include its generator (it runs inside the
-// job), so a second column adds the generator's own CPU per event (measured here too).
+// in-process: for each query a fresh engine and the CPU time of the processing thread
+// (CLOCK_THREAD_CPUTIME_ID) as the denominator: events/s per core = events / CPU-seconds.
+// Three feeds (--feeds): `records`, pre-built input_records (generated and serialized with
+// the compact binary serde first, not timed; a second column adds the generator's own CPU per
+// event); `bytes`, generator -> serializer -> engine::process per event in the timed thread;
+// `typed`, generator -> engine::process_value per event (no bytes). Flink's figures include
+// its generator, which runs in the job's source task and hands its rows to the chained
+// operators without serializing them: `typed` is the feed that matches that.
 //
 // broker: starts `spate broker` (--port 0, a fresh data folder under --dir, flush policy os),
 // produces the serialized events to a one-partition topic with the client module's producer,
@@ -93,6 +96,11 @@ struct options {
   // records, as a runtime does every commit_interval; 0: never. Without it the state changes
   // would pile up in the store's change capture for the whole run, which no runtime does.
   int64_t checkpoint_every = 100'000;
+  // In-process feeds to run (see main): pre-serialized records, generator -> bytes -> engine,
+  // generator -> typed source.
+  bool feed_records = true;
+  bool feed_bytes = true;
+  bool feed_typed = true;
 };
 
 double thread_cpu_s() {
@@ -234,6 +242,69 @@ measurement run_in_process(const std::string& query, const nexmark::query_config
   }
   if (!eng.end_of_input()) die("end_of_input");
   eng.take_output();  // none without a sink
+  if (checkpoint_every > 0) eng.checkpoint();
+  m.cpu_s = thread_cpu_s() - c0;
+  m.wall_s = wall_s() - w0;
+  return m;
+}
+
+// The generator in the processing thread, as Flink's datagen source runs inside the job: each
+// event is made by the generator, serialized to the source's bytes and handed to the engine,
+// which decodes it. The thread's CPU covers all of it.
+measurement run_generated_bytes(const std::string& query, const nexmark::query_config& qc,
+                                const nexmark::generator& gen, int64_t events,
+                                int64_t checkpoint_every) {
+  auto eng = make_engine(query, qc);
+  measurement m{query};
+  int64_t since_checkpoint = 0;
+  stream::input_record r{.topic = qc.source_topic};
+  double c0 = thread_cpu_s(), w0 = wall_s();
+  for (int64_t i = 0; i < events; ++i) {
+    nexmark::event e = gen.at(i);
+    r.offset = offset(i);
+    r.timestamp = timestamp_ms(e.date_time());
+    r.value = qc.event_serde.serialize(e);
+    if (auto s = eng.process(r); !s) die(s.error().message());
+    if ((i & 1023) == 0) eng.take_output();  // none without a sink
+    if (checkpoint_every > 0 && ++since_checkpoint == checkpoint_every) {
+      since_checkpoint = 0;
+      eng.checkpoint();
+    }
+  }
+  if (!eng.end_of_input()) die("end_of_input");
+  eng.take_output();
+  if (checkpoint_every > 0) eng.checkpoint();
+  m.cpu_s = thread_cpu_s() - c0;
+  m.wall_s = wall_s() - w0;
+  return m;
+}
+
+// The generator in the processing thread handing each event to the source as a value
+// (engine::process_value): no bytes at all, as Flink's datagen source passes the rows it makes
+// to the operators chained to it (its RowDataEventDeserializer wraps the generated objects in
+// GenericRowData, it does not serialize them). The thread's CPU covers generator and query.
+measurement run_generated_typed(const std::string& query, const nexmark::query_config& qc,
+                                const nexmark::generator& gen, int64_t events,
+                                int64_t checkpoint_every) {
+  auto eng = make_engine(query, qc);
+  measurement m{query};
+  int64_t since_checkpoint = 0;
+  double c0 = thread_cpu_s(), w0 = wall_s();
+  for (int64_t i = 0; i < events; ++i) {
+    nexmark::event e = gen.at(i);
+    auto t = timestamp_ms(e.date_time());
+    if (auto s = eng.process_value(qc.source_topic, partition_id(0), offset(i), std::move(e), t);
+        !s) {
+      die(s.error().message());
+    }
+    if ((i & 1023) == 0) eng.take_output();  // none without a sink
+    if (checkpoint_every > 0 && ++since_checkpoint == checkpoint_every) {
+      since_checkpoint = 0;
+      eng.checkpoint();
+    }
+  }
+  if (!eng.end_of_input()) die("end_of_input");
+  eng.take_output();
   if (checkpoint_every > 0) eng.checkpoint();
   m.cpu_s = thread_cpu_s() - c0;
   m.wall_s = wall_s() - w0;
@@ -456,6 +527,12 @@ options parse(int argc, char** argv) {
       o.spate = argv[++i];
     } else if (a == "--dir" && v) {
       o.dir = argv[++i];
+    } else if (a == "--feeds" && v) {
+      auto f = split(argv[++i]);
+      auto has = [&](const char* n) { return std::find(f.begin(), f.end(), n) != f.end(); };
+      o.feed_records = has("records");
+      o.feed_bytes = has("bytes");
+      o.feed_typed = has("typed");
     } else if (a == "--checkpoint-every" && v) {
       o.checkpoint_every = std::strtoll(argv[++i], nullptr, 10);
     } else {
@@ -463,6 +540,7 @@ options parse(int argc, char** argv) {
           "usage: nexmark_bench [--events N] [--seed S] [--queries q0,q1,...]\n"
           "                     [--mode in-process|broker|both|runtime] [--spate PATH]\n"
           "                     [--dir DIR] [--checkpoint-every RECORDS (in-process; 0: never)]\n"
+          "                     [--feeds records,bytes,typed (in-process)]\n"
           "                     [--partitions N (runtime: input partitions = tasks; 4)]\n"
           "                     [--commit-interval-ms MS (runtime; 5000)]\n");
       std::exit(a == "--help" ? 0 : 2);
@@ -487,50 +565,90 @@ int main(int argc, char** argv) {
   qc.event_serde = nexmark::binary_event_serde();
   qc.max_auction_length_ms = gc.max_auction_length_ms();
 
-  // Generate, then serialize: timed separately, neither inside the query figures.
+  // The generator alone: each event made and dropped, as the generated feeds make them. The
+  // pre-serialized feed (and the broker) adds its generator's CPU per event from this.
   double g0 = thread_cpu_s();
-  std::vector<nexmark::event> events = gen.generate(0, o.events);
-  double gen_cpu = thread_cpu_s() - g0;
-  double s0 = thread_cpu_s();
-  std::vector<stream::input_record> records;
-  records.reserve(events.size());
-  size_t bytes = 0;
+  int64_t span_ms = 0;
   for (int64_t i = 0; i < o.events; ++i) {
-    auto& e = events[size_t(i)];
-    records.push_back({.topic = qc.source_topic,
-                       .offset = offset(i),
-                       .value = qc.event_serde.serialize(e),
-                       .timestamp = timestamp_ms(e.date_time())});
-    bytes += records.back().value->size();
+    nexmark::event e = gen.at(i);
+    if (i == 0) span_ms = -e.date_time();
+    if (i + 1 == o.events) span_ms += e.date_time();
   }
-  double ser_cpu = thread_cpu_s() - s0;
-  int64_t span_ms = events.back().date_time() - events.front().date_time();
-  events.clear();
-  events.shrink_to_fit();
+  double gen_cpu = thread_cpu_s() - g0;
+  // Generate, then serialize (timed, inside no query figure): the pre-serialized records that
+  // the `records` feed and the broker read.
+  std::vector<stream::input_record> records;
+  size_t bytes = 0;
+  double ser_cpu = 0;
+  if (o.feed_records || o.broker) {
+    std::vector<nexmark::event> events = gen.generate(0, o.events);
+    double s0 = thread_cpu_s();
+    records.reserve(events.size());
+    for (int64_t i = 0; i < o.events; ++i) {
+      auto& e = events[size_t(i)];
+      records.push_back({.topic = qc.source_topic,
+                         .offset = offset(i),
+                         .value = qc.event_serde.serialize(e),
+                         .timestamp = timestamp_ms(e.date_time())});
+      bytes += records.back().value->size();
+    }
+    ser_cpu = thread_cpu_s() - s0;
+  }
   std::printf(
       "workload: %lld events (Flink V2 split: D = %.0f us, %.1f s of event time), seed %llu, "
       "%.1f bytes/event binary\n",
       static_cast<long long>(o.events), gc.inter_event_delay_us, double(span_ms) / 1000,
-      static_cast<unsigned long long>(o.seed), double(bytes) / double(o.events));
+      static_cast<unsigned long long>(o.seed),
+      records.empty() ? 0.0 : double(bytes) / double(o.events));
   std::printf("generator: %s events/s per core; serializer: %s events/s per core\n\n",
               fmt_rate(double(o.events) / gen_cpu).c_str(),
-              fmt_rate(double(o.events) / ser_cpu).c_str());
+              ser_cpu > 0 ? fmt_rate(double(o.events) / ser_cpu).c_str() : "-");
   double gen_per_event = gen_cpu / double(o.events);
 
   if (o.in_process) {
-    std::printf(
-        "== in-process: engine over pre-serialized records (CPU of the processing "
-        "thread), a checkpoint every %lld records ==\n",
-        static_cast<long long>(o.checkpoint_every));
-    print_header("thread s");
     std::vector<measurement> ms;
-    for (auto& q : o.queries) {
-      ms.push_back(run_in_process(q, qc, records, o.checkpoint_every));
-      print_row(ms.back(), o.events, gen_per_event);
-      std::fflush(stdout);
+    if (o.feed_records) {
+      std::printf(
+          "== in-process, feed `records`: engine over pre-serialized records (CPU of the "
+          "processing thread), a checkpoint every %lld records ==\n",
+          static_cast<long long>(o.checkpoint_every));
+      print_header("thread s");
+      for (auto& q : o.queries) {
+        ms.push_back(run_in_process(q, qc, records, o.checkpoint_every));
+        print_row(ms.back(), o.events, gen_per_event);
+        std::fflush(stdout);
+      }
+      print_targets(ms, o.events);
+      std::printf("\n");
     }
-    print_targets(ms, o.events);
-    std::printf("\n");
+    if (o.feed_bytes) {
+      std::printf(
+          "== in-process, feed `bytes`: generator -> binary serde -> engine, one thread (its "
+          "CPU includes the generator) ==\n");
+      print_header("thread s");
+      ms.clear();
+      for (auto& q : o.queries) {
+        ms.push_back(run_generated_bytes(q, qc, gen, o.events, o.checkpoint_every));
+        print_row(ms.back(), o.events, 0);
+        std::fflush(stdout);
+      }
+      print_targets(ms, o.events);
+      std::printf("\n");
+    }
+    if (o.feed_typed) {
+      std::printf(
+          "== in-process, feed `typed`: generator -> engine::process_value, one thread (its CPU "
+          "includes the generator; Flink's datagen source) ==\n");
+      print_header("thread s");
+      ms.clear();
+      for (auto& q : o.queries) {
+        ms.push_back(run_generated_typed(q, qc, gen, o.events, o.checkpoint_every));
+        print_row(ms.back(), o.events, 0);
+        std::fflush(stdout);
+      }
+      print_targets(ms, o.events);
+      std::printf("\n");
+    }
   }
 
   if (o.broker) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -84,24 +85,35 @@ std::string rand_string(java_random& r, int32_t max, char space = ' ', bool trim
   return s;
 }
 
+// Two characters of a draw at once: for a truncating remainder r = y % 676 (-675..675), the
+// characters 'a' + r % 26 and 'a' + (r / 26) % 26, which are those of y itself (y and r differ
+// by a multiple of 676 and truncation keeps their signs equal, so y % 26 == r % 26 and
+// (y / 26) % 26 == r / 26).
+struct letter_pairs {
+  char pair[1351][2];
+  constexpr letter_pairs() : pair{} {
+    for (int r = -675; r <= 675; ++r) {
+      pair[r + 675][0] = static_cast<char>('a' + r % 26);
+      pair[r + 675][1] = static_cast<char>('a' + (r / 26) % 26);
+    }
+  }
+};
+constexpr letter_pairs letter_pair_table;
+
 // Six characters per 32-bit draw, with Java's truncating % and / (so 'H'..'z'), into a buffer
 // of the final length. Character k of a draw x is (x / 26^k) % 26 with truncating division
-// (truncating twice by 26 is truncating once by 676, and so on): computed from six
-// independent quotients rather than a chain of six dependent divisions.
+// (truncating twice by 26 is truncating once by 676, and so on): three independent quotients
+// by 676^k, whose remainders by 676 give the characters two at a time (letter_pairs).
 std::string exact_string(java_random& r, int64_t len) {
   std::string s(static_cast<size_t>(len), '\0');
   char* p = s.data();
   char* end = p + len;
   for (; end - p >= 6; p += 6) {
     int32_t x = r.next_int();
-    int32_t q1 = x / 26, q2 = x / 676, q3 = x / 17'576, q4 = x / 456'976, q5 = x / 11'881'376,
-            q6 = x / 308'915'776;
-    p[0] = static_cast<char>('a' + (x - 26 * q1));
-    p[1] = static_cast<char>('a' + (q1 - 26 * q2));
-    p[2] = static_cast<char>('a' + (q2 - 26 * q3));
-    p[3] = static_cast<char>('a' + (q3 - 26 * q4));
-    p[4] = static_cast<char>('a' + (q4 - 26 * q5));
-    p[5] = static_cast<char>('a' + (q5 - 26 * q6));
+    int32_t q1 = x / 676, q2 = x / 456'976, q3 = x / 308'915'776;
+    std::memcpy(p, letter_pair_table.pair[x - 676 * q1 + 675], 2);
+    std::memcpy(p + 2, letter_pair_table.pair[q1 - 676 * q2 + 675], 2);
+    std::memcpy(p + 4, letter_pair_table.pair[q2 - 676 * q3 + 675], 2);
   }
   if (p != end) {
     int32_t x = r.next_int();
@@ -186,15 +198,17 @@ generator::generator(generator_config config) : _c(config) {
   if (!_c.channel_and_url) return;
   java_random r(static_cast<int64_t>(splitmix64(_c.seed ^ 0x6368616E6E656C73ULL)));
   for (int i = 0; i < 4; ++i) _hot_channel_urls.push_back(url(r));
-  _channel_urls.reserve(num_channels);
-  _channel_names.reserve(num_channels);
+  _channels.reserve(num_channels);
   for (int32_t k = 0; k < num_channels; ++k) {
-    _channel_names.push_back("channel-" + std::to_string(k));
+    std::string name = "channel-" + std::to_string(k);
     std::string u = url(r);
     // About 9 in 10 channels also carry their id in the URL.
     if (r.next_int(10) > 0)
       u += "&channel_id=" + std::to_string(std::abs(int64_t(reverse_bits(k))));
-    _channel_urls.push_back(std::move(u));
+    _channels.push_back({static_cast<uint32_t>(_channel_text.size()),
+                         static_cast<uint16_t>(name.size()), static_cast<uint16_t>(u.size())});
+    _channel_text += name;
+    _channel_text += u;
   }
 }
 
@@ -242,17 +256,23 @@ event generator::at(int64_t count) const {
                     : static_cast<int64_t>(splitmix64(_c.seed * 0x9E3779B97F4A7C15ULL ^
                                                       splitmix64(static_cast<uint64_t>(id)))));
 
+  // What the event id implies, worked out once (each is a division by total_proportion, which
+  // the compiler shares between them here but not across separate calls further down).
+  const event_type type = type_of(id);
+  const int64_t person_base0 = last_base0_person_id(id);
+  const int64_t auction_base0 = last_base0_auction_id(id);
+
   // A person among the ~1000 most recent, or up to 10 not created yet.
   auto random_person = [&] {
-    int64_t people = last_base0_person_id(id) + 1;
+    int64_t people = person_base0 + 1;
     int64_t active = std::min(people, num_active_people);
     return people - active + long_below(r, active + person_id_lead);
   };
 
-  switch (type_of(id)) {
+  switch (type) {
     case event_type::person: {
       person p;
-      p.id = first_person_id + last_base0_person_id(id);
+      p.id = first_person_id + person_base0;
       // One statement per draw: the operands of + are evaluated in no fixed order.
       p.name = first_names[r.next_int(11)];
       p.name += std::string(" ") + last_names[r.next_int(9)];
@@ -273,9 +293,9 @@ event generator::at(int64_t count) const {
     }
     case event_type::auction: {
       auction a;
-      a.id = first_auction_id + last_base0_auction_id(id);
+      a.id = first_auction_id + auction_base0;
       if (r.next_int(static_cast<int32_t>(_c.hot_sellers_ratio)) > 0) {
-        a.seller = (last_base0_person_id(id) / hot_block) * hot_block;
+        a.seller = (person_base0 / hot_block) * hot_block;
       } else {
         a.seller = random_person();
       }
@@ -298,15 +318,15 @@ event generator::at(int64_t count) const {
     case event_type::bid: {
       bid b;
       if (r.next_int(static_cast<int32_t>(_c.hot_auction_ratio)) > 0) {
-        b.auction = (last_base0_auction_id(id) / hot_block) * hot_block;
+        b.auction = (auction_base0 / hot_block) * hot_block;
       } else {
-        int64_t hi = last_base0_auction_id(id);
+        int64_t hi = auction_base0;
         int64_t lo = std::max<int64_t>(hi - num_in_flight_auctions, 0);
         b.auction = lo + long_below(r, hi - lo + 1 + auction_id_lead);
       }
       b.auction += first_auction_id;
       if (r.next_int(static_cast<int32_t>(_c.hot_bidders_ratio)) > 0) {
-        b.bidder = (last_base0_person_id(id) / hot_block) * hot_block + 1;
+        b.bidder = (person_base0 / hot_block) * hot_block + 1;
       } else {
         b.bidder = random_person();
       }
@@ -319,8 +339,10 @@ event generator::at(int64_t count) const {
           b.url = _hot_channel_urls[static_cast<size_t>(i)];
         } else {
           int32_t k = r.next_int(num_channels);
-          b.channel = _channel_names[static_cast<size_t>(k)];
-          b.url = _channel_urls[static_cast<size_t>(k)];
+          const channel_span& c = _channels[static_cast<size_t>(k)];
+          const char* text = _channel_text.data() + c.at;
+          b.channel.assign(text, c.name_size);
+          b.url.assign(text + c.name_size, c.url_size);
         }
       }
       b.date_time = ts;

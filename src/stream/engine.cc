@@ -23,6 +23,11 @@ struct engine::state {
   // By topic; the keys are also the stable topic names elements point at (record_origin).
   std::map<std::string, detail::source_hooks*, std::less<>> sources;
   std::map<std::pair<std::string, int32_t>, int64_t> next_offsets;
+  // The entry of next_offsets the last record moved (map nodes stay put), and its topic (a key
+  // of `sources`) and partition.
+  int64_t* last_next = nullptr;
+  const std::string* last_topic = nullptr;
+  int32_t last_partition = 0;
   // Source node -> its watermark gauge.
   std::map<const detail::node*, observe::gauge*> watermark_gauges;
   // Split key_by steps (engine_config::split), each with the sources upstream of it.
@@ -79,6 +84,39 @@ struct engine::state {
         n->on_watermark(in);
       }
     }
+  }
+
+  // One input for `topic`'s source: `feed(source, topic name)` hands it over; then the
+  // watermarks advance and the partition's next offset moves past it.
+  template <class Feed>
+  status ingest(const std::string& topic, partition_id partition, spate::offset offset,
+                Feed&& feed) {
+    SPATE_TRY(check_running());
+    auto it = sources.find(topic);
+    if (it == sources.end()) return error(errc::unknown_topic, topic);
+    ++stats.records_in;
+    bool consumed = false;
+    auto s = guarded(
+        [&]() -> status {
+          SPATE_TRY(feed(*it->second, it->first));
+          consumed = true;
+          propagate_watermarks();
+          return ok();
+        },
+        [&] {
+          return "processing " + topic + "[" + std::to_string(partition.value) + "]@" +
+                 std::to_string(offset.value);
+        });
+    if (consumed) {
+      // The same partition as last time, most of the time: skip the map's string compares.
+      if (last_next == nullptr || last_partition != partition.value || last_topic != &it->first) {
+        last_next = &next_offsets[{it->first, partition.value}];
+        last_topic = &it->first;
+        last_partition = partition.value;
+      }
+      *last_next = std::max(*last_next, offset.value + 1);
+    }
+    return s;
   }
 
   // Writes what operators keep outside the store (write-back caches) to it.
@@ -197,29 +235,16 @@ status engine::assign(const std::string& topic, const std::vector<partition_id>&
 }
 
 status engine::process(const input_record& r) {
-  SPATE_TRY(_s->check_running());
-  auto it = _s->sources.find(r.topic);
-  if (it == _s->sources.end()) return error(errc::unknown_topic, r.topic);
-  ++_s->stats.records_in;
-  auto where =
-      r.topic + "[" + std::to_string(r.partition.value) + "]@" + std::to_string(r.offset.value);
-  bool consumed = false;
-  auto s = _s->guarded(
-      [&]() -> status {
-        SPATE_TRY(it->second->ingest(r, it->first));
-        consumed = true;
-        _s->propagate_watermarks();
-        return ok();
-      },
-      [&] {
-        return "processing " + r.topic + "[" + std::to_string(r.partition.value) + "]@" +
-               std::to_string(r.offset.value);
-      });
-  if (consumed) {
-    auto& next = _s->next_offsets[{r.topic, r.partition.value}];
-    next = std::max(next, r.offset.value + 1);
-  }
-  return s;
+  return _s->ingest(r.topic, r.partition, r.offset,
+                    [&](detail::source_hooks& src, auto& name) { return src.ingest(r, name); });
+}
+
+status engine::process_erased(const std::string& topic, partition_id partition,
+                              spate::offset offset, timestamp_ms timestamp,
+                              const std::type_info& type, void* value) {
+  return _s->ingest(topic, partition, offset, [&](detail::source_hooks& src, auto& name) {
+    return src.ingest_value(value, type, partition, offset, timestamp, name);
+  });
 }
 
 status engine::advance_wall_clock(timestamp_ms now) {

@@ -37,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include "base/result.h"
@@ -116,6 +117,17 @@ class engine {
   // One input record: decoded by its topic's source, pushed through the pipeline, then the
   // watermarks advance and whatever they complete (windows, timers) is emitted.
   status process(const input_record& r);
+  // One input value made in this process: handed to `topic`'s source as the T it reads, with
+  // no serde round trip and no copy. This is how an in-process data generator feeds a pipeline
+  // (as Flink's datagen source hands its rows to the operators chained to it). Otherwise as
+  // process(): event time from the source's extractor (else `timestamp`), the partition's
+  // next offset tracked for checkpoints, then watermarks advance. A source that reads another
+  // type (or a table, a repartition topic) refuses it with errc::invalid_argument.
+  template <class T>
+  status process_value(const std::string& topic, partition_id partition, spate::offset offset,
+                       T value, timestamp_ms timestamp) {
+    return process_erased(topic, partition, offset, timestamp, typeid(T), &value);
+  }
   // The wall clock moved to `now` (never back): processing-time timers and windows, idle
   // partitions.
   status advance_wall_clock(timestamp_ms now);
@@ -145,6 +157,8 @@ class engine {
  private:
   struct state;
   explicit engine(std::unique_ptr<state> s);
+  status process_erased(const std::string& topic, partition_id partition, spate::offset offset,
+                        timestamp_ms timestamp, const std::type_info& type, void* value);
   std::unique_ptr<state> _s;
 };
 

@@ -61,6 +61,37 @@ class keyed_stream;
 template <class K, class T>
 class windowed_stream;
 
+namespace detail {
+// How a step calls a user function on its input: as `const In&` when the function takes that
+// (or a copy), else as `In&&` (a function written to move from its input).
+template <class F, class In, class... Rest>
+using step_arg_t = std::conditional_t<std::is_invocable_v<F, const In&, Rest...>, const In&, In&&>;
+
+// The two forms a step keeps (step_fn in operators.h): `shared` for an element other steps also
+// read (a function that takes `In&&` only gets a copy), `owned` for one it may take.
+template <class In, class F, class... Rest>
+auto shared_call(F f) {
+  return [f](const In& v, Rest... rest) {
+    if constexpr (std::is_invocable_v<F, const In&, Rest...>) {
+      return std::invoke(f, v, std::forward<Rest>(rest)...);
+    } else {
+      In copy = v;
+      return std::invoke(f, std::move(copy), std::forward<Rest>(rest)...);
+    }
+  };
+}
+template <class In, class F, class... Rest>
+auto owned_call(F f) {
+  return [f](In&& v, Rest... rest) {
+    if constexpr (std::is_invocable_v<F, In&&, Rest...>) {
+      return std::invoke(f, std::move(v), std::forward<Rest>(rest)...);
+    } else {
+      return std::invoke(f, std::as_const(v), std::forward<Rest>(rest)...);
+    }
+  };
+}
+}  // namespace detail
+
 // What flat_map's function returns a range of.
 template <class F, class In>
 using flat_map_result_t =
@@ -73,12 +104,14 @@ class stream {
 
   stream(detail::graph* g, detail::producer_node<T>* n) : _g(g), _node(n) {}
 
-  // f(const T&) -> U.
-  template <class F, class U = std::remove_cvref_t<std::invoke_result_t<F, const T&>>>
+  // f(const T&) -> U. A function that takes `T&&` instead may move from its input (strings,
+  // say): the engine hands it the element when no other step reads it, else a copy.
+  template <class F,
+            class U = std::remove_cvref_t<std::invoke_result_t<F, detail::step_arg_t<F, T>>>>
   stream<U> map(F f, std::string name = {}) const {
     auto* n = _g->add<detail::map_node<T, U>>(
         "map", std::move(name),
-        std::function<U(const T&)>([f](const T& v) { return std::invoke(f, v); }));
+        typename detail::map_node<T, U>::fn{detail::shared_call<T>(f), detail::owned_call<T>(f)});
     detail::connect(_node, n);
     return {_g, n};
   }
@@ -149,11 +182,14 @@ class stream {
     return keyed_stream<K, T>(_g, n, std::move(key_serde));
   }
 
-  // f(const T&, context<Out>&): emit any number of results, send side outputs.
+  // f(const T&, context<Out>&): emit any number of results, send side outputs. As with map, a
+  // function taking `T&&` may move from its input (given a copy when other steps read it).
   template <class Out, class F>
   single_output<Out> process(F f, std::string name = {}) const {
     auto* n = _g->add<detail::process_node<T, Out>>(
-        "process", std::move(name), std::function<void(const T&, context<Out>&)>(std::move(f)));
+        "process", std::move(name),
+        typename detail::process_node<T, Out>::fn{detail::shared_call<T, F, context<Out>&>(f),
+                                                  detail::owned_call<T, F, context<Out>&>(f)});
     detail::connect(_node, n);
     return {_g, n};
   }

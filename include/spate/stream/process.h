@@ -167,15 +167,24 @@ namespace detail {
 template <class In, class Out>
 class process_node final : public producer_node<Out>, public consumer<In> {
  public:
-  explicit process_node(std::function<void(const In&, context<Out>&)> f) : _f(std::move(f)) {}
+  // See step_fn (operators.h): `owned` may move from the value.
+  struct fn {
+    std::function<void(const In&, context<Out>&)> shared;
+    std::function<void(In&&, context<Out>&)> owned;
+  };
+  explicit process_node(fn f) : _f(std::move(f)) {}
   bool per_record() const override { return true; }
   void push(const element<In>& e) override {
     context<Out> c(*this, e.timestamp, e.key, e.origin);
-    _f(e.value, c);
+    _f.shared(e.value, c);
+  }
+  void push_owned(element<In>&& e) override {
+    context<Out> c(*this, e.timestamp, e.key, e.origin);
+    _f.owned(std::move(e.value), c);
   }
 
  private:
-  std::function<void(const In&, context<Out>&)> _f;
+  fn _f;
 };
 
 template <class K, class In, class Out>

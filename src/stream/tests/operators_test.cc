@@ -227,5 +227,110 @@ TEST(operators, engine_counts_into_its_metrics_registry) {
   EXPECT_EQ(wm.value(), 5'000.0);
 }
 
+// A step whose function takes its input by rvalue reference moves from it only when no other
+// step reads the element: here the moving step is read first, so it must get a copy and the
+// step after it must still see the whole value. Moving the element to every step would hand
+// the second one an emptied string.
+TEST(operators, a_moving_step_gets_a_copy_when_others_read_the_element_too) {
+  topology_builder b;
+  auto words = b.source("in", string_serde()).map([](const std::string& s) { return s + "!"; });
+  words.map([](std::string&& s) { return std::move(s); }).to("moved", string_serde());
+  words.map([](const std::string& s) { return s; }).to("read", string_serde());
+  // Alone after a filter, a moving process step takes the element itself.
+  words.filter([](const std::string& s) { return s.size() > 2; })
+      .process<std::string>(
+          [](std::string&& s, context<std::string>& ctx) { ctx.emit(std::move(s)); })
+      .to("taken", string_serde());
+  auto d = make_driver(b);
+  const std::string long_word(40, 'w');  // longer than any small-string buffer
+  ASSERT_TRUE(d.pipe_raw("in", "k", long_word, timestamp_ms(1)));
+  for (const char* topic : {"moved", "read", "taken"}) {
+    auto out = d.read_raw(topic);
+    ASSERT_EQ(out.size(), 1u) << topic;
+    EXPECT_EQ(out[0].value, long_word + "!") << topic;
+    EXPECT_EQ(out[0].key, "k") << topic;
+  }
+}
+
+// engine::process_value hands a value to the source without its serde; the pipeline sees the
+// same as from process() with the serialized value: event time, outputs, offsets.
+TEST(operators, process_value_feeds_a_source_without_bytes) {
+  auto build = [] {
+    topology_builder b;
+    b.source("orders", json_serde<order>(),
+             {.timestamp = [](const order& o, timestamp_ms) { return timestamp_ms(o.ts); }})
+        .key_by(&order::user_id)
+        .window(tumbling(duration(10)))
+        .sum(&order::amount)
+        .to("totals", json_serde<windowed<std::string, int64_t>>());
+    auto t = b.build();
+    EXPECT_TRUE(t) << t.error().message();
+    auto e = engine::create(std::move(*t));
+    EXPECT_TRUE(e) << e.error().message();
+    EXPECT_TRUE(e->start(timestamp_ms(0)));
+    return std::move(*e);
+  };
+  std::vector<order> in{{"a", 1, 3}, {"b", 2, 4}, {"a", 5, 9}, {"a", 7, 12}, {"b", 1, 25}};
+  auto by_bytes = build();
+  auto by_value = build();
+  for (size_t i = 0; i < in.size(); ++i) {
+    // The record's own timestamp (-1) is not the event time: the extractor's is.
+    ASSERT_TRUE(by_bytes.process(input_record{"orders",
+                                              partition_id(0),
+                                              offset(int64_t(i)),
+                                              {},
+                                              json_serde<order>().serialize(in[i]),
+                                              timestamp_ms(-1),
+                                              {}}));
+    ASSERT_TRUE(by_value.process_value("orders", partition_id(0), offset(int64_t(i)), in[i],
+                                       timestamp_ms(-1)));
+  }
+  ASSERT_TRUE(by_bytes.end_of_input());
+  ASSERT_TRUE(by_value.end_of_input());
+  auto want = by_bytes.checkpoint();
+  auto got = by_value.checkpoint();
+  ASSERT_EQ(got.outputs.size(), 4u);  // a [0,10) 6, b [0,10) 2, a [10,20) 7, b [20,30) 1
+  ASSERT_EQ(got.outputs.size(), want.outputs.size());
+  for (size_t i = 0; i < got.outputs.size(); ++i) {
+    EXPECT_EQ(got.outputs[i].key, want.outputs[i].key);
+    EXPECT_EQ(got.outputs[i].value, want.outputs[i].value);
+    EXPECT_EQ(got.outputs[i].timestamp, want.outputs[i].timestamp);
+  }
+  EXPECT_EQ(got.offsets, want.offsets);
+  EXPECT_EQ(by_value.stats().records_in, in.size());
+
+  // A value of another type than the source reads, or for no source: refused, not a crash.
+  auto s = by_value.process_value("orders", partition_id(0), offset(9), std::string("x"),
+                                  timestamp_ms(1));
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, errc::invalid_argument);
+  EXPECT_EQ(by_value.process_value("nope", partition_id(0), offset(0), in[0], timestamp_ms(1))
+                .error()
+                .code,
+            errc::unknown_topic);
+}
+
+// Without an extractor the value's event time is the one given; a negative one follows the
+// source's error policy like a record without a timestamp (skip: counted, not delivered).
+TEST(operators, process_value_event_time_and_error_policy) {
+  topology_builder b;
+  b.source("in", string_serde(), {.on_error = error_policy::skip}).to("out", string_serde());
+  auto t = b.build();
+  ASSERT_TRUE(t);
+  auto e = engine::create(std::move(*t));
+  ASSERT_TRUE(e);
+  ASSERT_TRUE(e->start(timestamp_ms(0)));
+  ASSERT_TRUE(
+      e->process_value("in", partition_id(0), offset(0), std::string("a"), timestamp_ms(-5)));
+  ASSERT_TRUE(
+      e->process_value("in", partition_id(0), offset(1), std::string("b"), timestamp_ms(42)));
+  auto out = e->take_output();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value, "b");
+  EXPECT_EQ(out[0].timestamp, timestamp_ms(42));
+  EXPECT_EQ(e->stats().rejected_records, 1u);
+  EXPECT_EQ(e->watermark("in"), timestamp_ms(41));
+}
+
 }  // namespace
 }  // namespace spate::stream

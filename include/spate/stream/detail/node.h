@@ -17,9 +17,11 @@
 #include <string>
 #include <string_view>
 #include <typeindex>
+#include <typeinfo>
 #include <vector>
 
 #include "base/result.h"
+#include "spate/stream/errc.h"
 #include "spate/stream/state_store.h"
 #include "spate/stream/types.h"
 #include "spate/stream/watermark.h"
@@ -109,6 +111,10 @@ class consumer {
  public:
   virtual ~consumer() = default;
   virtual void push(const element<T>& e) = 0;
+  // The same, for an element no other step reads after this one: a step may move its value
+  // (and key) on instead of copying them. Steps that keep or pass on elements override it;
+  // the rest treat it as push(e).
+  virtual void push_owned(element<T>&& e) { push(e); }
 };
 
 template <class T>
@@ -117,6 +123,13 @@ class producer_node : public node {
   using node::node;
   void emit(const element<T>& e) {
     for (auto* d : _downstream) d->push(e);
+  }
+  // An element this step made and no longer needs: every downstream step but the last reads
+  // it as it is, the last may take it (no other step reads it after that one).
+  void emit(element<T>&& e) {
+    if (_downstream.empty()) return;
+    for (size_t i = 0; i + 1 < _downstream.size(); ++i) _downstream[i]->push(e);
+    _downstream.back()->push_owned(std::move(e));
   }
   void add_downstream(consumer<T>* c) { _downstream.push_back(c); }
 
@@ -130,6 +143,7 @@ class channel_node final : public producer_node<T>, public consumer<T> {
  public:
   using producer_node<T>::producer_node;
   void push(const element<T>& e) override { this->emit(e); }
+  void push_owned(element<T>&& e) override { this->emit(std::move(e)); }
 };
 
 // Sends `e` to the side output `tag` of node `from`, if anyone asked for it; returns false when
@@ -158,6 +172,14 @@ class source_hooks {
   // Decodes `r` and pushes it downstream; an error is what the source's error policy leaves
   // to the caller (errc::deserialization_failed, errc::invalid_timestamp).
   virtual status ingest(const input_record& r, std::string_view topic_name) = 0;
+  // The same for a value made in this process (engine::process_value): `value` points to a
+  // `type` the source may move from; no serde runs. A source of another type refuses it.
+  virtual status ingest_value(void* /*value*/, const std::type_info& /*type*/, partition_id /*p*/,
+                              spate::offset /*o*/, timestamp_ms /*t*/,
+                              std::string_view topic_name) {
+    return error(errc::invalid_argument,
+                 "the source of topic '" + std::string(topic_name) + "' takes no typed values");
+  }
   // True when this source holds back no watermark as of `now`: every partition it reads is idle
   // (see watermark.h), or it never holds one back (a table). A repartitioning key_by reports
   // its upstream task as idle downstream when every source upstream of it is idle.

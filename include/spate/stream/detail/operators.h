@@ -96,37 +96,71 @@ class source_node final : public producer_node<T>, public source_hooks, private 
     }
     auto v = _serde.deserialize(*r.value);
     if (!v) return reject(c, r, std::move(v).error());
-    timestamp_ms t = r.timestamp;
-    if (_mode == time_mode::processing_time) {
-      t = c.wall_now;
-    } else if (_extract) {
-      t = _extract(*v, r.timestamp);
-    }
-    if (_mode == time_mode::event_time && t.value < 0) {
-      return reject(c, r, error(errc::invalid_timestamp, "event time " + std::to_string(t.value)));
-    }
-    observe(r.partition, t, c.wall_now);
-    element<T> e{std::move(*v), r.key, t, record_origin{topic_name, r.partition, r.offset}};
-    this->emit(e);
-    return ok();
+    return deliver(std::move(*v), r.key, r.timestamp, r.partition, r.offset, topic_name,
+                   [&](error e) { return reject(c, r, std::move(e)); });
+  }
+
+  status ingest_value(void* value, const std::type_info& type, partition_id p, spate::offset o,
+                      timestamp_ms t, std::string_view topic_name) override {
+    if (type != typeid(T)) return source_hooks::ingest_value(value, type, p, o, t, topic_name);
+    T& v = *static_cast<T*>(value);
+    return deliver(std::move(v), std::nullopt, t, p, o, topic_name, [&](error e) {
+      // The policy's dead letter carries bytes: the value's, through the source's serde.
+      input_record r{_topic, p, o, std::nullopt, _serde.serialize(v), t, {}};
+      return reject(*this->ctx, r, std::move(e));
+    });
   }
 
  private:
+  // Stamps the value with its event time and sends it down the pipeline; `reject` gets an
+  // event time the value does not have.
+  template <class Reject>
+  status deliver(T&& v, const std::optional<std::string>& key, timestamp_ms record_time,
+                 partition_id p, spate::offset o, std::string_view topic_name, Reject&& reject) {
+    auto& c = *this->ctx;
+    timestamp_ms t = record_time;
+    if (_mode == time_mode::processing_time) {
+      t = c.wall_now;
+    } else if (_extract) {
+      t = _extract(v, record_time);
+    }
+    if (_mode == time_mode::event_time && t.value < 0) {
+      return reject(error(errc::invalid_timestamp, "event time " + std::to_string(t.value)));
+    }
+    observe(p, t, c.wall_now);
+    this->emit(element<T>{std::move(v), key, t, record_origin{topic_name, p, o}});
+    return ok();
+  }
+
   serde<T> _serde;
   std::function<timestamp_ms(const T&, timestamp_ms)> _extract;
+};
+
+// A step's user function in two forms: `shared` for an element other steps read too, `owned`
+// for one this step may take (consumer::push_owned). pipeline.h makes both from what the user
+// gave: the same function when it takes `const In&` (or a copy), and for one that takes `In&&`
+// only, `shared` calls it on a copy.
+template <class Fn, class OwnedFn>
+struct step_fn {
+  Fn shared;
+  OwnedFn owned;
 };
 
 template <class In, class Out>
 class map_node final : public producer_node<Out>, public consumer<In> {
  public:
-  explicit map_node(std::function<Out(const In&)> f) : _f(std::move(f)) {}
+  using fn = step_fn<std::function<Out(const In&)>, std::function<Out(In&&)>>;
+  explicit map_node(fn f) : _f(std::move(f)) {}
   bool per_record() const override { return true; }
   void push(const element<In>& e) override {
-    this->emit(element<Out>{_f(e.value), e.key, e.timestamp, e.origin});
+    this->emit(element<Out>{_f.shared(e.value), e.key, e.timestamp, e.origin});
+  }
+  void push_owned(element<In>&& e) override {
+    this->emit(element<Out>{_f.owned(std::move(e.value)), std::move(e.key), e.timestamp, e.origin});
   }
 
  private:
-  std::function<Out(const In&)> _f;
+  fn _f;
 };
 
 template <class T>
@@ -136,6 +170,9 @@ class filter_node final : public producer_node<T>, public consumer<T> {
   bool per_record() const override { return true; }
   void push(const element<T>& e) override {
     if (_f(e.value)) this->emit(e);
+  }
+  void push_owned(element<T>&& e) override {
+    if (_f(e.value)) this->emit(std::move(e));
   }
 
  private:
@@ -231,12 +268,16 @@ class key_by_node final : public producer_node<T>, public consumer<T>, public re
 
   void push(const element<T>& e) override {
     if (!split()) {
-      element<T> out{e.value, _serde.serialize(_f(e.value)), e.timestamp, e.origin};
-      this->emit(out);
+      this->emit(element<T>{e.value, _serde.serialize(_f(e.value)), e.timestamp, e.origin});
       return;
     }
     this->ctx->outputs->push_back(
         make_record(_serde.serialize(_f(e.value)), _value_serde->serialize(e.value), e.timestamp));
+  }
+  void push_owned(element<T>&& e) override {
+    if (split()) return push(e);
+    auto key = _serde.serialize(_f(e.value));
+    this->emit(element<T>{std::move(e.value), std::move(key), e.timestamp, e.origin});
   }
 
   bool can_split() const override { return _value_serde.has_value(); }
@@ -314,6 +355,13 @@ class record_key_node final : public producer_node<T>, public consumer<T>, publi
       return;
     }
     this->emit(e);
+  }
+  void push_owned(element<T>&& e) override {
+    if (auto err = misplaced(e.key, e.origin, this->name)) {
+      this->ctx->fail(std::move(*err));
+      return;
+    }
+    this->emit(std::move(e));
   }
 };
 
