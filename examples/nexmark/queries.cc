@@ -3,6 +3,8 @@
 #include "nexmark/queries.h"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string_view>
 #include <utility>
 
 namespace nexmark {
@@ -19,22 +21,6 @@ void write(const stream<T>& s, const query_config& c) {
   if (!c.sink_topic.empty()) s.to(c.sink_topic, json_serde<T>());
 }
 
-// The highest price bid per auction so far, as a change of the auction's row in q4's W.
-struct final_price_change {
-  int64_t category = 0;
-  std::optional<int64_t> previous;  // the auction's former maximum: retracted from the average
-  int64_t final = 0;
-};
-
-// A bid joined with the auction it names (q4's join, before its BETWEEN filter).
-struct auction_bid {
-  int64_t auction = 0;
-  int64_t category = 0;
-  int64_t expires = 0;
-  int64_t price = 0;
-  int64_t date_time = 0;
-};
-
 // q5's per-window maximum and the auctions that reach it.
 struct hot_auctions {
   int64_t num = 0;
@@ -48,7 +34,69 @@ void from_json(const nlohmann::json& j, hot_auctions& h) {
   j.at("auctions").get_to(h.auctions);
 }
 
+// Binary serdes for q4's intermediate rows, which cross a repartition topic in the Kafka
+// runtime (application.h refuses a key_by without a value serde): int64 fields as 8
+// little-endian bytes each, in declaration order; final_price_change has a presence byte for
+// `previous`.
+void put_i64(std::string& out, int64_t v) {
+  for (int i = 0; i < 8; ++i)
+    out += static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
+}
+int64_t get_i64(std::string_view& in) {
+  if (in.size() < 8) throw std::invalid_argument("truncated row");
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(in[i])) << (8 * i);
+  in.remove_prefix(8);
+  return static_cast<int64_t>(v);
+}
+void expect_end(std::string_view in) {
+  if (!in.empty()) throw std::invalid_argument("trailing bytes");
+}
 }  // namespace
+
+serde<auction_bid> auction_bid_serde() {
+  return custom_serde<auction_bid>(
+      "nexmark-auction-bid",
+      [](const auction_bid& m) {
+        std::string out;
+        for (int64_t v : {m.auction, m.category, m.expires, m.price, m.date_time}) put_i64(out, v);
+        return out;
+      },
+      [](std::string_view in) -> spate::result<auction_bid> {
+        auction_bid m;
+        for (int64_t* f : {&m.auction, &m.category, &m.expires, &m.price, &m.date_time}) {
+          *f = get_i64(in);
+        }
+        expect_end(in);
+        return m;
+      });
+}
+serde<final_price_change> final_price_change_serde() {
+  return custom_serde<final_price_change>(
+      "nexmark-final-price-change",
+      [](const final_price_change& f) {
+        std::string out;
+        put_i64(out, f.category);
+        out += static_cast<char>(f.previous ? 1 : 0);
+        put_i64(out, f.previous.value_or(0));
+        put_i64(out, f.final);
+        return out;
+      },
+      [](std::string_view in) -> spate::result<final_price_change> {
+        final_price_change f;
+        f.category = get_i64(in);
+        if (in.empty() || static_cast<uint8_t>(in[0]) > 1) {
+          throw std::invalid_argument("bad presence byte");
+        }
+        bool has_previous = in[0] == 1;
+        in.remove_prefix(1);
+        int64_t previous = get_i64(in);
+        if (has_previous) f.previous = previous;
+        f.final = get_i64(in);
+        expect_end(in);
+        return f;
+      });
+}
 
 stream<event> events(topology_builder& b, const query_config& c) {
   return b.source(
@@ -133,18 +181,19 @@ void q4(topology_builder& b, const query_config& c) {
   //     GROUP BY A.id, A.category
   // The join keeps a bid only while an auction it could belong to may be open: from the
   // auction's dateTime to the longest auction's length after it; expires is checked per pair.
-  auto matched = auctions(ev)
-                     .key_by(&auction::id)
-                     .join(
-                         bids(ev).key_by(&bid::auction),
-                         join_window{.before = 0ms, .after = duration(c.max_auction_length_ms)},
-                         [](const auction& a, const bid& x) {
-                           return auction_bid{a.id, a.category, a.expires, x.price, x.date_time};
-                         },
-                         "auction_bids", binary_auction_serde(), binary_bid_serde())
-                     .filter([](const auction_bid& m) { return m.date_time <= m.expires; });
+  auto matched =
+      auctions(ev)
+          .key_by(&auction::id, default_serde<int64_t>(), {}, binary_auction_serde())
+          .join(
+              bids(ev).key_by(&bid::auction, default_serde<int64_t>(), {}, binary_bid_serde()),
+              join_window{.before = 0ms, .after = duration(c.max_auction_length_ms)},
+              [](const auction& a, const bid& x) {
+                return auction_bid{a.id, a.category, a.expires, x.price, x.date_time};
+              },
+              "auction_bids", binary_auction_serde(), binary_bid_serde())
+          .filter([](const auction_bid& m) { return m.date_time <= m.expires; });
   auto final_prices =
-      matched.key_by(&auction_bid::auction)
+      matched.key_by(&auction_bid::auction, default_serde<int64_t>(), {}, auction_bid_serde())
           .process<final_price_change>(
               [](const auction_bid& m, keyed_context<int64_t, final_price_change>& ctx) {
                 auto final = ctx.state<int64_t>("final");
@@ -156,7 +205,9 @@ void q4(topology_builder& b, const query_config& c) {
               "max_price");
   // OUT = SELECT category, AVG(final) FROM W GROUP BY category: an auction's new maximum
   // replaces its old one in the category's sum (Flink's retraction).
-  auto rows = final_prices.key_by(&final_price_change::category)
+  auto rows = final_prices
+                  .key_by(&final_price_change::category, default_serde<int64_t>(), {},
+                          final_price_change_serde())
                   .process<q4_row>(
                       [](const final_price_change& f, keyed_context<int64_t, q4_row>& ctx) {
                         auto sum = ctx.state<int64_t>("sum");
@@ -174,7 +225,11 @@ void q4(topology_builder& b, const query_config& c) {
 void q5(topology_builder& b, const query_config& c) {
   // C = SELECT auction, COUNT(*) AS num, wstart, wend FROM HOP(bid, 2 s, 10 s)
   //     GROUP BY auction, wstart, wend
-  auto counts = bids(events(b, c)).key_by(&bid::auction).window(hopping(10s, 2s)).count();
+  // The binary bid serde: in the Kafka runtime the bids cross a repartition topic.
+  auto counts = bids(events(b, c))
+                    .key_by(&bid::auction, default_serde<int64_t>(), {}, binary_bid_serde())
+                    .window(hopping(10s, 2s))
+                    .count();
   // M = SELECT MAX(num) ... GROUP BY wstart, wend, joined back on num >= M.maxn: one window's
   // counts arrive together at its end - 1, and consecutive windows end 2 s apart, so a 2 s
   // tumbling window per window start collects exactly one window's counts.

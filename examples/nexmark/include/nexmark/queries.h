@@ -76,6 +76,27 @@ struct q4_row {
   int64_t avg = 0;
   auto operator<=>(const q4_row&) const = default;
 };
+// The highest price bid per auction so far, as a change of the auction's row in q4's W.
+struct final_price_change {
+  int64_t category = 0;
+  std::optional<int64_t> previous;  // the auction's former maximum: retracted from the average
+  int64_t final = 0;
+  auto operator<=>(const final_price_change&) const = default;
+};
+
+// A bid joined with the auction it names (q4's join, before its BETWEEN filter).
+struct auction_bid {
+  int64_t auction = 0;
+  int64_t category = 0;
+  int64_t expires = 0;
+  int64_t price = 0;
+  int64_t date_time = 0;
+  auto operator<=>(const auction_bid&) const = default;
+};
+
+// Their binary serdes: in the Kafka runtime they cross repartition topics.
+spate::stream::serde<auction_bid> auction_bid_serde();
+spate::stream::serde<final_price_change> final_price_change_serde();
 // q5 (hot items): per 10 s window sliding by 2 s, the auctions with the most bids, ties
 // included. Flink's rows are (auction, num); the window bounds are added so that results of
 // different windows can be told apart.
