@@ -73,14 +73,18 @@ result<std::unique_ptr<log_manager>> log_manager::open(io::filesystem& fs, const
       } catch (const std::exception& e) {
         // Escaping a worker thread would end the process; report it as this log's failure.
         w.log.emplace(errno_error(EIO, w.dir + ": opening the log threw: " + e.what()));
+      } catch (...) {
+        w.log.emplace(errno_error(EIO, w.dir + ": opening the log threw"));
       }
     }
   };
   size_t helpers = std::min(std::max<size_t>(opts.open_threads, 1), work.size());
-  std::vector<std::thread> threads;
-  for (size_t t = 1; t < helpers; ++t) threads.emplace_back(open_some);
-  open_some();
-  for (auto& t : threads) t.join();
+  {
+    // jthreads: joined on the way out even if starting one of them throws.
+    std::vector<std::jthread> threads;
+    for (size_t t = 1; t < helpers; ++t) threads.emplace_back(open_some);
+    open_some();
+  }
   for (auto& w : work) {
     if (!*w.log) return w.log->error();
     lm->_logs.emplace(w.tp, std::shared_ptr<partition_log>(std::move(**w.log)));

@@ -831,6 +831,10 @@ status partition_log::close() {
   segment& seg = active();
   // The file ends at its data before the last sync, and the clean marker records that size.
   if (auto st = seg.stop_zero_fill(); !st) {
+    // The file could not be cut back to its data: still make what was written durable and
+    // complete the waiters, but write no clean marker, so the next open scans the segment
+    // and removes the zeros.
+    flusher::sync_now(*_sync);
     flusher::quiesce(*_sync);
     return st;
   }

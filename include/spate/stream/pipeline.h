@@ -65,28 +65,29 @@ namespace detail {
 // How a step calls a user function on its input: as `const In&` when the function takes that
 // (or a copy), else as `In&&` (a function written to move from its input).
 template <class F, class In, class... Rest>
-using step_arg_t = std::conditional_t<std::is_invocable_v<F, const In&, Rest...>, const In&, In&&>;
+using step_arg_t = std::conditional_t<std::is_invocable_v<F&, const In&, Rest...>, const In&, In&&>;
 
 // The two forms a step keeps (step_fn in operators.h): `shared` for an element other steps also
-// read (a function that takes `In&&` only gets a copy), `owned` for one it may take.
+// read (a function that takes `In&&` only gets a copy), `owned` for one it may take. Both call
+// the one `f`, so a functor's state (or a `mutable` lambda's) is not split between them.
 template <class In, class F, class... Rest>
-auto shared_call(F f) {
+auto shared_call(std::shared_ptr<F> f) {
   return [f](const In& v, Rest... rest) {
-    if constexpr (std::is_invocable_v<F, const In&, Rest...>) {
-      return std::invoke(f, v, std::forward<Rest>(rest)...);
+    if constexpr (std::is_invocable_v<F&, const In&, Rest...>) {
+      return std::invoke(*f, v, std::forward<Rest>(rest)...);
     } else {
       In copy = v;
-      return std::invoke(f, std::move(copy), std::forward<Rest>(rest)...);
+      return std::invoke(*f, std::move(copy), std::forward<Rest>(rest)...);
     }
   };
 }
 template <class In, class F, class... Rest>
-auto owned_call(F f) {
+auto owned_call(std::shared_ptr<F> f) {
   return [f](In&& v, Rest... rest) {
-    if constexpr (std::is_invocable_v<F, In&&, Rest...>) {
-      return std::invoke(f, std::move(v), std::forward<Rest>(rest)...);
+    if constexpr (std::is_invocable_v<F&, In&&, Rest...>) {
+      return std::invoke(*f, std::move(v), std::forward<Rest>(rest)...);
     } else {
-      return std::invoke(f, std::as_const(v), std::forward<Rest>(rest)...);
+      return std::invoke(*f, std::as_const(v), std::forward<Rest>(rest)...);
     }
   };
 }
@@ -107,11 +108,12 @@ class stream {
   // f(const T&) -> U. A function that takes `T&&` instead may move from its input (strings,
   // say): the engine hands it the element when no other step reads it, else a copy.
   template <class F,
-            class U = std::remove_cvref_t<std::invoke_result_t<F, detail::step_arg_t<F, T>>>>
+            class U = std::remove_cvref_t<std::invoke_result_t<F&, detail::step_arg_t<F, T>>>>
   stream<U> map(F f, std::string name = {}) const {
+    auto fp = std::make_shared<F>(std::move(f));
     auto* n = _g->add<detail::map_node<T, U>>(
         "map", std::move(name),
-        typename detail::map_node<T, U>::fn{detail::shared_call<T>(f), detail::owned_call<T>(f)});
+        typename detail::map_node<T, U>::fn{detail::shared_call<T>(fp), detail::owned_call<T>(fp)});
     detail::connect(_node, n);
     return {_g, n};
   }
@@ -186,10 +188,11 @@ class stream {
   // function taking `T&&` may move from its input (given a copy when other steps read it).
   template <class Out, class F>
   single_output<Out> process(F f, std::string name = {}) const {
+    auto fp = std::make_shared<F>(std::move(f));
     auto* n = _g->add<detail::process_node<T, Out>>(
         "process", std::move(name),
-        typename detail::process_node<T, Out>::fn{detail::shared_call<T, F, context<Out>&>(f),
-                                                  detail::owned_call<T, F, context<Out>&>(f)});
+        typename detail::process_node<T, Out>::fn{detail::shared_call<T, F, context<Out>&>(fp),
+                                                  detail::owned_call<T, F, context<Out>&>(fp)});
     detail::connect(_node, n);
     return {_g, n};
   }

@@ -252,6 +252,30 @@ TEST(operators, a_moving_step_gets_a_copy_when_others_read_the_element_too) {
   }
 }
 
+// Step functions may keep state: a `mutable` lambda in map and a functor with a non-const
+// call operator in process compile, and each step's one function object sees every element.
+struct numbering {
+  int next = 0;
+  void operator()(const std::string& s, context<std::string>& ctx) {
+    ctx.emit(s + "#" + std::to_string(next++));
+  }
+};
+TEST(operators, step_functions_may_keep_state) {
+  topology_builder b;
+  auto in = b.source("in", string_serde());
+  in.map([n = 0](const std::string& s) mutable {
+      return s + std::to_string(n++);
+    }).to("mapped", string_serde());
+  in.process<std::string>(numbering{}).to("numbered", string_serde());
+  auto d = make_driver(b);
+  for (const char* w : {"a", "b", "c"}) ASSERT_TRUE(d.pipe_raw("in", "k", w, timestamp_ms(1)));
+  std::vector<std::string> mapped, numbered;
+  for (auto& r : d.read_raw("mapped")) mapped.push_back(r.value.value_or(""));
+  for (auto& r : d.read_raw("numbered")) numbered.push_back(r.value.value_or(""));
+  EXPECT_EQ(mapped, (std::vector<std::string>{"a0", "b1", "c2"}));
+  EXPECT_EQ(numbered, (std::vector<std::string>{"a#0", "b#1", "c#2"}));
+}
+
 // engine::process_value hands a value to the source without its serde; the pipeline sees the
 // same as from process() with the serialized value: event time, outputs, offsets.
 TEST(operators, process_value_feeds_a_source_without_bytes) {

@@ -128,12 +128,36 @@ void drain(partition_state& p) {
 
 // On the owner core: adds the job to its partition's pending batches, queueing a drain on the
 // owner's loop if none is queued. Batches that arrive before the drain runs join it.
+// Strongly exception-safe: if it throws, the job is not pending and no drain was promised, so
+// the caller may finish the job itself (a pending job left behind would point into a freed
+// coroutine frame, and a drain flagged but never posted would stall the partition).
 void enqueue(asio::io_context& owner, produce_job& j) {
   auto& p = *j.partition;
   p.produce_pending.push_back(&j);
   if (!p.produce_drain_queued) {
+    try {
+      asio::post(owner, [part = j.partition] { drain(*part); });
+    } catch (...) {
+      p.produce_pending.pop_back();
+      throw;
+    }
     p.produce_drain_queued = true;
-    asio::post(owner, [part = j.partition] { drain(*part); });
+  }
+}
+
+// Queues `jobs` in order; if one cannot be queued, the request fails (rethrown in its
+// coroutine) and that job and the rest are finished unqueued, so that the request's countdown
+// still ends. `jobs` may be freed by the last finish_one(): its size is read first.
+void enqueue_all(asio::io_context& owner, std::vector<produce_job>& jobs,
+                 const std::shared_ptr<request_appends>& request) {
+  size_t n = jobs.size();
+  size_t queued = 0;
+  try {
+    for (; queued < n; ++queued) enqueue(owner, jobs[queued]);
+  } catch (...) {
+    // As in drain(): not escaping this loop, rethrown in the connection's coroutine.
+    request->fail(std::current_exception());
+    for (size_t i = queued; i < n; ++i) request->finish_one();
   }
 }
 
@@ -196,25 +220,19 @@ asio::awaitable<produce_response> handle(request_context& ctx, produce_request& 
   for (auto& [owner, jobs] : by_owner) {
     auto& core = srv.cores().context(owner);
     if (core.get_executor().running_in_this_thread()) {
-      for (auto& j : jobs) enqueue(core, j);  // this core owns them: no hop
+      enqueue_all(core, jobs, request);  // this core owns them: no hop
       local = true;
       continue;
     }
     remote = true;
-    // The jobs live in this coroutine's frame, which waits below until every one is finished.
-    asio::post(core, [&core, jobs = &jobs, request] {
-      size_t queued = 0;
-      try {
-        for (auto& j : *jobs) {
-          enqueue(core, j);
-          ++queued;
-        }
-      } catch (...) {
-        // As in drain(): rethrown in the connection's coroutine, not escaping this loop.
-        request->fail(std::current_exception());
-        for (size_t i = queued; i < jobs->size(); ++i) request->finish_one();
-      }
-    });
+    // The jobs live in this coroutine's frame, which waits below until every one is finished,
+    // so nothing may escape from here on (work already queued points into the frame).
+    try {
+      asio::post(core, [&core, jobs = &jobs, request] { enqueue_all(core, *jobs, request); });
+    } catch (...) {
+      request->fail(std::current_exception());
+      for (size_t i = 0; i < jobs.size(); ++i) request->finish_one();
+    }
   }
   if (ctx.order) ctx.order->end_turn(ctx.ticket);
   if (local && !remote) {
