@@ -162,7 +162,40 @@ void segment::note_batch(uint64_t position, const batch_header& h) {
   _max_timestamp = std::max(_max_timestamp, h.max_timestamp.value);
   _size = position + h.total_size();
   _next = h.next_offset();
-  _last_batch = batch_location{position, h};
+  _recent[_recent_next] = batch_location{position, h};
+  _recent_next = (_recent_next + 1) % recent_capacity;
+  _recent_count = std::min(_recent_count + 1, recent_capacity);
+}
+
+const batch_location* segment::recent_at(uint64_t position) const {
+  if (_recent_count == 0 || position < recent(0).position) return nullptr;
+  // Ascending positions: binary search over the ring's logical order.
+  size_t lo = 0, hi = _recent_count;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (recent(mid).position < position) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo < _recent_count && recent(lo).position == position) return &recent(lo);
+  return nullptr;
+}
+
+const batch_location* segment::recent_holding(offset target) const {
+  if (_recent_count == 0 || target < recent(0).header.base_offset) return nullptr;
+  // The first recent batch whose last offset reaches the target (ascending offsets).
+  size_t lo = 0, hi = _recent_count;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (recent(mid).header.last_offset() < target) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo < _recent_count ? &recent(lo) : nullptr;
 }
 
 status segment::append(bytes_view batch, const batch_header& header) {
@@ -234,7 +267,7 @@ status segment::for_each_header(offset from,
 
 result<std::optional<batch_location>> segment::locate(offset target) const {
   if (target >= _next || target < _base) return std::optional<batch_location>{};
-  if (_last_batch && target >= _last_batch->header.base_offset) return _last_batch;
+  if (auto* r = recent_holding(target)) return std::optional<batch_location>(*r);
   uint64_t pos = 0;
   uint32_t rel = static_cast<uint32_t>(target - _base);
   auto it = std::upper_bound(
@@ -258,8 +291,8 @@ result<file_slice> segment::slice_from(uint64_t position, uint64_t max_bytes) co
   while (pos < _size) {
     uint8_t len_buf[batch_layout::length_field_end];
     uint64_t batch_size;
-    if (_last_batch && pos == _last_batch->position) {
-      batch_size = _last_batch->header.total_size();
+    if (auto* r = recent_at(pos)) {
+      batch_size = r->header.total_size();
     } else {
       auto n = _log->read_at(pos, len_buf);
       if (!n) return n.error();
@@ -335,7 +368,7 @@ status segment::scan(uint64_t max_batch_bytes, segment_open_report& report) {
   _first_timestamp = -1;
   _size = 0;
   _next = _base;
-  _last_batch.reset();
+  _recent_count = 0;
   chunk_reader reader(*_log, *file_size);
   uint64_t pos = 0;
   std::string stop_reason;

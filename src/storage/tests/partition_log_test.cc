@@ -802,6 +802,52 @@ TEST_F(faulty_log_test, torn_write_that_cannot_be_undone_fails_the_log_but_keeps
   EXPECT_EQ(append(*reopened, test::make_batch(1, 10)).base_offset, offset(2));
 }
 
+// A tailing reader one or more batches behind finds its batch and the sizes of the batches
+// after it in memory (the segment keeps its last 16), not with a pread per header; older
+// batches still come from the file. With reads failing, a read within the last 16 batches
+// succeeds and one further back fails; the slices agree with a reopened log's, which has to
+// read the file for every one of them.
+TEST_F(faulty_log_test, reads_of_the_last_batches_need_no_file_reads) {
+  std::vector<std::pair<offset, file_slice>> seen;
+  {
+    auto log = open_faulty();
+    for (int i = 0; i < 40; ++i) append(*log, test::make_batch(1 + i % 3, 100 + 7 * i));
+    offset end = log->log_end();
+    _faulty.set_path_filter(".log");
+    _faulty.fail_reads(EIO);
+    // The 16th batch from the end starts at end - (its records and those after it).
+    int64_t records_in_last_16 = 0;
+    for (int i = 24; i < 40; ++i) records_in_last_16 += 1 + i % 3;
+    offset oldest_recent(end.value - records_in_last_16);
+    for (offset o = oldest_recent; o < end; o = offset(o.value + 1)) {
+      auto r = log->read(o, 1 << 20);
+      ASSERT_TRUE(r) << "offset " << o.value << ": " << r.error().message();
+      ASSERT_GT(r->slice.size, 0u);
+      seen.emplace_back(o, r->slice);
+      // A budget that ends inside the third batch still gets whole batches only.
+      auto part = log->read(o, 1);
+      ASSERT_TRUE(part);
+      EXPECT_LE(part->slice.size, r->slice.size);
+    }
+    auto older = log->read(offset(oldest_recent.value - 1), 1 << 20);
+    ASSERT_FALSE(older);
+    EXPECT_EQ(older.error().code, std::errc::io_error);
+    _faulty.clear_faults();
+    ASSERT_TRUE(log->close());
+  }
+  auto reopened = open();
+  for (auto& [o, slice] : seen) {
+    auto r = reopened->read(o, 1 << 20);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->slice.position, slice.position) << "offset " << o.value;
+    EXPECT_EQ(r->slice.size, slice.size) << "offset " << o.value;
+    // And the slice starts at the batch holding the offset.
+    auto b = bases(read_bytes(*reopened, o));
+    ASSERT_FALSE(b.empty());
+    EXPECT_LE(b.front(), o.value);
+  }
+}
+
 TEST_F(faulty_log_test, failed_fsync_fails_waiters_and_the_log) {
   auto log = open_faulty();
   _faulty.set_path_filter(".log");
