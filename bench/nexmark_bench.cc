@@ -606,48 +606,43 @@ int main(int argc, char** argv) {
   double gen_per_event = gen_cpu / double(o.events);
 
   if (o.in_process) {
-    std::vector<measurement> ms;
-    if (o.feed_records) {
-      std::printf(
-          "== in-process, feed `records`: engine over pre-serialized records (CPU of the "
-          "processing thread), a checkpoint every %lld records ==\n",
-          static_cast<long long>(o.checkpoint_every));
+    // One block per feed: its title, then every query through `run` (which measures one
+    // query), each row beside the generator's CPU per event when the feed does not count it.
+    auto run_feed = [&](const std::string& title, double added_gen_per_event, auto run) {
+      std::printf("== in-process, %s ==\n", title.c_str());
       print_header("thread s");
+      std::vector<measurement> ms;
       for (auto& q : o.queries) {
-        ms.push_back(run_in_process(q, qc, records, o.checkpoint_every));
-        print_row(ms.back(), o.events, gen_per_event);
+        ms.push_back(run(q));
+        print_row(ms.back(), o.events, added_gen_per_event);
         std::fflush(stdout);
       }
       print_targets(ms, o.events);
       std::printf("\n");
+    };
+    if (o.feed_records) {
+      run_feed(
+          "feed `records`: engine over pre-serialized records (CPU of the processing "
+          "thread), a checkpoint every " +
+              std::to_string(o.checkpoint_every) + " records",
+          gen_per_event,
+          [&](const auto& q) { return run_in_process(q, qc, records, o.checkpoint_every); });
     }
     if (o.feed_bytes) {
-      std::printf(
-          "== in-process, feed `bytes`: generator -> binary serde -> engine, one thread (its "
-          "CPU includes the generator) ==\n");
-      print_header("thread s");
-      ms.clear();
-      for (auto& q : o.queries) {
-        ms.push_back(run_generated_bytes(q, qc, gen, o.events, o.checkpoint_every));
-        print_row(ms.back(), o.events, 0);
-        std::fflush(stdout);
-      }
-      print_targets(ms, o.events);
-      std::printf("\n");
+      run_feed(
+          "feed `bytes`: generator -> binary serde -> engine, one thread (its CPU includes the "
+          "generator)",
+          0, [&](const auto& q) {
+            return run_generated_bytes(q, qc, gen, o.events, o.checkpoint_every);
+          });
     }
     if (o.feed_typed) {
-      std::printf(
-          "== in-process, feed `typed`: generator -> engine::process_value, one thread (its CPU "
-          "includes the generator; Flink's datagen source) ==\n");
-      print_header("thread s");
-      ms.clear();
-      for (auto& q : o.queries) {
-        ms.push_back(run_generated_typed(q, qc, gen, o.events, o.checkpoint_every));
-        print_row(ms.back(), o.events, 0);
-        std::fflush(stdout);
-      }
-      print_targets(ms, o.events);
-      std::printf("\n");
+      run_feed(
+          "feed `typed`: generator -> engine::process_value, one thread (its CPU includes the "
+          "generator; Flink's datagen source)",
+          0, [&](const auto& q) {
+            return run_generated_typed(q, qc, gen, o.events, o.checkpoint_every);
+          });
     }
   }
 
