@@ -225,47 +225,20 @@ void print_targets(const std::vector<measurement>& ms, int64_t events) {
 
 // --- in-process -----------------------------------------------------------------------------
 
-measurement run_in_process(const std::string& query, const nexmark::query_config& qc,
-                           const std::vector<stream::input_record>& records,
-                           int64_t checkpoint_every) {
-  auto eng = make_engine(query, qc);
-  measurement m{query};
-  size_t since_checkpoint = 0;
-  double c0 = thread_cpu_s(), w0 = wall_s();
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (auto s = eng.process(records[i]); !s) die(s.error().message());
-    if ((i & 1023) == 0) eng.take_output();  // none without a sink
-    if (checkpoint_every > 0 && ++since_checkpoint == size_t(checkpoint_every)) {
-      since_checkpoint = 0;
-      eng.checkpoint();  // a runtime would produce these changes to the changelog
-    }
-  }
-  if (!eng.end_of_input()) die("end_of_input");
-  eng.take_output();  // none without a sink
-  if (checkpoint_every > 0) eng.checkpoint();
-  m.cpu_s = thread_cpu_s() - c0;
-  m.wall_s = wall_s() - w0;
-  return m;
-}
-
-// The generator in the processing thread, as Flink's datagen source runs inside the job: each
-// event is made by the generator, serialized to the source's bytes and handed to the engine,
-// which decodes it. The thread's CPU covers all of it.
-measurement run_generated_bytes(const std::string& query, const nexmark::query_config& qc,
-                                const nexmark::generator& gen, int64_t events,
-                                int64_t checkpoint_every) {
+// Runs one query over `events` inputs in this thread: `feed(engine, i)` hands it input i.
+// Output is taken every 1024 inputs (none without a sink) and the state checkpointed every
+// `checkpoint_every` (a runtime would produce these changes to the changelog). The thread's
+// CPU covers whatever `feed` does.
+template <class Feed>
+measurement drive(const std::string& query, const nexmark::query_config& qc, int64_t events,
+                  int64_t checkpoint_every, Feed feed) {
   auto eng = make_engine(query, qc);
   measurement m{query};
   int64_t since_checkpoint = 0;
-  stream::input_record r{.topic = qc.source_topic};
   double c0 = thread_cpu_s(), w0 = wall_s();
   for (int64_t i = 0; i < events; ++i) {
-    nexmark::event e = gen.at(i);
-    r.offset = offset(i);
-    r.timestamp = timestamp_ms(e.date_time());
-    r.value = qc.event_serde.serialize(e);
-    if (auto s = eng.process(r); !s) die(s.error().message());
-    if ((i & 1023) == 0) eng.take_output();  // none without a sink
+    if (auto s = feed(eng, i); !s) die(s.error().message());
+    if ((i & 1023) == 0) eng.take_output();
     if (checkpoint_every > 0 && ++since_checkpoint == checkpoint_every) {
       since_checkpoint = 0;
       eng.checkpoint();
@@ -277,6 +250,30 @@ measurement run_generated_bytes(const std::string& query, const nexmark::query_c
   m.cpu_s = thread_cpu_s() - c0;
   m.wall_s = wall_s() - w0;
   return m;
+}
+
+measurement run_in_process(const std::string& query, const nexmark::query_config& qc,
+                           const std::vector<stream::input_record>& records,
+                           int64_t checkpoint_every) {
+  return drive(
+      query, qc, static_cast<int64_t>(records.size()), checkpoint_every,
+      [&](stream::engine& eng, int64_t i) { return eng.process(records[static_cast<size_t>(i)]); });
+}
+
+// The generator in the processing thread, as Flink's datagen source runs inside the job: each
+// event is made by the generator, serialized to the source's bytes and handed to the engine,
+// which decodes it. The thread's CPU covers all of it.
+measurement run_generated_bytes(const std::string& query, const nexmark::query_config& qc,
+                                const nexmark::generator& gen, int64_t events,
+                                int64_t checkpoint_every) {
+  stream::input_record r{.topic = qc.source_topic};
+  return drive(query, qc, events, checkpoint_every, [&](stream::engine& eng, int64_t i) {
+    nexmark::event e = gen.at(i);
+    r.offset = offset(i);
+    r.timestamp = timestamp_ms(e.date_time());
+    r.value = qc.event_serde.serialize(e);
+    return eng.process(r);
+  });
 }
 
 // The generator in the processing thread handing each event to the source as a value
@@ -286,29 +283,11 @@ measurement run_generated_bytes(const std::string& query, const nexmark::query_c
 measurement run_generated_typed(const std::string& query, const nexmark::query_config& qc,
                                 const nexmark::generator& gen, int64_t events,
                                 int64_t checkpoint_every) {
-  auto eng = make_engine(query, qc);
-  measurement m{query};
-  int64_t since_checkpoint = 0;
-  double c0 = thread_cpu_s(), w0 = wall_s();
-  for (int64_t i = 0; i < events; ++i) {
+  return drive(query, qc, events, checkpoint_every, [&](stream::engine& eng, int64_t i) {
     nexmark::event e = gen.at(i);
     auto t = timestamp_ms(e.date_time());
-    if (auto s = eng.process_value(qc.source_topic, partition_id(0), offset(i), std::move(e), t);
-        !s) {
-      die(s.error().message());
-    }
-    if ((i & 1023) == 0) eng.take_output();  // none without a sink
-    if (checkpoint_every > 0 && ++since_checkpoint == checkpoint_every) {
-      since_checkpoint = 0;
-      eng.checkpoint();
-    }
-  }
-  if (!eng.end_of_input()) die("end_of_input");
-  eng.take_output();
-  if (checkpoint_every > 0) eng.checkpoint();
-  m.cpu_s = thread_cpu_s() - c0;
-  m.wall_s = wall_s() - w0;
-  return m;
+    return eng.process_value(qc.source_topic, partition_id(0), offset(i), std::move(e), t);
+  });
 }
 
 // --- broker ---------------------------------------------------------------------------------
