@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import time
+import urllib.request
 import uuid
 
 import confluent_kafka as ck
@@ -278,3 +279,13 @@ class AckedLoad:
         assert not changed, (f"{len(changed)} acknowledged offsets hold other data, e.g. "
                              f"{[(w, acked[w], stored[w]) for w in sorted(changed)[:3]]}")
         return got
+
+
+def scrape_value(broker, sample):
+    """The value of one unlabelled sample on the broker's metrics endpoint (0 if absent)."""
+    url = f"http://127.0.0.1:{broker.metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(sample + " "):
+                return float(line.split()[1])
+    return 0.0

@@ -11,27 +11,16 @@ in the same turn by construction, and the broker's batches-per-append histogram 
 """
 
 import threading
-import urllib.request
 
 from confluent_kafka import Producer
 from kafka import KafkaProducer
 
 import kafka_wire as kw
-from helpers import consume_range, unique_topic
+from helpers import consume_range, scrape_value, unique_topic
 
 ERR_CORRUPT_MESSAGE = 2
 ERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45
 HIST = "spate_kafka_produce_batches_per_append"
-
-
-def scrape_value(broker, sample):
-    """The value of one unlabelled sample on the broker's metrics endpoint (0 if absent)."""
-    url = f"http://127.0.0.1:{broker.metrics_port}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(sample + " "):
-                return float(line.split()[1])
-    return 0.0
 
 
 def corrupt(batch):

@@ -13,15 +13,35 @@ void fetch_waiter::fire(size_t owner) {
   // firing is either seen there or sees the flag and posts).
   uint64_t before = state.fetch_or(bit(owner));
   if ((before & parked) == 0 || (before & ~parked) != 0) return;
+  // The first firing of a parked fetch: it is suspended, so this core may read its own
+  // partitions for it (see `preread`). Later firings only add their bits.
+  {
+    std::lock_guard lock(mu);
+    if (preread) {
+      try {
+        preread(owner);
+        preread_cores |= bit(owner);
+      } catch (...) {
+        // Not counted as read: the fetch reads this core itself, from scratch, when it wakes.
+      }
+    }
+  }
   // The timer belongs to the fetch's core; cancel it there.
   asio::post(timer.get_executor(), [self = shared_from_this()] { self->timer.cancel(); });
 }
 
 void partition_state::notify_waiters() {
-  for (auto& w : waiters) {
+  // Taken out first: a firing may pre-read this very partition for its fetch, which registers
+  // the fetch here again (fetch_waiter::preread) while we walk the list.
+  std::vector<std::weak_ptr<fetch_waiter>> firing;
+  firing.swap(waiters);
+  for (auto& w : firing) {
     if (auto live = w.lock()) live->fire(owner);
   }
-  waiters.clear();
+  if (waiters.empty()) {
+    firing.clear();
+    waiters.swap(firing);  // keep the capacity
+  }
 }
 
 size_t topic_manager::owner_of(const std::string& topic, int32_t partition) const {

@@ -9,8 +9,10 @@
 
 #include <asio/steady_timer.hpp>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -27,12 +29,24 @@ namespace spate::kafka {
 // hopping to every core again (bench/RESULTS.md, "End-to-end latency"), and whether the fetch
 // is parked (`parked`): only a parked fetch is sent a wake-up, so that appends while a fetch
 // is reading (it registers as it reads) cost no wake-up of its core.
+//
+// Read by the waking core: a fetch that parks with nothing read arms `preread` (under `mu`).
+// The first core to fire a parked fetch runs it before posting the wake-up: it reads that
+// core's partitions of the fetch, on that core, as the fetch's own pass would, so that the
+// woken fetch can answer without hopping back to the core that woke it. On the critical path
+// of a tailing consumer (produce -> owner core -> fetch's core) this saves a round trip between
+// cores, two thread wake-ups (bench/RESULTS.md, "Where B1, B4, B5 and B6 time goes").
+// `mu` orders the pre-read's writes before the fetch's reads: the fetch takes it when it wakes
+// (by the post or by its deadline) and disarms `preread` before its frame can go away.
 struct fetch_waiter : std::enable_shared_from_this<fetch_waiter> {
   explicit fetch_waiter(asio::any_io_executor ex) : timer(ex) {}
   static constexpr uint64_t parked = uint64_t{1} << 63;
   static uint64_t bit(size_t owner) { return uint64_t{1} << (owner % 63); }
   asio::steady_timer timer;
   std::atomic<uint64_t> state{0};
+  std::mutex mu;
+  std::function<void(size_t owner)> preread;  // armed by a parked fetch; runs on the owner
+  uint64_t preread_cores = 0;                 // the cores whose pre-read ran (bits as above)
   // From an owner core, after an append there; wakes the parked coroutine on its own executor.
   void fire(size_t owner);
   // On the fetch's executor, before waiting on `timer`: false (and not parked) if a core has
