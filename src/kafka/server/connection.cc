@@ -248,6 +248,8 @@ asio::awaitable<void> connection::read_loop() {
     }
     if (_closed) break;
     std::error_code ec;
+    // Plain loops: with `co_await` inside a `while` condition (`&& !(ec = co_await ...)`) the
+    // first request was never answered (GCC 12.2).
     while (_read_end - _read_pos < 4) {
       ec = co_await read_more();
       if (ec) break;
