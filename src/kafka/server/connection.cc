@@ -412,7 +412,7 @@ asio::awaitable<void> connection::write_loop() {
 }
 
 std::optional<byte_buffer> connection::inline_response(const response_frame& r) {
-  byte_buffer out(r.size());  // every byte is overwritten; a few KiB at most to clear
+  byte_buffer out(r.size());  // cleared first, wastefully, but it is 64 KiB at most
   size_t from = 0;
   size_t at = 0;
   for (const auto& sp : r.splices) {
