@@ -181,6 +181,24 @@ const std::array<serve_fn, 128> serve_table = [] {
   return t;
 }();
 
+// A connection's read buffer: one recv takes up to this much, so pipelined requests and a
+// request's size prefix and body arrive in one system call, not two or three per request.
+constexpr size_t read_buffer_bytes = 64 * 1024;
+// A frame that is not all buffered and is at least this big (prefix included) is read straight
+// into its own allocation rather than through the read buffer: big produce requests are not
+// copied twice, and an incomplete frame left in the buffer always fits in it with room to spare.
+constexpr size_t direct_read_min_bytes = read_buffer_bytes / 2;
+// A Fetch response whose file ranges total at most this is read (pread) into one buffer with
+// its encoded pieces and written with its neighbours: one pread instead of corking, a write,
+// sendfile, a write and uncorking (5 system calls for a 1 KiB record). Larger ones keep
+// sendfile, so a response never holds more than this of records in memory (B7, many consumers
+// fetching large ranges: bench/RESULTS.md).
+constexpr uint64_t inline_file_bytes = 64 * 1024;
+// Bounds of one gathered write: Asio sends at most 64 buffers per call, and a megabyte keeps
+// what the writer holds (inlined fetches included) small next to the socket's buffer.
+constexpr size_t max_gather_buffers = 64;
+constexpr size_t max_gather_bytes = 1024 * 1024;
+
 }  // namespace
 
 connection::connection(server& srv, asio::ip::tcp::socket socket)
@@ -218,8 +236,10 @@ void connection::close() {
 asio::awaitable<void> connection::read_loop() {
   auto self = shared_from_this();
   const auto& cfg = _srv.config();
+  _read_buf = std::make_unique_for_overwrite<uint8_t[]>(read_buffer_bytes);
   while (!_closed) {
-    // Back-pressure: stop reading while the client has too much outstanding.
+    // Back-pressure: stop taking requests while the client has too much outstanding. Bytes
+    // already buffered wait there (at most read_buffer_bytes); the socket is not read.
     while (!_closed && (_slots.size() >= cfg.max_in_flight_requests ||
                         _in_flight_bytes >= cfg.max_in_flight_bytes)) {
       std::error_code ec;
@@ -227,24 +247,49 @@ asio::awaitable<void> connection::read_loop() {
       co_await _reader_wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     if (_closed) break;
-    uint8_t size_buf[4];
     std::error_code ec;
-    co_await asio::async_read(_socket, asio::buffer(size_buf),
-                              asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) break;  // the client went away
-    int32_t size = load_be<int32_t>(size_buf);
+    // Plain loops: with `co_await` inside a `while` condition (`&& !(ec = co_await ...)`) the
+    // first request was never answered (GCC 12.2).
+    while (_read_end - _read_pos < 4) {
+      ec = co_await read_more();
+      if (ec) break;
+    }
+    if (ec) break;  // the client went away (a partial frame at EOF is dropped, as ever)
+    int32_t size = load_be<int32_t>(_read_buf.get() + _read_pos);
     if (size < 8 || static_cast<size_t>(size) > cfg.max_frame_bytes) {
       connection_metrics::get().oversized.inc();
       log()->warn("{}: frame of {} bytes outside [8, {}]; closing", _peer, size,
                   cfg.max_frame_bytes);
       break;
     }
-    // Not zero-filled: the read overwrites every byte, and clearing up to 100 MiB per request
+    const auto n = static_cast<size_t>(size);
+    // Each frame gets its own exact-size allocation, not a view into the read buffer: handlers
+    // keep their frame for as long as they run (a long-polling Fetch for max_wait_ms, a produce
+    // until its batches are appended from it), and a view would pin or force reference-counted
+    // buffer chunks, which a slow request would hold 64 KiB with and which in-flight byte
+    // accounting could not see. Copying a small frame costs far less than the recv it saves.
+    // Not zero-filled: every byte is overwritten, and clearing up to 100 MiB per request
     // first cost 6-8 % of the broker's CPU under produce load (bench/RESULTS.md).
-    auto frame = std::make_shared<request_frame>(static_cast<size_t>(size));
-    co_await asio::async_read(_socket, asio::buffer(frame->data.get(), frame->size),
-                              asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) break;
+    auto frame = std::make_shared<request_frame>(n);
+    size_t have = std::min(n, _read_end - _read_pos - 4);
+    if (have < n && 4 + n > direct_read_min_bytes) {
+      // A large frame, not all here: its buffered prefix is copied once and the rest read
+      // straight into it, so a big produce request is not copied through the read buffer.
+      std::memcpy(frame->data.get(), _read_buf.get() + _read_pos + 4, have);
+      _read_pos = _read_end = 0;
+      co_await asio::async_read(_socket, asio::buffer(frame->data.get() + have, n - have),
+                                asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+    } else {
+      while (_read_end - _read_pos < 4 + n) {
+        ec = co_await read_more();
+        if (ec) break;
+      }
+      if (ec) break;
+      std::memcpy(frame->data.get(), _read_buf.get() + _read_pos + 4, n);
+      _read_pos += 4 + n;
+      if (_read_pos == _read_end) _read_pos = _read_end = 0;
+    }
     auto s = std::make_shared<slot>();
     s->request_bytes = frame->size;
     if (load_be<int16_t>(frame->data.get()) == static_cast<int16_t>(api_key::produce)) {
@@ -264,8 +309,34 @@ asio::awaitable<void> connection::read_loop() {
   }
 }
 
+asio::awaitable<std::error_code> connection::read_more() {
+  // Only an incomplete frame (under direct_read_min_bytes) is left when we read, so this move
+  // is short, and the frame then fits in the buffer.
+  if (_read_pos > 0) {
+    std::memmove(_read_buf.get(), _read_buf.get() + _read_pos, _read_end - _read_pos);
+    _read_end -= _read_pos;
+    _read_pos = 0;
+  }
+  std::error_code ec;
+  // A read that does not fill the buffer tells Asio the socket is drained, so the next read
+  // waits for readiness at once instead of trying a recv that would fail with EAGAIN.
+  size_t n = co_await _socket.async_read_some(
+      asio::buffer(_read_buf.get() + _read_end, read_buffer_bytes - _read_end),
+      asio::redirect_error(asio::use_awaitable, ec));
+  _read_end += n;
+  co_return ec;
+}
+
 asio::awaitable<void> connection::write_loop() {
   auto self = shared_from_this();
+  // Reused across turns. `gathered` keeps the slots (and so their encoded bytes) alive while
+  // the write is in progress; `inlined` holds the small fetch responses read from files.
+  std::vector<std::shared_ptr<slot>> gathered;
+  std::vector<byte_buffer> inlined;
+  std::vector<asio::const_buffer> iov;
+  gathered.reserve(max_gather_buffers);
+  inlined.reserve(max_gather_buffers);  // no reallocation: iov points into its elements
+  iov.reserve(max_gather_buffers);
   while (!_closed) {
     if (_slots.empty() || !_slots.front()->done) {
       std::error_code ec;
@@ -273,23 +344,90 @@ asio::awaitable<void> connection::write_loop() {
       co_await _writer_wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    auto s = _slots.front();
-    _slots.pop_front();
-    _in_flight_bytes -= s->request_bytes;
-    _reader_wake.cancel();
-    if (s->respond && !s->response.encoded.empty()) {
-      auto ec = co_await write_response(s->response);
-      if (ec) {
-        // A file range that could not be sent whole leaves the client mid-frame: the
-        // connection cannot continue (the client reconnects and fetches again).
-        // Usually the client went away (EPIPE, reset), which is no news; debug level.
-        log()->debug("{}: sending a response failed: {}; closing", _peer, ec.message());
+    // Take every answered response at the head, in order, up to the bounds: they go out in
+    // one gathered write (one system call for a run of pipelined answers). A response with
+    // large file ranges is sent on its own, after those before it, with sendfile.
+    gathered.clear();
+    inlined.clear();
+    iov.clear();
+    size_t bytes = 0;
+    bool stop = false;        // close_after: nothing after this batch is sent
+    bool short_read = false;  // an inlined file range came up short
+    std::shared_ptr<slot> large;
+    while (!_slots.empty() && _slots.front()->done && iov.size() < max_gather_buffers &&
+           bytes < max_gather_bytes) {
+      const auto& r = _slots.front()->response;
+      const bool sends = _slots.front()->respond && !r.encoded.empty();
+      const bool is_large =
+          sends && !r.splices.empty() && r.size() - r.encoded.size() > inline_file_bytes;
+      if (is_large && !iov.empty()) break;  // next turn, after the gathered ones
+      auto s = _slots.front();
+      _slots.pop_front();
+      _in_flight_bytes -= s->request_bytes;
+      _reader_wake.cancel();
+      if (is_large) {
+        large = std::move(s);
+        stop = large->close_after;
+        break;
+      }
+      if (sends) {
+        if (s->response.splices.empty()) {
+          iov.emplace_back(s->response.encoded.data(), s->response.encoded.size());
+        } else {
+          auto b = inline_response(s->response);
+          if (!b) {
+            short_read = true;
+            break;
+          }
+          inlined.push_back(std::move(*b));
+          iov.emplace_back(inlined.back().data(), inlined.back().size());
+        }
+        bytes += iov.back().size();
+      }
+      gathered.push_back(std::move(s));
+      if (gathered.back()->close_after) {
+        stop = true;
         break;
       }
     }
-    if (s->close_after) break;
+    std::error_code ec;
+    if (!iov.empty()) {
+      co_await asio::async_write(_socket, iov, asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!ec && short_read) {
+      // As when sendfile finds the file short: the range can no longer be sent whole.
+      ec = std::make_error_code(std::errc::io_error);
+    }
+    if (!ec && large) ec = co_await write_response(large->response);
+    if (ec) {
+      // A file range that could not be sent whole leaves the client mid-frame (or without
+      // its answer): the connection cannot continue (the client reconnects and fetches
+      // again). Usually the client went away (EPIPE, reset), which is no news; debug level.
+      log()->debug("{}: sending a response failed: {}; closing", _peer, ec.message());
+      break;
+    }
+    if (stop) break;
   }
   close();
+}
+
+std::optional<byte_buffer> connection::inline_response(const response_frame& r) {
+  byte_buffer out(r.size());  // cleared first, wastefully, but it is 64 KiB at most
+  size_t from = 0;
+  size_t at = 0;
+  for (const auto& sp : r.splices) {
+    std::memcpy(out.data() + at, r.encoded.data() + from, sp.at - from);
+    at += sp.at - from;
+    from = sp.at;
+    // Fetch is the only API with external bytes, and they are always file ranges.
+    const auto& slice = static_cast<const file_range&>(*sp.bytes).slice;
+    auto size = static_cast<size_t>(slice.size);
+    auto n = slice.file->read_at(slice.position, mutable_bytes(out.data() + at, size));
+    if (!n || *n != size) return std::nullopt;  // an I/O error, or truncated under us
+    at += size;
+  }
+  std::memcpy(out.data() + at, r.encoded.data() + from, r.encoded.size() - from);
+  return out;
 }
 
 asio::awaitable<std::error_code> connection::write_response(const response_frame& r) {

@@ -40,7 +40,12 @@ class connection : public std::enable_shared_from_this<connection> {
   };
 
   asio::awaitable<void> read_loop();
+  // One recv into the read buffer's free tail (moving the unconsumed bytes to its start first).
+  asio::awaitable<std::error_code> read_more();
   asio::awaitable<void> write_loop();
+  // A response with small file ranges as one contiguous buffer (the ranges read with pread),
+  // so it goes out in the same gathered write as its neighbours; empty on a short read.
+  std::optional<byte_buffer> inline_response(const response_frame& r);
   // Writes one response: its encoded bytes, with each splice's file range sent in between.
   asio::awaitable<std::error_code> write_response(const response_frame& r);
   asio::awaitable<std::error_code> write_pieces(const response_frame& r);
@@ -65,6 +70,11 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::steady_timer _writer_wake;
   asio::steady_timer _reader_wake;
   std::deque<std::shared_ptr<slot>> _slots;
+  // Bytes received but not yet carved into frames: [_read_pos, _read_end) of _read_buf. One
+  // recv fills it with as many pipelined frames as have arrived (see read_loop).
+  std::unique_ptr<uint8_t[]> _read_buf;
+  size_t _read_pos = 0;
+  size_t _read_end = 0;
   size_t _in_flight_bytes = 0;
   bool _closed = false;
   append_order _append_order;
