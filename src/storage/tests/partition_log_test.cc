@@ -1144,5 +1144,37 @@ TEST_F(faulty_log_test, a_roll_does_not_wait_for_a_zero_fill_write_in_progress) 
   EXPECT_EQ(read_all(*reopened), expected);
 }
 
+// The roll's work cannot cut the closed segment back: the zeros stay, the segment gets no
+// index, and the next open scans it and removes them; nothing acknowledged is lost.
+TEST_F(faulty_log_test, a_roll_whose_cut_fails_leaves_the_zeros_to_recovery) {
+  constexpr uint64_t chunk = 64 * 1024;
+  log_config cfg = preallocating(chunk);
+  _faulty.set_path_filter(".log");
+  std::filesystem::path dir = _dir / "t-0";
+  byte_buffer durable_bytes;
+  auto log = open_faulty(cfg);
+  append_durably(*log, test::make_batch(2, 1000), durable_bytes);
+  _flusher.zero_fill().drain();
+  uint64_t zeros = log_files_size(dir) - durable_bytes.size();
+  ASSERT_EQ(zeros, chunk);
+  _faulty.fail_truncates(EIO);
+  ASSERT_TRUE(log->roll());
+  log->wait_for_rolls();
+  EXPECT_FALSE(std::filesystem::exists(dir / segment_file_name(offset(0), ".index")));
+  EXPECT_EQ(std::filesystem::file_size(dir / segment_file_name(offset(0), ".log")),
+            durable_bytes.size() + zeros);
+  append_durably(*log, test::make_batch(1, 100), durable_bytes);  // the roll's work succeeded
+  EXPECT_FALSE(log->failure());
+  _faulty.clear_faults();
+  ASSERT_TRUE(log->close());
+  log.reset();
+  log_recovery_report report;
+  auto reopened = open(cfg, &report);
+  EXPECT_EQ(report.zero_tail_bytes, zeros);
+  EXPECT_EQ(report.truncated_bytes, 0u);
+  EXPECT_EQ(read_all(*reopened), durable_bytes);
+  EXPECT_EQ(log_files_size(dir), durable_bytes.size());
+}
+
 }  // namespace
 }  // namespace spate::storage
