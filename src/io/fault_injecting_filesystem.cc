@@ -20,6 +20,7 @@ class faulty_file final : public file {
   }
 
   status write_at(uint64_t pos, bytes_view data) override {
+    _fs.wait_if_write_held(path(), data.size());
     auto [allowed, err] = _fs.admit_write(path(), data.size());
     if (allowed > 0) {
       SPATE_TRY(_inner->write_at(pos, data.first(allowed)));
@@ -32,6 +33,7 @@ class faulty_file final : public file {
   status write_gather_at(uint64_t pos, std::span<const bytes_view> parts) override {
     uint64_t total = 0;
     for (auto p : parts) total += p.size();
+    _fs.wait_if_write_held(path(), total);
     auto [allowed, err] = _fs.admit_write(path(), total);
     if (allowed > 0) {
       // The admitted prefix of the run, cut inside a part if the limit falls there: a torn
@@ -132,6 +134,36 @@ void fault_injecting_filesystem::wait_if_held(const std::string& path) {
   --_held;
 }
 
+void fault_injecting_filesystem::hold_writes(int count, uint64_t min_bytes) {
+  std::lock_guard lock(_mu);
+  _write_holds_left = count;
+  _write_hold_min = min_bytes;
+}
+
+void fault_injecting_filesystem::release_writes() {
+  {
+    std::lock_guard lock(_mu);
+    _write_holds_left = 0;
+    ++_write_release_generation;
+  }
+  _writes_released.notify_all();
+}
+
+int fault_injecting_filesystem::held_writes() const {
+  std::lock_guard lock(_mu);
+  return _held_writes;
+}
+
+void fault_injecting_filesystem::wait_if_write_held(const std::string& path, uint64_t size) {
+  std::unique_lock lock(_mu);
+  if (_write_holds_left == 0 || size < _write_hold_min || !applies(path)) return;
+  --_write_holds_left;
+  ++_held_writes;
+  uint64_t generation = _write_release_generation;
+  _writes_released.wait(lock, [&] { return _write_release_generation != generation; });
+  --_held_writes;
+}
+
 void fault_injecting_filesystem::fail_reads(int err) {
   std::lock_guard lock(_mu);
   _read_err = err;
@@ -153,6 +185,9 @@ void fault_injecting_filesystem::clear_faults() {
   _holds_left = 0;
   ++_release_generation;
   _released.notify_all();
+  _write_holds_left = 0;
+  ++_write_release_generation;
+  _writes_released.notify_all();
 }
 
 bool fault_injecting_filesystem::applies(const std::string& path) const {

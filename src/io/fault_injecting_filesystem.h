@@ -45,6 +45,14 @@ class fault_injecting_filesystem final : public filesystem {
   void release_syncs();
   // Syncs waiting in hold_syncs now.
   int held_syncs() const;
+  // The next `count` writes of at least `min_bytes` bytes wait, before anything else, until
+  // release_writes(): a write held "in progress" for as long as a test needs (say, to show
+  // that a roll does not wait for the zero-filler's write). `min_bytes` tells large writes
+  // (the filler's 1 MiB pieces of zeros) from the appends' small ones.
+  void hold_writes(int count, uint64_t min_bytes = 0);
+  void release_writes();
+  // Writes waiting in hold_writes now.
+  int held_writes() const;
   void fail_truncates(int err);
   void clear_faults();
 
@@ -77,6 +85,7 @@ class fault_injecting_filesystem final : public filesystem {
   std::pair<uint64_t, std::optional<int>> admit_write(const std::string& path, uint64_t size);
   std::optional<int> admit_sync(const std::string& path);
   void wait_if_held(const std::string& path);
+  void wait_if_write_held(const std::string& path, uint64_t size);
   void note_write(const std::string& path, uint64_t end);
   void note_sync(const std::string& path, uint64_t size);
 
@@ -97,6 +106,11 @@ class fault_injecting_filesystem final : public filesystem {
   int _held = 0;
   uint64_t _release_generation = 0;
   std::condition_variable _released;
+  int _write_holds_left = 0;
+  uint64_t _write_hold_min = 0;
+  int _held_writes = 0;
+  uint64_t _write_release_generation = 0;
+  std::condition_variable _writes_released;
 };
 
 }  // namespace spate::io

@@ -576,10 +576,6 @@ void partition_log::start_zero_fill() {
 
 status partition_log::roll_locked() {
   segment& old = active();
-  // The closed segment ends at its data: the file is cut back before the roll's sync of it,
-  // so its index, written after that sync, agrees with its size. (A cut on the owner's
-  // thread: a metadata change that waits for no disk, once no zeros are being written.)
-  SPATE_TRY(old.stop_zero_fill());
   // The closed segment is made durable once, so that recovery need only scan the active
   // segment (and closed ones without a valid index) and the flusher need only sync the active
   // file. That sync takes as long as the segment's dirty data takes to write (seconds for a
@@ -600,6 +596,12 @@ status partition_log::roll_locked() {
     return sync_files.error();
   }
   io::file_ptr closed_log = old.log_file();
+  uint64_t closed_size = old.size();
+  // Preallocation of the closed segment stops here, but its cut back to the data is part of
+  // the roll's work: the filler may be writing a piece of zeros into it right now, and the
+  // owner must not wait for that write (zero_fill.h). Done after the last step that can fail,
+  // so a failed roll leaves the active segment filling as before.
+  std::shared_ptr<zero_fill_state> zero = old.release_zero_fill();
   std::string index_path = old.index_path();
   byte_buffer index = old.index_bytes();
   // The producer state as of the new segment's base: a restart replays at most the active
@@ -615,14 +617,19 @@ status partition_log::roll_locked() {
   prune_producer_snapshots();
   if (_snapshots.empty() || _snapshots.back() != _log_end) _snapshots.push_back(_log_end);
 
-  auto work = [&fs = _fs, dir = _dir, closed_log = std::move(closed_log),
-               index_path = std::move(index_path), index = std::move(index),
+  auto work = [&fs = _fs, dir = _dir, closed_log = std::move(closed_log), closed_size,
+               zero = std::move(zero), index_path = std::move(index_path), index = std::move(index),
                snapshot_path = std::move(snapshot_path),
                snapshot = std::move(snapshot)]() -> status {
+    // The closed segment ends at its data: the file is cut back before its sync, so that the
+    // index, written after that sync, agrees with its size. If the cut fails the zeros stay
+    // (reads and sizes count batches only) and no index is written: the next open scans the
+    // segment and removes them as a zero tail.
+    bool cut = !zero || segment::cut_zero_fill(*zero, *closed_log, closed_size);
     auto synced = closed_log->sync_data();
     if (!synced) return std::move(synced).error().with_context("syncing segment at roll");
     // Best-effort: without its index the segment is scanned (and checked) at the next open.
-    if (!segment::write_index(fs, index_path, index)) {
+    if (!cut || !segment::write_index(fs, index_path, index)) {
       (void)fs.remove_file(index_path);
       storage_metrics::get().index_failures.inc();
     }
@@ -830,6 +837,8 @@ status partition_log::close() {
   }
   segment& seg = active();
   // The file ends at its data before the last sync, and the clean marker records that size.
+  // The cut waits for the filler's piece in progress, if any (at most 1 MiB to the page cache:
+  // the filler checks for a stop before each piece), not for its whole chunk.
   if (auto st = seg.stop_zero_fill(); !st) {
     // The file could not be cut back to its data: still make what was written durable and
     // complete the waiters, but write no clean marker, so the next open scans the segment

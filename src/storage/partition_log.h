@@ -164,7 +164,8 @@ class partition_log {
   // Opens the descriptors the flusher syncs the active segment with (flusher.h).
   result<std::vector<io::file_ptr>> sync_files_for(const segment& seg);
   status roll_locked();
-  // Starts zero-filling the active segment ahead, if the config asks for it.
+  // Arms zero-filling of the active segment ahead of its appends, if the config asks for it;
+  // the filling itself begins with the segment's first append (zero_fill.h).
   void start_zero_fill();
   status write_meta();
   status fail(const error& e);

@@ -69,23 +69,32 @@ segment::segment(io::filesystem& fs, std::string dir, offset base, uint32_t inte
 segment::~segment() {
   // A job of the filler's thread may still be writing zeros into this file: it must not
   // outlive the segment's use of the file. (Removed files only make later jobs fail.)
-  if (_zero) zero_fill_stop(*_zero);
+  if (_zero) (void)zero_fill_stop(*_zero);
 }
 
 void segment::start_zero_fill(zero_filler& filler, uint64_t chunk, uint64_t limit) {
   if (_zero) return;
   _filler = &filler;
+  // No job yet: the first append posts one (zero_fill.h). An idle segment costs no I/O.
   _zero = std::make_shared<zero_fill_state>(_fs, path(".log"), _size, chunk, limit);
-  _filler->maybe_fill(_zero, _size);
 }
 
 status segment::stop_zero_fill() {
   if (!_zero) return ok();
-  zero_fill_stop(*_zero);
-  _zero.reset();
-  auto size = _log->size();
-  if (!size) return size.error();
-  if (*size > _size) SPATE_TRY(_log->truncate(_size));
+  auto zero = std::move(_zero);
+  return cut_zero_fill(*zero, *_log, _size);
+}
+
+std::shared_ptr<zero_fill_state> segment::release_zero_fill() {
+  if (_zero) zero_fill_stop_soon(*_zero);
+  return std::move(_zero);
+}
+
+status segment::cut_zero_fill(zero_fill_state& zero, io::file& log, uint64_t size) {
+  if (!zero_fill_stop(zero)) return ok();  // never filled: the file ends at its data
+  auto file_size = log.size();
+  if (!file_size) return file_size.error();
+  if (*file_size > size) SPATE_TRY(log.truncate(size));
   return ok();
 }
 

@@ -122,10 +122,18 @@ class segment {
   bool broken() const { return _broken; }
 
   // Zero-fills the file ahead of the appends, in chunks of `chunk` bytes on `filler`'s
-  // thread, never at or past `limit` (zero_fill.h). Owner thread.
+  // thread, never at or past `limit` (zero_fill.h), from the first append on: nothing is
+  // written here. Owner thread.
   void start_zero_fill(zero_filler& filler, uint64_t chunk, uint64_t limit);
-  // Stops the filling and cuts the file back to size() (roll, close). Owner thread.
+  // Stops the filling and cuts the file back to size() (close). Owner thread; waits for the
+  // piece of zeros being written, if any.
   status stop_zero_fill();
+  // Stops the filling without waiting and hands over its state (nullptr if there was none), for
+  // a roll: its work, off the owner thread, passes it to cut_zero_fill. Owner thread.
+  std::shared_ptr<zero_fill_state> release_zero_fill();
+  // Waits until `zero` (from release_zero_fill) writes no more zeros, then cuts `log` back to
+  // `size`, the segment's data, if zeros were written past it. Any thread.
+  static status cut_zero_fill(zero_fill_state& zero, io::file& log, uint64_t size);
   ~segment();
 
   // The batch that holds `target`, or nullopt if target >= next_offset().

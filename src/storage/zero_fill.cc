@@ -56,45 +56,60 @@ void zero_filler::run(std::stop_token stop) {
 }
 
 void zero_filler::fill(zero_fill_state& s) {
-  uint64_t from;
+  uint64_t pos;
   uint64_t to;
   uint64_t cut_backs;
   {
     std::lock_guard lock(s.mu);
-    // Past everything the owner has written or announced: no zero lands on data.
-    from = std::max(s.zeroed_end, s.owner_end);
-    to = std::min(from + s.chunk, s.limit);
-    if (s.stopped || from >= to) {
+    pos = std::max(s.zeroed_end, s.owner_end);
+    to = std::min(pos + s.chunk, s.limit);
+    if (s.stopped || pos >= to) {
       s.in_job = false;
       return;
     }
-    s.writing = true;
-    s.writing_from = from;
     cut_backs = s.cut_backs;
   }
   static const byte_buffer zeros(zero_piece);
-  bool ok = true;
   auto f = s.fs.open(s.path, io::open_mode::read_write);
-  if (!f) ok = false;
-  for (uint64_t pos = from; ok && pos < to; pos += zero_piece) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(zero_piece, to - pos));
-    ok = static_cast<bool>((*f)->write_at(pos, bytes_view(zeros).first(n)));
+  bool ok = static_cast<bool>(f);
+  bool wrote = false;
+  // One piece at a time, each decided under the lock: a roll or close (stopped) ends the job
+  // at the next piece instead of after the whole chunk, and appends that overtook the job
+  // (their owner did not wait, as no piece was being written then) are skipped, not zeroed.
+  while (ok) {
+    uint64_t from;
+    size_t n;
+    {
+      std::lock_guard lock(s.mu);
+      if (s.stopped || s.cut_backs != cut_backs) break;
+      // Past everything the owner has written or announced: no zero lands on data.
+      from = std::max(pos, s.owner_end);
+      if (from >= to) break;
+      n = static_cast<size_t>(std::min<uint64_t>(zero_piece, to - from));
+      s.writing = true;
+      s.writing_from = from;
+      s.wrote = true;
+    }
+    ok = static_cast<bool>((*f)->write_at(from, bytes_view(zeros).first(n)));
+    {
+      // The owner may write over these zeros from now on: only the sync remains, and it runs
+      // on this job's own descriptor.
+      std::lock_guard lock(s.mu);
+      s.writing = false;
+      if (!ok) s.stopped = true;  // e.g. ENOSPC: the log goes on without preallocation
+    }
+    s.cv.notify_all();
+    wrote = true;
+    pos = from + n;
   }
-  {
-    // The owner may write over these zeros from now on: only the sync remains, and it runs
-    // on this job's own descriptor.
-    std::lock_guard lock(s.mu);
-    s.writing = false;
-    if (!ok) s.stopped = true;  // e.g. ENOSPC: the log goes on without preallocation
-  }
-  s.cv.notify_all();
-  if (ok) ok = static_cast<bool>((*f)->sync_data());
+  if (ok && wrote) ok = static_cast<bool>((*f)->sync_data());
   std::lock_guard lock(s.mu);
   s.in_job = false;
   if (!ok) {
     s.stopped = true;
   } else if (s.cut_backs == cut_backs) {
-    s.zeroed_end = std::max(s.zeroed_end, to);
+    // Up to `pos` the file holds zeros (synced) or data the owner wrote past them.
+    s.zeroed_end = std::max(s.zeroed_end, pos);
   }
 }
 
@@ -111,10 +126,17 @@ void zero_fill_after_cut(zero_fill_state& s, uint64_t size) {
   s.zeroed_end = size;
 }
 
-void zero_fill_stop(zero_fill_state& s) {
+void zero_fill_stop_soon(zero_fill_state& s) {
+  std::lock_guard lock(s.mu);
+  s.stopped = true;
+}
+
+bool zero_fill_stop(zero_fill_state& s) {
   std::unique_lock lock(s.mu);
   s.stopped = true;
+  // A job sees `stopped` before its next piece, so this waits for one piece at most.
   s.cv.wait(lock, [&] { return !s.writing; });
+  return s.wrote;
 }
 
 }  // namespace spate::storage

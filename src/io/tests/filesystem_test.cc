@@ -5,6 +5,7 @@
 #include <csignal>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "io/fault_injecting_filesystem.h"
@@ -184,6 +185,26 @@ TEST_F(filesystem_test, path_filter_limits_faults) {
   auto s = (*log)->sync_data();
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, std::errc::io_error);
+}
+
+// A held write waits before doing anything; smaller writes and other paths pass meanwhile.
+TEST_F(filesystem_test, held_write_waits_until_released_and_small_writes_pass) {
+  fault_injecting_filesystem fs(_real);
+  fs.set_path_filter(".log");
+  auto log = fs.open(path("a.log"), open_mode::read_write_create);
+  ASSERT_TRUE(log);
+  fs.hold_writes(1, 100);
+  std::string big(200, 'x');
+  std::thread writer([&] { EXPECT_TRUE((*log)->write_at(0, as_bytes(big))); });
+  while (fs.held_writes() == 0) std::this_thread::yield();
+  EXPECT_EQ(std::filesystem::file_size(path("a.log")), 0u);  // nothing written yet
+  ASSERT_TRUE((*log)->write_at(300, as_bytes("small")));     // below min_bytes: not held
+  EXPECT_EQ(fs.held_writes(), 1);
+  fs.release_writes();
+  writer.join();
+  EXPECT_EQ(fs.held_writes(), 0);
+  EXPECT_EQ(std::filesystem::file_size(path("a.log")), 305u);
+  ASSERT_TRUE((*log)->write_at(0, as_bytes(big)));  // the hold was for one write only
 }
 
 TEST_F(filesystem_test, power_loss_drops_unsynced_tail) {

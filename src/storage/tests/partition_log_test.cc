@@ -1004,6 +1004,63 @@ TEST_F(partition_log_test, preallocation_fills_ahead_and_roll_and_close_cut_back
   EXPECT_EQ(read_all(*log), expected);
 }
 
+// Regression (defect: every active segment was zero-filled at open and at each roll, so a
+// broker with many idle partitions wrote preallocate_bytes of zeros for each at every start).
+// Filling starts with a segment's first append; opening, reopening and rolling write none.
+TEST_F(partition_log_test, preallocation_writes_no_zeros_until_the_first_append) {
+  log_config cfg = preallocating(1 << 20);
+  auto dir = _dir / "t-0";
+  {
+    auto log = open(cfg);
+    _flusher.zero_fill().drain();
+    EXPECT_EQ(log_files_size(dir), 0u);
+    ASSERT_TRUE(log->close());
+  }
+  byte_buffer expected;
+  {
+    auto log = open(cfg);
+    _flusher.zero_fill().drain();
+    EXPECT_EQ(log_files_size(dir), 0u);
+    for (int i = 0; i < 3; ++i) {
+      auto b = test::make_batch(2, 1000);
+      auto a = append(*log, b);
+      set_base_offset(b, a.base_offset);
+      append_bytes(expected, b);
+    }
+    // After the first append the filler works as before: about a chunk of zeros ahead.
+    _flusher.zero_fill().drain();
+    EXPECT_GT(log_files_size(dir), expected.size() + (512 << 10));
+    ASSERT_TRUE(log->flush());
+    test::crash(log);  // leaves the zeros
+  }
+  {
+    // Recovery removes the zeros and the reopened log writes none.
+    log_recovery_report report;
+    auto log = open(cfg, &report);
+    EXPECT_GT(report.zero_tail_bytes, 0u);
+    EXPECT_EQ(report.truncated_bytes, 0u);
+    _flusher.zero_fill().drain();
+    EXPECT_EQ(log_files_size(dir), expected.size());
+    // Nor does a roll to a new, empty segment.
+    ASSERT_TRUE(log->roll());
+    log->wait_for_rolls();
+    _flusher.zero_fill().drain();
+    EXPECT_EQ(log->segment_count(), 2u);
+    EXPECT_EQ(log_files_size(dir), expected.size());
+    ASSERT_TRUE(log->close());
+  }
+  log_recovery_report report;
+  auto log = open(cfg, &report);
+  EXPECT_TRUE(report.clean_shutdown);
+  _flusher.zero_fill().drain();
+  EXPECT_EQ(log_files_size(dir), expected.size());
+  EXPECT_EQ(read_all(*log), expected);
+  auto b = test::make_batch(1, 100);
+  append(*log, b);
+  _flusher.zero_fill().drain();
+  EXPECT_GT(log_files_size(dir), expected.size() + b.size() + (512 << 10));
+}
+
 // Chunks far smaller than the appends' pace, so that the owner keeps catching up with the
 // zero-filling: no zero may land on data, before or after a crash.
 TEST_F(partition_log_test, appends_racing_the_zero_filling_keep_every_byte) {
@@ -1052,6 +1109,117 @@ TEST_F(faulty_log_test, power_loss_with_preallocation_keeps_everything_durable) 
   EXPECT_EQ(log->log_end(), offset(40));
   EXPECT_EQ(read_all(*log), durable_bytes);
   EXPECT_EQ(append(*log, test::make_batch(1, 10)).base_offset, offset(40));
+}
+
+// Regression (defect: a roll waited on the owner's thread for the zero-filler's write into the
+// segment it closed). The filler's write is held in progress: the roll returns all the same,
+// its work (on a flusher worker) cuts the closed file back once the write ends, and a crash
+// while the write is held leaves a log that recovers every acknowledged batch.
+TEST_F(faulty_log_test, a_roll_does_not_wait_for_a_zero_fill_write_in_progress) {
+  constexpr uint64_t chunk = 64 * 1024;
+  log_config cfg = preallocating(chunk);
+  _faulty.set_path_filter(".log");
+  std::filesystem::path dir = _dir / "t-0";
+  byte_buffer durable_bytes;
+  auto log = open_faulty(cfg);
+  append_durably(*log, test::make_batch(2, 1000), durable_bytes);
+  _flusher.zero_fill().drain();  // one chunk of zeros ahead, written and synced
+  uint64_t first_zeros_end = log_files_size(dir);
+  EXPECT_EQ(first_zeros_end, durable_bytes.size() + chunk);
+  // The filler's next write (a whole chunk, far larger than any batch here) waits until
+  // released. Appends stay below the zeros already there, so the owner never waits for it.
+  _faulty.hold_writes(1, chunk / 2);
+  while (durable_bytes.size() + chunk / 2 <= first_zeros_end) {
+    append_durably(*log, test::make_batch(2, 1000), durable_bytes);
+  }
+  // Fewer than half a chunk of zeros lie ahead now, so that append posted the next job.
+  ASSERT_LT(durable_bytes.size(), first_zeros_end);
+  while (_faulty.held_writes() == 0) std::this_thread::yield();
+  uint64_t closed_size = log->size_bytes();
+  ASSERT_TRUE(log->roll());
+  EXPECT_EQ(_faulty.held_writes(), 1);  // the roll returned while the zeros' write is held
+  EXPECT_EQ(log->segment_count(), 2u);
+  // The new segment takes appends; their durability waits for the roll's work, which waits
+  // for the held write.
+  auto b = test::make_batch(1, 100);
+  auto a = append(*log, b);
+  set_base_offset(b, a.base_offset);
+  std::promise<void> acked;
+  log->when_durable(a.next_offset, [&](status s, durability d) {
+    EXPECT_TRUE(s);
+    EXPECT_EQ(d, durability::disk);
+    acked.set_value();
+  });
+  auto acked_future = acked.get_future();
+  EXPECT_NE(acked_future.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+
+  // A crash now: the files as they are (the page cache survives a process crash).
+  std::filesystem::path copy = _dir / "crashed";
+  std::filesystem::copy(dir, copy, std::filesystem::copy_options::recursive);
+  {
+    log_recovery_report report;
+    auto recovered = partition_log::open(_fs, copy.string(), cfg, _flusher, &report);
+    ASSERT_TRUE(recovered) << recovered.error().message();
+    // The closed segment still had its first chunk's zeros: removed as a zero tail.
+    EXPECT_EQ(report.zero_tail_bytes, first_zeros_end - closed_size);
+    EXPECT_EQ(report.truncated_bytes, 0u);
+    byte_buffer all = read_all(**recovered);
+    ASSERT_EQ(all.size(), durable_bytes.size() + b.size());
+    EXPECT_EQ(byte_buffer(all.begin(), all.begin() + static_cast<ptrdiff_t>(durable_bytes.size())),
+              durable_bytes);
+    EXPECT_EQ(log_files_size(copy), all.size());
+    ASSERT_TRUE((*recovered)->close());
+  }
+
+  _faulty.release_writes();
+  acked_future.get();
+  log->wait_for_rolls();
+  _flusher.zero_fill().drain();
+  // The closed segment ends at its data; the new one holds only its batch so far, or zeros
+  // after it too (its own fill began with that append).
+  EXPECT_EQ(std::filesystem::file_size(dir / segment_file_name(offset(0), ".log")), closed_size);
+  byte_buffer expected = durable_bytes;
+  append_bytes(expected, b);
+  EXPECT_EQ(read_all(*log), expected);
+  ASSERT_TRUE(log->close());
+  EXPECT_EQ(log_files_size(dir), expected.size());
+  log_recovery_report report;
+  auto reopened = open(cfg, &report);
+  EXPECT_TRUE(report.clean_shutdown);
+  EXPECT_EQ(report.zero_tail_bytes, 0u);
+  EXPECT_EQ(read_all(*reopened), expected);
+}
+
+// The roll's work cannot cut the closed segment back: the zeros stay, the segment gets no
+// index, and the next open scans it and removes them; nothing acknowledged is lost.
+TEST_F(faulty_log_test, a_roll_whose_cut_fails_leaves_the_zeros_to_recovery) {
+  constexpr uint64_t chunk = 64 * 1024;
+  log_config cfg = preallocating(chunk);
+  _faulty.set_path_filter(".log");
+  std::filesystem::path dir = _dir / "t-0";
+  byte_buffer durable_bytes;
+  auto log = open_faulty(cfg);
+  append_durably(*log, test::make_batch(2, 1000), durable_bytes);
+  _flusher.zero_fill().drain();
+  uint64_t zeros = log_files_size(dir) - durable_bytes.size();
+  ASSERT_EQ(zeros, chunk);
+  _faulty.fail_truncates(EIO);
+  ASSERT_TRUE(log->roll());
+  log->wait_for_rolls();
+  EXPECT_FALSE(std::filesystem::exists(dir / segment_file_name(offset(0), ".index")));
+  EXPECT_EQ(std::filesystem::file_size(dir / segment_file_name(offset(0), ".log")),
+            durable_bytes.size() + zeros);
+  append_durably(*log, test::make_batch(1, 100), durable_bytes);  // the roll's work succeeded
+  EXPECT_FALSE(log->failure());
+  _faulty.clear_faults();
+  ASSERT_TRUE(log->close());
+  log.reset();
+  log_recovery_report report;
+  auto reopened = open(cfg, &report);
+  EXPECT_EQ(report.zero_tail_bytes, zeros);
+  EXPECT_EQ(report.truncated_bytes, 0u);
+  EXPECT_EQ(read_all(*reopened), durable_bytes);
+  EXPECT_EQ(log_files_size(dir), durable_bytes.size());
 }
 
 }  // namespace
