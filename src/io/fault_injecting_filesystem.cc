@@ -105,63 +105,58 @@ void fault_injecting_filesystem::fail_syncs(int err, int count) {
   _sync_failures_left = count;
 }
 
-void fault_injecting_filesystem::hold_syncs(int count) {
+void fault_injecting_filesystem::hold(hold_gate& g, int count, uint64_t min_bytes) {
   std::lock_guard lock(_mu);
-  _holds_left = count;
+  g.holds_left = count;
+  g.min_bytes = min_bytes;
+}
+
+void fault_injecting_filesystem::release(hold_gate& g) {
+  g.holds_left = 0;
+  ++g.generation;
+  g.released.notify_all();
+}
+
+int fault_injecting_filesystem::held(const hold_gate& g) const {
+  std::lock_guard lock(_mu);
+  return g.held;
+}
+
+void fault_injecting_filesystem::wait_if_held(hold_gate& g, const std::string& path,
+                                              uint64_t size) {
+  std::unique_lock lock(_mu);
+  if (g.holds_left == 0 || size < g.min_bytes || !applies(path)) return;
+  --g.holds_left;
+  ++g.held;
+  uint64_t generation = g.generation;
+  g.released.wait(lock, [&] { return g.generation != generation; });
+  --g.held;
+}
+
+void fault_injecting_filesystem::hold_syncs(int count) {
+  hold(_sync_gate, count, 0);
 }
 
 void fault_injecting_filesystem::release_syncs() {
-  {
-    std::lock_guard lock(_mu);
-    _holds_left = 0;
-    ++_release_generation;
-  }
-  _released.notify_all();
+  std::lock_guard lock(_mu);
+  release(_sync_gate);
 }
 
 int fault_injecting_filesystem::held_syncs() const {
-  std::lock_guard lock(_mu);
-  return _held;
-}
-
-void fault_injecting_filesystem::wait_if_held(const std::string& path) {
-  std::unique_lock lock(_mu);
-  if (_holds_left == 0 || !applies(path)) return;
-  --_holds_left;
-  ++_held;
-  uint64_t generation = _release_generation;
-  _released.wait(lock, [&] { return _release_generation != generation; });
-  --_held;
+  return held(_sync_gate);
 }
 
 void fault_injecting_filesystem::hold_writes(int count, uint64_t min_bytes) {
-  std::lock_guard lock(_mu);
-  _write_holds_left = count;
-  _write_hold_min = min_bytes;
+  hold(_write_gate, count, min_bytes);
 }
 
 void fault_injecting_filesystem::release_writes() {
-  {
-    std::lock_guard lock(_mu);
-    _write_holds_left = 0;
-    ++_write_release_generation;
-  }
-  _writes_released.notify_all();
+  std::lock_guard lock(_mu);
+  release(_write_gate);
 }
 
 int fault_injecting_filesystem::held_writes() const {
-  std::lock_guard lock(_mu);
-  return _held_writes;
-}
-
-void fault_injecting_filesystem::wait_if_write_held(const std::string& path, uint64_t size) {
-  std::unique_lock lock(_mu);
-  if (_write_holds_left == 0 || size < _write_hold_min || !applies(path)) return;
-  --_write_holds_left;
-  ++_held_writes;
-  uint64_t generation = _write_release_generation;
-  _writes_released.wait(lock, [&] { return _write_release_generation != generation; });
-  --_held_writes;
+  return held(_write_gate);
 }
 
 void fault_injecting_filesystem::fail_reads(int err) {
@@ -182,12 +177,8 @@ void fault_injecting_filesystem::clear_faults() {
   _sync_failures_left = 0;
   _read_err = 0;
   _truncate_err = 0;
-  _holds_left = 0;
-  ++_release_generation;
-  _released.notify_all();
-  _write_holds_left = 0;
-  ++_write_release_generation;
-  _writes_released.notify_all();
+  release(_sync_gate);
+  release(_write_gate);
 }
 
 bool fault_injecting_filesystem::applies(const std::string& path) const {

@@ -84,8 +84,10 @@ class fault_injecting_filesystem final : public filesystem {
   // to return after it, if any.
   std::pair<uint64_t, std::optional<int>> admit_write(const std::string& path, uint64_t size);
   std::optional<int> admit_sync(const std::string& path);
-  void wait_if_held(const std::string& path);
-  void wait_if_write_held(const std::string& path, uint64_t size);
+  void wait_if_held(const std::string& path) { wait_if_held(_sync_gate, path, 0); }
+  void wait_if_write_held(const std::string& path, uint64_t size) {
+    wait_if_held(_write_gate, path, size);
+  }
   void note_write(const std::string& path, uint64_t end);
   void note_sync(const std::string& path, uint64_t size);
 
@@ -102,15 +104,20 @@ class fault_injecting_filesystem final : public filesystem {
   uint64_t _syncs = 0;
   // Per path: size when last synced (the durable prefix, assuming append-mostly files).
   std::map<std::string, uint64_t> _synced_size;
-  int _holds_left = 0;
-  int _held = 0;
-  uint64_t _release_generation = 0;
-  std::condition_variable _released;
-  int _write_holds_left = 0;
-  uint64_t _write_hold_min = 0;
-  int _held_writes = 0;
-  uint64_t _write_release_generation = 0;
-  std::condition_variable _writes_released;
+  // Where hold_syncs / hold_writes park operations until released (guarded by _mu).
+  struct hold_gate {
+    int holds_left = 0;
+    uint64_t min_bytes = 0;  // smaller operations pass
+    int held = 0;
+    uint64_t generation = 0;  // bumped by a release: the parked ones go
+    std::condition_variable released;
+  };
+  void hold(hold_gate& g, int count, uint64_t min_bytes);
+  void release(hold_gate& g);  // with _mu held
+  int held(const hold_gate& g) const;
+  void wait_if_held(hold_gate& g, const std::string& path, uint64_t size);
+  hold_gate _sync_gate;
+  hold_gate _write_gate;
 };
 
 }  // namespace spate::io

@@ -970,6 +970,22 @@ uint64_t log_files_size(const std::filesystem::path& dir) {
   return total;
 }
 
+// A preallocating log (64 KiB chunks) on the faulty filesystem, its faults limited to .log
+// files, with one batch appended durably.
+class preallocated_fault_test : public faulty_log_test {
+ protected:
+  static constexpr uint64_t chunk = 64 * 1024;
+  log_config cfg = preallocating(chunk);
+  std::filesystem::path dir = _dir / "t-0";
+  byte_buffer durable_bytes;
+  std::unique_ptr<partition_log> open_with_one_batch() {
+    _faulty.set_path_filter(".log");
+    auto log = open_faulty(cfg);
+    append_durably(*log, test::make_batch(2, 1000), durable_bytes);
+    return log;
+  }
+};
+
 TEST_F(partition_log_test, preallocation_fills_ahead_and_roll_and_close_cut_back) {
   log_config cfg = preallocating(1 << 20);
   cfg.segment_bytes = 64 * 1024;
@@ -1115,14 +1131,8 @@ TEST_F(faulty_log_test, power_loss_with_preallocation_keeps_everything_durable) 
 // segment it closed). The filler's write is held in progress: the roll returns all the same,
 // its work (on a flusher worker) cuts the closed file back once the write ends, and a crash
 // while the write is held leaves a log that recovers every acknowledged batch.
-TEST_F(faulty_log_test, a_roll_does_not_wait_for_a_zero_fill_write_in_progress) {
-  constexpr uint64_t chunk = 64 * 1024;
-  log_config cfg = preallocating(chunk);
-  _faulty.set_path_filter(".log");
-  std::filesystem::path dir = _dir / "t-0";
-  byte_buffer durable_bytes;
-  auto log = open_faulty(cfg);
-  append_durably(*log, test::make_batch(2, 1000), durable_bytes);
+TEST_F(preallocated_fault_test, a_roll_does_not_wait_for_a_zero_fill_write_in_progress) {
+  auto log = open_with_one_batch();
   _flusher.zero_fill().drain();  // one chunk of zeros ahead, written and synced
   uint64_t first_zeros_end = log_files_size(dir);
   EXPECT_EQ(first_zeros_end, durable_bytes.size() + chunk);
@@ -1192,14 +1202,8 @@ TEST_F(faulty_log_test, a_roll_does_not_wait_for_a_zero_fill_write_in_progress) 
 
 // The roll's work cannot cut the closed segment back: the zeros stay, the segment gets no
 // index, and the next open scans it and removes them; nothing acknowledged is lost.
-TEST_F(faulty_log_test, a_roll_whose_cut_fails_leaves_the_zeros_to_recovery) {
-  constexpr uint64_t chunk = 64 * 1024;
-  log_config cfg = preallocating(chunk);
-  _faulty.set_path_filter(".log");
-  std::filesystem::path dir = _dir / "t-0";
-  byte_buffer durable_bytes;
-  auto log = open_faulty(cfg);
-  append_durably(*log, test::make_batch(2, 1000), durable_bytes);
+TEST_F(preallocated_fault_test, a_roll_whose_cut_fails_leaves_the_zeros_to_recovery) {
+  auto log = open_with_one_batch();
   _flusher.zero_fill().drain();
   uint64_t zeros = log_files_size(dir) - durable_bytes.size();
   ASSERT_EQ(zeros, chunk);
