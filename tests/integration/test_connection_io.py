@@ -259,6 +259,22 @@ def test_oversized_frame_after_pipelined_requests_closes_after_their_answers(boo
     assert_serving(bootstrap)
 
 
+def test_half_closed_client_gets_every_answer_then_eof(bootstrap):
+    """A client that sends its last requests and shuts down its sending side still gets every
+    answer: the broker's reader sees EOF while its writer may be sending a gathered batch of
+    answers it already took, and must not close the socket under that write."""
+    topic = new_topic(bootstrap, "halfclose")
+    for round_ in range(5):
+        with kw.Conn.to(bootstrap) as c:
+            frames = b"".join(metadata_frame(i, [topic]) if i % 3 else api_versions_frame(i)
+                              for i in range(300))
+            c.send_raw(frames)
+            c.sock.shutdown(socket.SHUT_WR)
+            recv_all(c, range(300))
+            assert closed_without_reply(c), f"round {round_}: more bytes after the answers"
+    assert_serving(bootstrap)
+
+
 def test_client_vanishing_mid_frame_does_not_disturb_others(bootstrap):
     topic = new_topic(bootstrap, "vanish")
     host, port = bootstrap.rsplit(":", 1)

@@ -12,6 +12,7 @@ import struct
 import time
 
 import confluent_kafka as ck
+from confluent_kafka.admin import AdminClient
 
 import kafka_wire as kw
 from helpers import consumer, produce_all, producer, scrape_value, unique_topic
@@ -135,3 +136,27 @@ def test_fetch_waiting_for_min_bytes_gathers_appends_from_two_cores(make_broker)
         assert len(batches) == 1 and value in records, (part, len(records))
     assert waited < WOKEN_BY_TIMER_S, (
         f"the Fetch answered after {waited:.1f} s: woken by max_wait, not by the second append")
+
+
+def test_deleting_the_topic_answers_a_parked_fetch_at_once(make_broker):
+    """DeleteTopics wakes the fetches parked on the topic before it closes each log, and a woken
+    fetch that reads the closed log answers with an error at once, not at max_wait. The waking
+    core's read for the fetch (fetch_waiter::preread) runs before the close and finds nothing;
+    the fetch must read again rather than park on a partition that no longer fires."""
+    b = make_broker("--num-partitions", "1", "--cores", "2")
+    for round_ in range(3):
+        topic = unique_topic(f"del-parked-{round_}")
+        with kw.Conn.to(b.bootstrap, timeout=60) as c:
+            c.metadata([topic])  # auto-creates the topic, empty
+            c.send(kw.FETCH, 5, kw.fetch_body(topic, 0, 0, max_wait_ms=MAX_WAIT_MS, min_bytes=1))
+            time.sleep(0.3)  # the fetch parks: nothing to read
+            start = time.monotonic()
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            admin.delete_topics([topic], operation_timeout=10, request_timeout=15)[topic].result(30)
+            _, body = c.recv()
+            waited = time.monotonic() - start
+        got = parse_fetch_v5(body)
+        err, _, records = got[0]
+        assert waited < WOKEN_BY_TIMER_S, (
+            f"the fetch answered {waited:.1f} s after the delete: woken by max_wait")
+        assert err != 0 and not records, (err, len(records))

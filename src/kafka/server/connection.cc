@@ -299,9 +299,11 @@ asio::awaitable<void> connection::read_loop() {
     _slots.push_back(s);
     asio::co_spawn(_socket.get_executor(), handle(frame, s), asio::detached);
   }
-  // Let the writer drain what is already answered, then close.
+  // Let the writer drain what is already answered, then close. With nothing left in _slots
+  // the writer may still be sending answers it took from there: it closes when that ends.
+  _reader_done = true;
   if (_slots.empty()) {
-    close();
+    if (!_writing) close();
   } else {
     auto last = _slots.back();
     last->close_after = true;
@@ -391,6 +393,7 @@ asio::awaitable<void> connection::write_loop() {
       }
     }
     std::error_code ec;
+    _writing = true;  // the reader must not close the socket under these writes
     if (!iov.empty()) {
       co_await asio::async_write(_socket, iov, asio::redirect_error(asio::use_awaitable, ec));
     }
@@ -399,6 +402,7 @@ asio::awaitable<void> connection::write_loop() {
       ec = std::make_error_code(std::errc::io_error);
     }
     if (!ec && large) ec = co_await write_response(large->response);
+    _writing = false;
     if (ec) {
       // A file range that could not be sent whole leaves the client mid-frame (or without
       // its answer): the connection cannot continue (the client reconnects and fetches
@@ -407,6 +411,8 @@ asio::awaitable<void> connection::write_loop() {
       break;
     }
     if (stop) break;
+    // The reader ended while we wrote, with nothing unanswered left: no more will come.
+    if (_reader_done && _slots.empty()) break;
   }
   close();
 }

@@ -77,6 +77,8 @@ class connection : public std::enable_shared_from_this<connection> {
   size_t _read_end = 0;
   size_t _in_flight_bytes = 0;
   bool _closed = false;
+  bool _reader_done = false;  // read_loop ended (EOF, error, bad frame): nothing more comes
+  bool _writing = false;      // write_loop is sending answers it took out of _slots
   append_order _append_order;
 };
 

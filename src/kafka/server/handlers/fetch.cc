@@ -177,7 +177,10 @@ asio::awaitable<fetch_response> handle(request_context& ctx, fetch_request& req)
         prereads_answered().inc();
         break;
       }
-      visit &= ~preread;
+      // Not enough: read again as if nothing had been read for us, the waking core included.
+      // Its firing consumed our registration there, and what woke us may be no append at
+      // all (DeleteTopics wakes its fetches before it closes the log, which our own read
+      // then finds closed and answers at once).
       continue;
     }
     // Nothing fired and the deadline passed: the answer read last is still current (an append
