@@ -79,6 +79,19 @@ class faulty_file final : public file {
     return ok();
   }
 
+  status reserve(uint64_t pos, uint64_t len) override {
+    {
+      std::lock_guard lock(_fs._mu);
+      if (_fs.applies(path())) {
+        ++_fs._reserves;
+        if (_fs._reserve_err != 0) {
+          return errno_error(_fs._reserve_err, "injected fallocate fault on " + path());
+        }
+      }
+    }
+    return _inner->reserve(pos, len);
+  }
+
   result<uint64_t> size() override { return _inner->size(); }
   int native_handle() const override { return _inner->native_handle(); }
   const std::string& path() const override { return _inner->path(); }
@@ -169,6 +182,16 @@ void fault_injecting_filesystem::fail_truncates(int err) {
   _truncate_err = err;
 }
 
+void fault_injecting_filesystem::fail_reserves(int err) {
+  std::lock_guard lock(_mu);
+  _reserve_err = err;
+}
+
+uint64_t fault_injecting_filesystem::reserves() const {
+  std::lock_guard lock(_mu);
+  return _reserves;
+}
+
 void fault_injecting_filesystem::clear_faults() {
   std::lock_guard lock(_mu);
   _write_budget.reset();
@@ -177,6 +200,7 @@ void fault_injecting_filesystem::clear_faults() {
   _sync_failures_left = 0;
   _read_err = 0;
   _truncate_err = 0;
+  _reserve_err = 0;
   release(_sync_gate);
   release(_write_gate);
 }

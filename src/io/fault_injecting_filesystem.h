@@ -54,6 +54,8 @@ class fault_injecting_filesystem final : public filesystem {
   // Writes waiting in hold_writes now.
   int held_writes() const;
   void fail_truncates(int err);
+  // Every reserve (fallocate) fails with `err`, reserving nothing.
+  void fail_reserves(int err);
   void clear_faults();
 
   // Drops, in every file written through this filesystem, what was written after its last
@@ -62,6 +64,8 @@ class fault_injecting_filesystem final : public filesystem {
 
   uint64_t bytes_written() const;
   uint64_t syncs() const;
+  // reserve calls on the filtered paths, failed ones included.
+  uint64_t reserves() const;
 
   result<file_ptr> open(const std::string& path, open_mode mode) override;
   status create_dirs(const std::string& path) override { return _base.create_dirs(path); }
@@ -100,6 +104,8 @@ class fault_injecting_filesystem final : public filesystem {
   int _sync_failures_left = 0;
   int _read_err = 0;
   int _truncate_err = 0;
+  int _reserve_err = 0;
+  uint64_t _reserves = 0;
   uint64_t _bytes_written = 0;
   uint64_t _syncs = 0;
   // Per path: size when last synced (the durable prefix, assuming append-mostly files).

@@ -51,6 +51,11 @@ class file {
   // fdatasync: everything written so far is on stable storage when this returns ok.
   virtual status sync_data() = 0;
   virtual status truncate(uint64_t size) = 0;
+  // Reserves disk blocks for [pos, pos + len) without changing the file's size (Linux
+  // fallocate with FALLOC_FL_KEEP_SIZE), so later writes there allocate nothing. Blocks
+  // reserved past the end stay until a truncate, which frees everything past the new size.
+  // Fails with EOPNOTSUPP where the file system cannot (the default); then nothing changed.
+  virtual status reserve(uint64_t pos, uint64_t len);
   virtual result<uint64_t> size() = 0;
   // The OS descriptor for zero-copy sendfile, or -1 if this file has none.
   virtual int native_handle() const { return -1; }

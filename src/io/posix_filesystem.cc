@@ -98,6 +98,14 @@ class posix_file final : public file {
     return ok();
   }
 
+  status reserve(uint64_t pos, uint64_t len) override {
+    while (::fallocate(_fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(pos),
+                       static_cast<off_t>(len)) != 0) {
+      if (errno != EINTR) return errno_error(errno, "fallocate " + _path);
+    }
+    return ok();
+  }
+
   result<uint64_t> size() override {
     struct stat st;
     if (::fstat(_fd, &st) != 0) return errno_error(errno, "fstat " + _path);
@@ -227,6 +235,10 @@ status file::write_gather_at(uint64_t pos, std::span<const bytes_view> parts) {
     pos += part.size();
   }
   return ok();
+}
+
+status file::reserve(uint64_t, uint64_t) {
+  return errno_error(EOPNOTSUPP, "reserve " + path());
 }
 
 status write_file_atomically(filesystem& fs, const std::string& path, bytes_view data) {

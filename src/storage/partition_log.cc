@@ -270,7 +270,7 @@ status partition_log::recover(log_recovery_report& report) {
   SPATE_TRY(active().sync());
   auto sync_files = sync_files_for(active());
   if (!sync_files) return sync_files.error();
-  start_zero_fill();
+  prepare_ahead();
 
   {
     std::lock_guard lock(_sync->mu);
@@ -567,7 +567,8 @@ status partition_log::roll() {
   return roll_locked();
 }
 
-void partition_log::start_zero_fill() {
+void partition_log::prepare_ahead() {
+  active().set_reserve_ahead(_config.flush != flush_policy::always);
   if (_config.preallocate_bytes == 0 || _config.flush != flush_policy::always) return;
   // Never past the largest file the segment can reach: segment.bytes plus one batch.
   active().start_zero_fill(_flusher.zero_fill(), _config.preallocate_bytes,
@@ -602,6 +603,7 @@ status partition_log::roll_locked() {
   // owner must not wait for that write (zero_fill.h). Done after the last step that can fail,
   // so a failed roll leaves the active segment filling as before.
   std::shared_ptr<zero_fill_state> zero = old.release_zero_fill();
+  bool reserved = old.reserved_past_end();
   std::string index_path = old.index_path();
   byte_buffer index = old.index_bytes();
   // The producer state as of the new segment's base: a restart replays at most the active
@@ -610,7 +612,7 @@ status partition_log::roll_locked() {
   byte_buffer snapshot = _producers.serialize(_log_end);
   _segments.emplace(_log_end, std::move(*seg));
   storage_metrics::get().segments_rolled.inc();
-  start_zero_fill();
+  prepare_ahead();
   // Pruned before this roll's snapshot is listed, since pruning waits while earlier rolls'
   // snapshots are still to be written (see prune_producer_snapshots). So three snapshot files
   // may exist between two rolls; the next roll, retention or close prunes the oldest.
@@ -618,14 +620,19 @@ status partition_log::roll_locked() {
   if (_snapshots.empty() || _snapshots.back() != _log_end) _snapshots.push_back(_log_end);
 
   auto work = [&fs = _fs, dir = _dir, closed_log = std::move(closed_log), closed_size,
-               zero = std::move(zero), index_path = std::move(index_path), index = std::move(index),
-               snapshot_path = std::move(snapshot_path),
+               zero = std::move(zero), reserved, index_path = std::move(index_path),
+               index = std::move(index), snapshot_path = std::move(snapshot_path),
                snapshot = std::move(snapshot)]() -> status {
     // The closed segment ends at its data: the file is cut back before its sync, so that the
     // index, written after that sync, agrees with its size. If the cut fails the zeros stay
     // (reads and sizes count batches only) and no index is written: the next open scans the
     // segment and removes them as a zero tail.
     bool cut = !zero || segment::cut_zero_fill(*zero, *closed_log, closed_size);
+    // Blocks reserved past the data (segment::set_reserve_ahead) are freed the same way; a
+    // failure there costs disk space until retention deletes the segment, nothing else.
+    if (cut && reserved && !closed_log->truncate(closed_size)) {
+      storage_metrics::get().reserve_failures.inc();
+    }
     auto synced = closed_log->sync_data();
     if (!synced) return std::move(synced).error().with_context("syncing segment at roll");
     // Best-effort: without its index the segment is scanned (and checked) at the next open.
@@ -820,6 +827,7 @@ result<retention_report> partition_log::apply_retention(timestamp_ms now) {
 status partition_log::set_config(const log_config& config) {
   SPATE_TRY(config.validate());
   _config = config;
+  active().set_reserve_ahead(_config.flush != flush_policy::always);
   std::lock_guard lock(_sync->mu);
   _sync->policy = config.flush;
   _sync->interval_ms = config.flush_interval_ms;
@@ -847,6 +855,7 @@ status partition_log::close() {
     flusher::quiesce(*_sync);
     return st;
   }
+  seg.free_reserved();
   // Runs the rolls' work left to the flusher, then syncs the active segment; then waits for
   // a worker's sync still in flight (one that began before the sync that covered the end).
   flusher::sync_now(*_sync);

@@ -164,9 +164,10 @@ class partition_log {
   // Opens the descriptors the flusher syncs the active segment with (flusher.h).
   result<std::vector<io::file_ptr>> sync_files_for(const segment& seg);
   status roll_locked();
-  // Arms zero-filling of the active segment ahead of its appends, if the config asks for it;
-  // the filling itself begins with the segment's first append (zero_fill.h).
-  void start_zero_fill();
+  // Readies the active segment for its appends: under `always`, zero-filling ahead if the
+  // config asks for it (the filling itself begins with the first append, zero_fill.h); under
+  // the buffered policies, reserving blocks ahead (segment::set_reserve_ahead).
+  void prepare_ahead();
   status write_meta();
   status fail(const error& e);
   segment& active() { return *_segments.rbegin()->second; }

@@ -5,6 +5,7 @@
 
 #include "base/crc32c.h"
 #include "storage/errc.h"
+#include "storage/storage_metrics.h"
 
 namespace spate::storage {
 namespace {
@@ -221,9 +222,15 @@ status segment::append(std::span<const bytes_view> batches, std::span<const batc
     for (const auto& h : headers) end += h.total_size();
     zero_fill_before_write(*_zero, end);
   }
+  if (_reserve) {
+    uint64_t end = _size;
+    for (const auto& h : headers) end += h.total_size();
+    reserve_for(end);
+  }
   auto written = _log->write_gather_at(_size, batches);
   if (!written) {
     if (_zero) zero_fill_after_cut(*_zero, _size);
+    _reserved_end = 0;  // the cut below frees them
     // Nothing of a failed append may stay: a torn batch would be served, or cut by recovery
     // after later batches were acknowledged. The whole run goes, not just its torn tail: its
     // batches were not yet counted in the size, the indexes or the offsets, so every one of
@@ -238,6 +245,34 @@ status segment::append(std::span<const bytes_view> batches, std::span<const batc
   }
   if (_zero) _filler->maybe_fill(_zero, _size);
   return ok();
+}
+
+void segment::reserve_for(uint64_t end) {
+  // The window grows with the data: a segment holding N bytes reserves about N more, at
+  // least the minimum and at most the maximum, and tops the reservation up when less than
+  // half a window is left, so one fallocate covers many appends.
+  auto round_up = [](uint64_t v) {
+    return (v + reserve_window_min - 1) / reserve_window_min * reserve_window_min;
+  };
+  uint64_t window = round_up(std::clamp(end, reserve_window_min, reserve_window_max));
+  if (end + window / 2 <= _reserved_end) return;
+  uint64_t from = std::max(_reserved_end, _size);
+  uint64_t to = round_up(end + window);
+  if (auto st = _log->reserve(from, to - from); !st) {
+    // Unsupported here (tmpfs before 5.x, some network file systems) or no space: appends go
+    // on without, and a full disk fails the write itself with ENOSPC.
+    _reserve = false;
+    storage_metrics::get().reserve_failures.inc();
+    return;
+  }
+  _reserved_end = to;
+}
+
+void segment::free_reserved() {
+  if (!reserved_past_end()) return;
+  // A truncate to the same size frees every block past it (ext4, xfs).
+  if (!_log->truncate(_size)) storage_metrics::get().reserve_failures.inc();
+  _reserved_end = 0;
 }
 
 result<std::optional<batch_header>> segment::header_at(uint64_t position) const {

@@ -22,6 +22,7 @@ struct storage_metrics {
   observe::counter& duplicate_batches;
   observe::counter& snapshot_failures;
   observe::counter& index_failures;
+  observe::counter& reserve_failures;
   observe::counter& cleaner_passes;
   observe::counter& cleaner_failures;
   observe::counter& cleaner_bytes_read;
@@ -57,6 +58,9 @@ struct storage_metrics {
                   "Producer-state snapshots not written or not removed (a longer replay at start)"),
         r.counter("spate_storage_index_failures_total",
                   "Indexes of rolled segments not written (the segment is scanned at start)"),
+        r.counter("spate_storage_reserve_failures_total",
+                  "Disk blocks not reserved ahead of appends (fallocate failed or unsupported; "
+                  "the segment appends without), or not freed past a closed segment's end"),
         r.counter("spate_storage_cleaner_passes_total",
                   "Compaction passes that rewrote or checked a log's closed segments"),
         r.counter("spate_storage_cleaner_failures_total",

@@ -1,6 +1,7 @@
 #include "storage/partition_log.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "io/fault_injecting_filesystem.h"
 #include "io/posix_filesystem.h"
 #include "storage/errc.h"
+#include "storage/storage_metrics.h"
 #include "support/batch_builder.h"
 #include "support/crash.h"
 #include "support/temp_dir.h"
@@ -1224,6 +1226,149 @@ TEST_F(preallocated_fault_test, a_roll_whose_cut_fails_leaves_the_zeros_to_recov
   EXPECT_EQ(report.truncated_bytes, 0u);
   EXPECT_EQ(read_all(*reopened), durable_bytes);
   EXPECT_EQ(log_files_size(dir), durable_bytes.size());
+}
+
+// --- Blocks reserved ahead of buffered appends (segment::set_reserve_ahead) ---------------
+
+log_config buffered(flush_policy p, uint64_t segment_bytes = 1ull << 30) {
+  log_config c;
+  c.flush = p;
+  c.segment_bytes = segment_bytes;
+  return c;
+}
+
+// Disk space a file holds (st_blocks), which a reservation past its size shows.
+uint64_t allocated_bytes(const std::filesystem::path& file) {
+  struct stat st {};
+  EXPECT_EQ(::stat(file.c_str(), &st), 0);
+  return static_cast<uint64_t>(st.st_blocks) * 512;
+}
+
+uint64_t round_to_block(uint64_t n) {
+  return (n + 4095) / 4096 * 4096;
+}
+
+std::vector<std::filesystem::path> log_files(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> out;
+  for (auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".log") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Under `os` the active segment holds blocks reserved past its data, while its size stays the
+// data's; a roll frees them from the closed segment, and so does a clean close from the
+// active one. On a real file system: the test needs fallocate, so it skips where there is none.
+TEST_F(partition_log_test, buffered_appends_reserve_blocks_ahead_and_free_them_at_roll_and_close) {
+  uint64_t failures = storage_metrics::get().reserve_failures.value();
+  auto dir = _dir / "t-0";
+  byte_buffer expected;
+  {
+    auto log = open(buffered(flush_policy::os));
+    for (int i = 0; i < 40; ++i) {
+      auto b = test::make_batch(4, 1000);
+      auto a = append(*log, b);
+      set_base_offset(b, a.base_offset);
+      append_bytes(expected, b);
+    }
+    if (storage_metrics::get().reserve_failures.value() != failures) {
+      GTEST_SKIP() << "no fallocate on the test folder's file system";
+    }
+    auto files = log_files(dir);
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_EQ(std::filesystem::file_size(files[0]), expected.size());
+    // ~160 KB of data: at least as much again reserved (the window grows with the segment).
+    EXPECT_GE(allocated_bytes(files[0]), 2 * expected.size());
+    EXPECT_EQ(read_all(*log), expected);
+
+    ASSERT_TRUE(log->roll());
+    log->wait_for_rolls();
+    EXPECT_EQ(allocated_bytes(files[0]), round_to_block(expected.size()));
+    auto b = test::make_batch(2, 1000);
+    auto a = append(*log, b);
+    set_base_offset(b, a.base_offset);
+    append_bytes(expected, b);
+    files = log_files(dir);
+    ASSERT_EQ(files.size(), 2u);
+    EXPECT_GE(allocated_bytes(files[1]), segment::reserve_window_min);
+    ASSERT_TRUE(log->close());
+    EXPECT_EQ(allocated_bytes(files[1]), round_to_block(std::filesystem::file_size(files[1])));
+  }
+  EXPECT_EQ(storage_metrics::get().reserve_failures.value(), failures);
+  auto log = open(buffered(flush_policy::os));
+  EXPECT_EQ(read_all(*log), expected);
+}
+
+// The reservation grows with the segment, so one fallocate covers many appends: 16 MiB in
+// 16 KiB batches takes a handful of them, not one per batch. `always` reserves nothing (an
+// fdatasync that must also convert reserved extents is slower), and switching a log to it
+// stops the reserving at once.
+TEST_F(faulty_log_test, reservations_are_few_and_only_under_buffered_policies) {
+  _faulty.set_path_filter(".log");
+  auto log = open_faulty(buffered(flush_policy::interval));
+  auto batch = test::make_batch(16, 1000);
+  for (int i = 0; i < 1000; ++i) append(*log, batch);
+  uint64_t reserves = _faulty.reserves();
+  EXPECT_GE(reserves, 2u);
+  EXPECT_LE(reserves, 16u);
+  ASSERT_TRUE(log->set_config(buffered(flush_policy::always)));
+  for (int i = 0; i < 300; ++i) append(*log, batch);
+  EXPECT_EQ(_faulty.reserves(), reserves);
+  ASSERT_TRUE(log->roll());
+  for (int i = 0; i < 300; ++i) append(*log, batch);
+  EXPECT_EQ(_faulty.reserves(), reserves);
+}
+
+// A reservation that fails (a full disk, or a file system without fallocate) costs nothing
+// but the reservation: the append goes on, every batch reads back, the segment stops trying,
+// and the failure is counted.
+TEST_F(faulty_log_test, a_failed_reservation_loses_no_append) {
+  uint64_t failures = storage_metrics::get().reserve_failures.value();
+  _faulty.set_path_filter(".log");
+  _faulty.fail_reserves(ENOSPC);
+  byte_buffer expected;
+  {
+    auto log = open_faulty(buffered(flush_policy::os));
+    for (int i = 0; i < 100; ++i) {
+      auto b = test::make_batch(4, 1000);
+      auto a = append(*log, b);
+      set_base_offset(b, a.base_offset);
+      append_bytes(expected, b);
+    }
+    EXPECT_EQ(_faulty.reserves(), 1u);
+    EXPECT_EQ(storage_metrics::get().reserve_failures.value(), failures + 1);
+    EXPECT_EQ(read_all(*log), expected);
+    ASSERT_TRUE(log->close());
+  }
+  _faulty.clear_faults();
+  auto log = open_faulty(buffered(flush_policy::os));
+  EXPECT_EQ(read_all(*log), expected);
+}
+
+// A write that fails inside reserved blocks is cut back like any other: nothing of it stays,
+// the reservation goes with the cut, and the next append reserves and lands where it should.
+TEST_F(faulty_log_test, a_torn_write_into_reserved_blocks_is_cut_and_appends_go_on) {
+  _faulty.set_path_filter(".log");
+  auto log = open_faulty(buffered(flush_policy::os));
+  byte_buffer expected;
+  for (int i = 0; i < 10; ++i) {
+    auto b = test::make_batch(4, 1000);
+    auto a = append(*log, b);
+    set_base_offset(b, a.base_offset);
+    append_bytes(expected, b);
+  }
+  uint64_t reserves = _faulty.reserves();
+  _faulty.fail_writes_after(100, EIO);
+  ASSERT_FALSE(try_append(*log, test::make_batch(4, 1000)));
+  _faulty.clear_faults();
+  EXPECT_EQ(std::filesystem::file_size(log_files(_dir / "t-0")[0]), expected.size());
+  auto b = test::make_batch(4, 1000);
+  auto a = append(*log, b);
+  set_base_offset(b, a.base_offset);
+  append_bytes(expected, b);
+  EXPECT_GT(_faulty.reserves(), reserves);
+  EXPECT_EQ(read_all(*log), expected);
 }
 
 }  // namespace
