@@ -120,6 +120,7 @@ struct options {
   std::vector<std::string> cases = {"B1", "B2", "B3", "B4", "B5", "B7"};
   std::string attach;               // command run while a window is open
   std::string wrap;                 // prefix of the broker command line
+  uint64_t page_cache_mb = 0;       // > 0: the broker runs in a memory cgroup this large
   std::string broker_args;          // appended to the broker command line
   std::string producer_config;      // extra librdkafka producer settings, k=v,k=v
   std::string b5_flush = "always";  // B5 variants, for experiments
@@ -136,7 +137,7 @@ void usage() {
       "                   [--cores N] [--rate R] [--b3-rate R] [--b8-gb G] [--wseq-mb N]\n"
       "                   [--iperf-seconds S] [--no-iperf]\n"
       "                   [--floors-only] [--attach CMD] [--wrap CMD] [--broker-args ARGS]\n"
-      "                   [--keep]\n"
+      "                   [--page-cache-mb N] [--keep]\n"
       "  --spate            the spate binary (default: the one built beside this program)\n"
       "  --dir              where broker data folders and the disk floor files go; on the\n"
       "                     disk under test, not tmpfs (default ./kafka_bench.data; removed)\n"
@@ -154,6 +155,11 @@ void usage() {
       "  --attach CMD       run CMD (sh -c) while each window is open; {pid} and {case} are\n"
       "                     replaced by the broker's pid and the case id\n"
       "  --wrap CMD         prefix the broker command line with CMD ({case} replaced)\n"
+      "  --page-cache-mb N  run the broker in a memory cgroup of N MB (cgroup v2 or v1), so\n"
+      "                     that its page cache stays full and is recycled, as on a broker\n"
+      "                     that has run for a while (see bench/README.md: on these VMs a\n"
+      "                     page cache that grows into untouched memory costs a host fault\n"
+      "                     per page); default 0: no cgroup\n"
       "  --broker-args ARGS extra broker flags, e.g. '--segment-bytes 268435456'\n"
       "  --b5-flush P, --b5-acks A  B5 variants for experiments (default always, all)\n"
       "  --producer-config K=V,...  extra librdkafka producer settings (applied last)\n"
@@ -266,6 +272,10 @@ std::optional<options> parse_args(int argc, char** argv) {
       o.iperf = false;
     } else if (a == "--floors-only") {
       o.floors_only = true;
+    } else if (a == "--page-cache-mb") {
+      double mb = 0;
+      good = number(mb) && mb >= 64;
+      if (good) o.page_cache_mb = static_cast<uint64_t>(mb);
     } else if (a == "--keep") {
       o.keep = true;
     } else {
@@ -520,16 +530,77 @@ latency_summary measure_fsync(const std::string& dir, double seconds) {
   return summarize(std::move(samples));
 }
 
-// Runs argv (execvp) with stdout and stderr sent to `log_path` (or /dev/null if empty).
-pid_t spawn(const std::vector<std::string>& args, const std::string& log_path) {
+// A memory cgroup for the broker (--page-cache-mb): its page cache then stays at the limit and
+// is recycled by reclaim, as on a broker that has run for a while, instead of growing into
+// memory the guest has not touched lately. On these VMs that memory was handed back to the
+// host (free page reporting), and every first touch of a page costs a host fault: `dd` of 6 GB
+// into such memory ran at 0.70-0.77 GB/s against 1.8 GB/s into memory freed just before
+// (bench/RESULTS.md). cgroup v2 if the memory controller is enabled there, else v1; removed at
+// exit (a v1 cgroup's remaining page cache moves to its parent).
+class memory_cgroup {
+ public:
+  explicit memory_cgroup(uint64_t mb) {
+    std::string name = "spate-kafka-bench-" + std::to_string(::getpid());
+    std::string bytes = std::to_string(mb << 20);
+    if (read_text("/sys/fs/cgroup/cgroup.controllers").find("memory") != std::string::npos) {
+      try_make("/sys/fs/cgroup/" + name, "memory.max", bytes);
+    }
+    if (_dir.empty() && fs::is_directory("/sys/fs/cgroup/memory")) {
+      try_make("/sys/fs/cgroup/memory/" + name, "memory.limit_in_bytes", bytes);
+    }
+    if (_dir.empty()) {
+      std::fprintf(stderr,
+                   "kafka_bench: --page-cache-mb: cannot create a memory cgroup (needs root and a "
+                   "cgroup v2 memory controller or a v1 memory hierarchy under /sys/fs/cgroup)\n");
+      std::exit(2);  // before any broker started
+    }
+    _procs = _dir + "/cgroup.procs";
+  }
+  ~memory_cgroup() {
+    if (!_dir.empty()) ::rmdir(_dir.c_str());
+  }
+  memory_cgroup(const memory_cgroup&) = delete;
+  memory_cgroup& operator=(const memory_cgroup&) = delete;
+  const std::string& procs() const { return _procs; }
+  const std::string& dir() const { return _dir; }
+
+ private:
+  void try_make(const std::string& dir, const std::string& limit_file, const std::string& bytes) {
+    if (::mkdir(dir.c_str(), 0755) != 0) return;
+    std::ofstream limit(dir + "/" + limit_file);
+    limit << bytes;
+    limit.flush();
+    if (!limit) {
+      ::rmdir(dir.c_str());
+      return;
+    }
+    _dir = dir;
+  }
+  std::string _dir;
+  std::string _procs;
+};
+
+// Set while the broker is to run in a memory cgroup (main); read by broker_process.
+const memory_cgroup* broker_cgroup = nullptr;
+
+// Runs argv (execvp) with stdout and stderr sent to `log_path` (or /dev/null if empty), in the
+// cgroup whose cgroup.procs file is `cgroup_procs`, if given.
+pid_t spawn(const std::vector<std::string>& args, const std::string& log_path,
+            const std::string& cgroup_procs = {}) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   // Truncated here, before the fork: whoever reads the log next must not see an older run's.
   const char* out = log_path.empty() ? "/dev/null" : log_path.c_str();
   int fd = ::open(out, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+  const char* procs = cgroup_procs.empty() ? nullptr : cgroup_procs.c_str();
   pid_t pid = ::fork();
   if (pid == 0) {
+    if (procs) {  // only async-signal-safe calls between fork and exec
+      int c = ::open(procs, O_WRONLY | O_CLOEXEC);
+      if (c < 0 || ::write(c, "0", 1) != 1) _exit(126);
+      ::close(c);
+    }
     if (fd >= 0) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
@@ -630,7 +701,7 @@ class broker_process {
     for (auto& a : args) _cmd += (_cmd.empty() ? "" : " ") + a;
     int64_t spawned = now_ns();
     _spawned_ns = spawned;
-    _pid = spawn(args, _log);
+    _pid = spawn(args, _log, broker_cgroup ? broker_cgroup->procs() : std::string());
     if (_pid <= 0) return false;
     _died = false;
     running_broker.store(_pid);
@@ -1648,7 +1719,17 @@ int main(int argc, char** argv) {
   std::printf("machine: %s, %ld CPUs (%s), kernel %s; librdkafka %s; load average %s\n", u.nodename,
               sysconf(_SC_NPROCESSORS_ONLN), cpu.c_str(), u.release, rd_kafka_version_str(),
               load_average().c_str());
-  std::printf("broker: %s\n\n", o.spate.c_str());
+  std::printf("broker: %s\n", o.spate.c_str());
+  std::optional<memory_cgroup> cgroup;
+  if (o.page_cache_mb > 0) {
+    cgroup.emplace(o.page_cache_mb);
+    broker_cgroup = &*cgroup;
+    std::printf("broker memory cgroup: %s, %" PRIu64
+                " MB (its page cache stays full and is recycled, as on a broker that has run "
+                "for a while)\n",
+                cgroup->dir().c_str(), o.page_cache_mb);
+  }
+  std::printf("\n");
 
   // Floors.
   floors f;
