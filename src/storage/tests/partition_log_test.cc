@@ -34,6 +34,12 @@ class partition_log_test : public ::testing::Test {
     EXPECT_TRUE(r) << r.error().message();
     return r ? *r : append_result{};
   }
+  // Appends `b` and adds the bytes the log stored (base offset set) to `expected`.
+  void append_expecting(partition_log& log, byte_buffer b, byte_buffer& expected) {
+    auto a = append(log, b);
+    set_base_offset(b, a.base_offset);
+    append_bytes(expected, b);
+  }
   static result<append_result> try_append(partition_log& log, byte_buffer b) {
     return log.append(b, now);
   }
@@ -994,10 +1000,7 @@ TEST_F(partition_log_test, preallocation_fills_ahead_and_roll_and_close_cut_back
   byte_buffer expected;
   {
     auto log = open(cfg);
-    auto b = test::make_batch(2, 1000);
-    auto a = append(*log, b);
-    set_base_offset(b, a.base_offset);
-    append_bytes(expected, b);
+    append_expecting(*log, test::make_batch(2, 1000), expected);
     _flusher.zero_fill().drain();
     // Zeros lie ahead of the data in the active segment's file.
     EXPECT_GT(log_files_size(_dir / "t-0"), log->size_bytes() + (512 << 10));
@@ -1040,10 +1043,7 @@ TEST_F(partition_log_test, preallocation_writes_no_zeros_until_the_first_append)
     _flusher.zero_fill().drain();
     EXPECT_EQ(log_files_size(dir), 0u);
     for (int i = 0; i < 3; ++i) {
-      auto b = test::make_batch(2, 1000);
-      auto a = append(*log, b);
-      set_base_offset(b, a.base_offset);
-      append_bytes(expected, b);
+      append_expecting(*log, test::make_batch(2, 1000), expected);
     }
     // After the first append the filler works as before: about a chunk of zeros ahead.
     _flusher.zero_fill().drain();
@@ -1087,10 +1087,8 @@ TEST_F(partition_log_test, appends_racing_the_zero_filling_keep_every_byte) {
   {
     auto log = open(cfg);
     for (int i = 0; i < 400; ++i) {
-      auto b = test::make_batch(1 + i % 3, 100 + static_cast<size_t>(i % 7) * 300);
-      auto a = append(*log, b);
-      set_base_offset(b, a.base_offset);
-      append_bytes(expected, b);
+      append_expecting(*log, test::make_batch(1 + i % 3, 100 + static_cast<size_t>(i % 7) * 300),
+                       expected);
       // Now and then let the filler catch up (a sync's wait, or its whole job), so that jobs
       // start both behind and ahead of the owner's writes.
       if (i % 10 == 9) {
@@ -1267,10 +1265,7 @@ TEST_F(partition_log_test, buffered_appends_reserve_blocks_ahead_and_free_them_a
   {
     auto log = open(buffered(flush_policy::os));
     for (int i = 0; i < 40; ++i) {
-      auto b = test::make_batch(4, 1000);
-      auto a = append(*log, b);
-      set_base_offset(b, a.base_offset);
-      append_bytes(expected, b);
+      append_expecting(*log, test::make_batch(4, 1000), expected);
     }
     if (storage_metrics::get().reserve_failures.value() != failures) {
       GTEST_SKIP() << "no fallocate on the test folder's file system";
@@ -1285,10 +1280,7 @@ TEST_F(partition_log_test, buffered_appends_reserve_blocks_ahead_and_free_them_a
     ASSERT_TRUE(log->roll());
     log->wait_for_rolls();
     EXPECT_EQ(allocated_bytes(files[0]), round_to_block(expected.size()));
-    auto b = test::make_batch(2, 1000);
-    auto a = append(*log, b);
-    set_base_offset(b, a.base_offset);
-    append_bytes(expected, b);
+    append_expecting(*log, test::make_batch(2, 1000), expected);
     files = log_files(dir);
     ASSERT_EQ(files.size(), 2u);
     EXPECT_GE(allocated_bytes(files[1]), segment::reserve_window_min);
@@ -1331,10 +1323,7 @@ TEST_F(faulty_log_test, a_failed_reservation_loses_no_append) {
   {
     auto log = open_faulty(buffered(flush_policy::os));
     for (int i = 0; i < 100; ++i) {
-      auto b = test::make_batch(4, 1000);
-      auto a = append(*log, b);
-      set_base_offset(b, a.base_offset);
-      append_bytes(expected, b);
+      append_expecting(*log, test::make_batch(4, 1000), expected);
     }
     EXPECT_EQ(_faulty.reserves(), 1u);
     EXPECT_EQ(storage_metrics::get().reserve_failures.value(), failures + 1);
@@ -1353,20 +1342,14 @@ TEST_F(faulty_log_test, a_torn_write_into_reserved_blocks_is_cut_and_appends_go_
   auto log = open_faulty(buffered(flush_policy::os));
   byte_buffer expected;
   for (int i = 0; i < 10; ++i) {
-    auto b = test::make_batch(4, 1000);
-    auto a = append(*log, b);
-    set_base_offset(b, a.base_offset);
-    append_bytes(expected, b);
+    append_expecting(*log, test::make_batch(4, 1000), expected);
   }
   uint64_t reserves = _faulty.reserves();
   _faulty.fail_writes_after(100, EIO);
   ASSERT_FALSE(try_append(*log, test::make_batch(4, 1000)));
   _faulty.clear_faults();
   EXPECT_EQ(std::filesystem::file_size(log_files(_dir / "t-0")[0]), expected.size());
-  auto b = test::make_batch(4, 1000);
-  auto a = append(*log, b);
-  set_base_offset(b, a.base_offset);
-  append_bytes(expected, b);
+  append_expecting(*log, test::make_batch(4, 1000), expected);
   EXPECT_GT(_faulty.reserves(), reserves);
   EXPECT_EQ(read_all(*log), expected);
 }
