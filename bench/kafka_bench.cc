@@ -542,7 +542,8 @@ class memory_cgroup {
   explicit memory_cgroup(uint64_t mb) {
     std::string name = "spate-kafka-bench-" + std::to_string(::getpid());
     std::string bytes = std::to_string(mb << 20);
-    if (read_text("/sys/fs/cgroup/cgroup.controllers").find("memory") != std::string::npos) {
+    // v2 only where the root hands the memory controller down to its children.
+    if (read_text("/sys/fs/cgroup/cgroup.subtree_control").find("memory") != std::string::npos) {
       try_make("/sys/fs/cgroup/" + name, "memory.max", bytes);
     }
     if (_dir.empty() && fs::is_directory("/sys/fs/cgroup/memory")) {
@@ -556,8 +557,13 @@ class memory_cgroup {
     }
     _procs = _dir + "/cgroup.procs";
   }
-  ~memory_cgroup() {
-    if (!_dir.empty()) ::rmdir(_dir.c_str());
+  ~memory_cgroup() { remove(); }
+  // Removes the cgroup (the broker must have exited); also called by die().
+  void remove() const {
+    if (!_dir.empty() && ::rmdir(_dir.c_str()) != 0 && errno != ENOENT) {
+      std::fprintf(stderr, "kafka_bench: could not remove %s: %s\n", _dir.c_str(),
+                   std::strerror(errno));
+    }
   }
   memory_cgroup(const memory_cgroup&) = delete;
   memory_cgroup& operator=(const memory_cgroup&) = delete;
@@ -596,14 +602,18 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log_path,
   const char* procs = cgroup_procs.empty() ? nullptr : cgroup_procs.c_str();
   pid_t pid = ::fork();
   if (pid == 0) {
-    if (procs) {  // only async-signal-safe calls between fork and exec
-      int c = ::open(procs, O_WRONLY | O_CLOEXEC);
-      if (c < 0 || ::write(c, "0", 1) != 1) _exit(126);
-      ::close(c);
-    }
     if (fd >= 0) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
+    }
+    if (procs) {  // only async-signal-safe calls between fork and exec
+      int c = ::open(procs, O_WRONLY | O_CLOEXEC);
+      if (c < 0 || ::write(c, "0", 1) != 1) {
+        static const char msg[] = "kafka_bench: could not join the broker's memory cgroup\n";
+        (void)!::write(2, msg, sizeof msg - 1);
+        _exit(126);
+      }
+      ::close(c);
     }
     ::execvp(argv[0], argv.data());
     _exit(127);
@@ -899,6 +909,7 @@ using config_list = std::vector<std::pair<std::string, std::string>>;
     ::kill(b, SIGTERM);
     reap(b, 30, SIGKILL);
   }
+  if (broker_cgroup) broker_cgroup->remove();
   std::exit(1);
 }
 

@@ -54,7 +54,8 @@ class file {
   // Reserves disk blocks for [pos, pos + len) without changing the file's size (Linux
   // fallocate with FALLOC_FL_KEEP_SIZE), so later writes there allocate nothing. Blocks
   // reserved past the end stay until a truncate, which frees everything past the new size.
-  // Fails with EOPNOTSUPP where the file system cannot (the default); then nothing changed.
+  // Fails with EOPNOTSUPP where the file system cannot (the default). Another failure (ENOSPC)
+  // may leave part of the range reserved: truncate to the size to be sure it is freed.
   virtual status reserve(uint64_t pos, uint64_t len);
   virtual result<uint64_t> size() = 0;
   // The OS descriptor for zero-copy sendfile, or -1 if this file has none.

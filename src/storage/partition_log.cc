@@ -270,6 +270,7 @@ status partition_log::recover(log_recovery_report& report) {
   SPATE_TRY(active().sync());
   auto sync_files = sync_files_for(active());
   if (!sync_files) return sync_files.error();
+  active().note_reserved_by_earlier_process();
   prepare_ahead();
 
   {
@@ -603,7 +604,7 @@ status partition_log::roll_locked() {
   // owner must not wait for that write (zero_fill.h). Done after the last step that can fail,
   // so a failed roll leaves the active segment filling as before.
   std::shared_ptr<zero_fill_state> zero = old.release_zero_fill();
-  bool reserved = old.reserved_past_end();
+  bool reserved = old.release_reserved();
   std::string index_path = old.index_path();
   byte_buffer index = old.index_bytes();
   // The producer state as of the new segment's base: a restart replays at most the active
@@ -828,6 +829,8 @@ status partition_log::set_config(const log_config& config) {
   SPATE_TRY(config.validate());
   _config = config;
   active().set_reserve_ahead(_config.flush != flush_policy::always);
+  // Under `always` a reservation ahead makes each fdatasync convert extents: give it back.
+  if (_config.flush == flush_policy::always) active().free_reserved();
   std::lock_guard lock(_sync->mu);
   _sync->policy = config.flush;
   _sync->interval_ms = config.flush_interval_ms;

@@ -1,6 +1,7 @@
 #include "storage/segment.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 
 #include "base/crc32c.h"
@@ -71,6 +72,7 @@ segment::~segment() {
   // A job of the filler's thread may still be writing zeros into this file: it must not
   // outlive the segment's use of the file. (Removed files only make later jobs fail.)
   if (_zero) (void)zero_fill_stop(*_zero);
+  (void)release_reserved();  // the budget only; blocks left are freed at the next open's roll
 }
 
 void segment::start_zero_fill(zero_filler& filler, uint64_t chunk, uint64_t limit) {
@@ -230,7 +232,7 @@ status segment::append(std::span<const bytes_view> batches, std::span<const batc
   auto written = _log->write_gather_at(_size, batches);
   if (!written) {
     if (_zero) zero_fill_after_cut(*_zero, _size);
-    _reserved_end = 0;  // the cut below frees them
+    (void)release_reserved();  // the cut below frees them
     // Nothing of a failed append may stay: a torn batch would be served, or cut by recovery
     // after later batches were acknowledged. The whole run goes, not just its torn tail: its
     // batches were not yet counted in the size, the indexes or the offsets, so every one of
@@ -238,14 +240,25 @@ status segment::append(std::span<const bytes_view> batches, std::span<const batc
     if (!_log->truncate(_size)) _broken = true;
     return written;
   }
+  uint64_t old_size = _size;
   uint64_t position = _size;
   for (const auto& h : headers) {
     note_batch(position, h);
     position += h.total_size();
   }
+  consume_reserved(old_size);
   if (_zero) _filler->maybe_fill(_zero, _size);
   return ok();
 }
+
+namespace {
+// Bytes reserved past the data of every segment in the process, and the most there may be:
+// reserved blocks are disk space no other file can use, so on a nearly full disk many busy
+// partitions must not hold gigabytes of it (an append elsewhere would fail with ENOSPC
+// sooner). Past the budget a segment appends without reserving until space is handed back.
+std::atomic<uint64_t> reserved_ahead_total{0};
+constexpr uint64_t reserved_ahead_budget = 256ull << 20;
+}  // namespace
 
 void segment::reserve_for(uint64_t end) {
   // The window grows with the data: a segment holding N bytes reserves about N more, at
@@ -258,21 +271,43 @@ void segment::reserve_for(uint64_t end) {
   if (end + window / 2 <= _reserved_end) return;
   uint64_t from = std::max(_reserved_end, _size);
   uint64_t to = round_up(end + window);
+  uint64_t len = to - from;
+  if (reserved_ahead_total.fetch_add(len) + len > reserved_ahead_budget) {
+    reserved_ahead_total.fetch_sub(len);
+    return;  // over the budget: this append goes without; a later one may reserve
+  }
   if (auto st = _log->reserve(from, to - from); !st) {
+    reserved_ahead_total.fetch_sub(len);
     // Unsupported here (tmpfs before 5.x, some network file systems) or no space: appends go
-    // on without, and a full disk fails the write itself with ENOSPC.
+    // on without, and a full disk fails the write itself with ENOSPC. A failed fallocate may
+    // still have allocated part of the range, so the file is cut back at roll or close.
     _reserve = false;
+    _reserve_failed = true;
+    _trim_needed = true;
     storage_metrics::get().reserve_failures.inc();
     return;
   }
   _reserved_end = to;
 }
 
-void segment::free_reserved() {
-  if (!reserved_past_end()) return;
-  // A truncate to the same size frees every block past it (ext4, xfs).
-  if (!_log->truncate(_size)) storage_metrics::get().reserve_failures.inc();
+void segment::consume_reserved(uint64_t old_size) {
+  if (_reserved_end <= old_size) return;
+  reserved_ahead_total.fetch_sub(std::min(_size, _reserved_end) - old_size);
+}
+
+bool segment::release_reserved() {
+  bool trim = reserved_past_end();
+  if (_reserved_end > _size) reserved_ahead_total.fetch_sub(_reserved_end - _size);
   _reserved_end = 0;
+  _trim_needed = false;
+  return trim;
+}
+
+void segment::free_reserved() {
+  // A truncate to the same size frees every block past it (ext4, xfs).
+  if (release_reserved() && !_log->truncate(_size)) {
+    storage_metrics::get().reserve_failures.inc();
+  }
 }
 
 result<std::optional<batch_header>> segment::header_at(uint64_t position) const {

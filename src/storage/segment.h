@@ -142,12 +142,22 @@ class segment {
   // `always`: an fdatasync that must also convert the reserved (unwritten) extents took
   // longer. The window ahead grows with the segment, up to reserve_window_max, so that a
   // partition that gets little data reserves little. Owner thread.
-  void set_reserve_ahead(bool on) { _reserve = on; }
+  // All segments of the process together hold at most 256 MiB reserved past their data, so
+  // that on a nearly full disk reservations cannot take the space other files' appends need.
+  // After a failed reservation the segment never tries again.
+  void set_reserve_ahead(bool on) { _reserve = on && !_reserve_failed; }
   // Whether blocks may be reserved past size(): the file needs a truncate to its size to
   // free them (roll, close). Owner thread.
-  bool reserved_past_end() const { return _reserved_end > _size; }
-  // Frees blocks reserved past size() (close). Failures only count: they cost disk space
-  // until the segment is deleted, never data.
+  bool reserved_past_end() const { return _reserved_end > _size || _trim_needed; }
+  // A segment reopened after a crash may hold blocks an earlier process reserved: its roll
+  // or close then frees them too. Owner thread.
+  void note_reserved_by_earlier_process() { _trim_needed = true; }
+  // Stops counting this segment's reservation and returns reserved_past_end() as it was, for
+  // a roll, whose work then truncates the closed file. Owner thread.
+  bool release_reserved();
+  // release_reserved, then frees the blocks (a truncate to size(): close, or a switch to
+  // `always`). Failures only count: they cost disk space until the segment is deleted,
+  // never data.
   void free_reserved();
   static constexpr uint64_t reserve_window_min = 64 * 1024;
   static constexpr uint64_t reserve_window_max = 8 * 1024 * 1024;
@@ -220,8 +230,12 @@ class segment {
   std::shared_ptr<zero_fill_state> _zero;  // set while zero-filling ahead
   zero_filler* _filler = nullptr;
   void reserve_for(uint64_t end);
-  bool _reserve = false;       // set_reserve_ahead
-  uint64_t _reserved_end = 0;  // blocks reserved up to here (0: none past the data)
+  // After an append that began at `old_size`: the part of the reservation it used.
+  void consume_reserved(uint64_t old_size);
+  bool _reserve = false;         // set_reserve_ahead
+  bool _reserve_failed = false;  // a reservation failed: never again for this segment
+  bool _trim_needed = false;     // blocks may lie past the data that _reserved_end does not cover
+  uint64_t _reserved_end = 0;    // blocks reserved up to here (0: none past the data)
 };
 
 }  // namespace spate::storage
