@@ -30,6 +30,9 @@
 //   B5  B4 with acks=all against --flush-policy always; the ack latency (delivery report -
 //       intended) is printed too, since only it includes the fdatasync
 //   B6  broker CPU per record, from B1 (B2 and B3 printed beside it)
+//   M16 (only with --cases M16) B2's workload from 16 producers at once, each its own
+//       connection, sharing B2's client-side queue budget: group commit and gathered
+//       appends across connections
 //   B7  idle RSS of a fresh broker; max RSS while producing and tailing 100 partitions
 //   B8  (only when asked for: it writes --b8-gb of log) start-up on a large log: fills
 //       --b8-gb GB into --partitions partitions (acks=1, `os`), then restarts the broker on
@@ -143,7 +146,8 @@ void usage() {
       "                     disk under test, not tmpfs (default ./kafka_bench.data; removed)\n"
       "  --seconds          measured window per case (default 10)\n"
       "  --warmup           unmeasured time before each window (default 1)\n"
-      "  --cases            which cases to run (default all but B8; B6 comes from B1)\n"
+      "  --cases            which cases to run (default all but B8 and M16; B6 comes from\n"
+      "                     B1); M16: B2's workload from 16 producers at once\n"
       "  --partitions       partitions of the topic in B1-B5 (default 8)\n"
       "  --load-partitions  partitions in B7 (default 100)\n"
       "  --cores            broker --cores (default: the broker's default)\n"
@@ -1231,6 +1235,12 @@ snapshot take(pid_t broker, const producer& p, const consumer* c) {
           proc_context_switches(broker)};
 }
 
+snapshot take(pid_t broker, const std::vector<std::unique_ptr<producer>>& ps, const consumer* c) {
+  snapshot s = take(broker, *ps.front(), c);
+  for (size_t i = 1; i < ps.size(); ++i) s.acked += ps[i]->stats.acked.load();
+  return s;
+}
+
 void fill_window(case_result& r, const snapshot& a, const snapshot& b) {
   r.window_s = static_cast<double>(b.t_ns - a.t_ns) / 1e9;
   r.produced = b.acked - a.acked;
@@ -1276,9 +1286,12 @@ void print_case_line(const case_result& r) {
 
 // B1, B2, B3, B7: one producer as fast as it goes, or at `pace` msgs/s if not 0 (plus, if
 // `tail`, a consumer tailing it).
+// `producers` > 1: that many librdkafka producers (each its own connection and threads), fed
+// round robin by this thread, as OMB's many-producer workloads are: the broker then gathers
+// batches from several connections into one append and one fdatasync.
 case_result run_throughput(const options& o, const std::string& id, const std::string& what,
                            const std::string& flush, const std::string& acks, int partitions,
-                           bool tail, double pace = 0) {
+                           bool tail, double pace = 0, int producers = 1) {
   case_result r;
   r.id = id;
   r.what = what;
@@ -1298,19 +1311,22 @@ case_result run_throughput(const options& o, const std::string& id, const std::s
   std::vector<char> payload(value_size);
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>((i * 131 + 7) % 251);
   {
+    // The producers share one client-side budget: as many messages queued in all as one
+    // producer of B1/B2 may queue.
     config_list pc = {{"acks", acks},
                       {"linger.ms", "5"},
-                      {"queue.buffering.max.messages", "200000"},
-                      {"queue.buffering.max.kbytes", "262144"}};
+                      {"queue.buffering.max.messages", std::to_string(200000 / producers)},
+                      {"queue.buffering.max.kbytes", std::to_string(262144 / producers)}};
     for (auto& kv : parse_config(o.producer_config)) pc.push_back(kv);
-    producer p(b.bootstrap(), pc);
-    p.create_topic(partitions);
+    std::vector<std::unique_ptr<producer>> ps;
+    for (int i = 0; i < producers; ++i) ps.push_back(std::make_unique<producer>(b.bootstrap(), pc));
+    ps.front()->create_topic(partitions);
     std::unique_ptr<consumer> c;
     if (tail) {
       c = std::make_unique<consumer>(b.bootstrap(), partitions);
       c->start();
     }
-    p.start_polling();
+    for (auto& p : ps) p->start_polling();
     rss_sampler rss(b.pid());
     int64_t began = now_ns();
     int64_t window_start = began + static_cast<int64_t>(o.warmup * 1e9);
@@ -1320,7 +1336,8 @@ case_result run_throughput(const options& o, const std::string& id, const std::s
     snapshot last_sample{};
     int64_t next_sample = 0;
     for (uint64_t seq = 0;;) {
-      auto sent = p.try_send(payload.data(), payload.size(), false, seq, 10000000);
+      auto sent =
+          ps[seq % ps.size()]->try_send(payload.data(), payload.size(), false, seq, 10000000);
       if (sent == producer::sent::error) break;
       if (sent == producer::sent::yes && (++seq & 63) != 0) continue;
       int64_t t = now_ns();
@@ -1332,13 +1349,13 @@ case_result run_throughput(const options& o, const std::string& id, const std::s
         }
       }
       if (!first && t >= window_start) {
-        first = take(b.pid(), p, c.get());
+        first = take(b.pid(), ps, c.get());
         last_sample = *first;
         next_sample = t + 1000000000;
         attached.emplace(o, id, b.pid());
       }
       if (first && t >= next_sample) {
-        snapshot s = take(b.pid(), p, c.get());
+        snapshot s = take(b.pid(), ps, c.get());
         double dt = static_cast<double>(s.t_ns - last_sample.t_ns) / 1e9;
         r.lags.push_back({static_cast<double>(s.t_ns - first->t_ns) / 1e9,
                           static_cast<int64_t>(s.acked) - static_cast<int64_t>(s.consumed),
@@ -1349,18 +1366,20 @@ case_result run_throughput(const options& o, const std::string& id, const std::s
       }
       if (!b.alive()) r.broker_died = true;
       if (t >= window_end || r.broker_died) {
-        if (!first) first = take(b.pid(), p, c.get());
-        fill_window(r, *first, take(b.pid(), p, c.get()));
+        if (!first) first = take(b.pid(), ps, c.get());
+        fill_window(r, *first, take(b.pid(), ps, c.get()));
         break;
       }
     }
     attached.reset();
     r.rss_max_kb = rss.max_kb();
     r.rss_hwm_kb = proc_status_kb(b.pid(), "VmHWM:");
-    r.failed = p.stats.failed.load();
-    if (r.failed) {
-      std::printf("  last delivery error: %s\n",
-                  rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(p.stats.last_error.load())));
+    for (auto& p : ps) {
+      r.failed += p->stats.failed.load();
+      if (p->stats.failed.load()) {
+        std::printf("  last delivery error: %s\n",
+                    rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(p->stats.last_error.load())));
+      }
     }
     if (c && c->stats.errors.load()) {
       std::printf("  consumer errors: %" PRIu64 " (last: %s)\n", c->stats.errors.load(),
@@ -1776,6 +1795,10 @@ int main(int argc, char** argv) {
     return run_throughput(o, "B2", "produce, acks=all, linger.ms=5", "always", "all", o.partitions,
                           false);
   });
+  run_if("M16", [&] {
+    return run_throughput(o, "M16", "produce from 16 producers, acks=all, linger.ms=5", "always",
+                          "all", o.partitions, false, 0, 16);
+  });
   run_if("B3", [&] {
     double pace = o.b3_rate;
     if (pace == 0 && res.count("B1")) pace = 0.7 * res["B1"].produce_rate();
@@ -1858,6 +1881,15 @@ int main(int argc, char** argv) {
                strf("%.0f k msgs/s", r.produce_rate() / 1e3),
                strf("4 x 127 k = %.0f k msgs/s", 4 * redis_fsync_always_msgs / 1e3),
                r.produce_rate() / (4 * redis_fsync_always_msgs)});
+  }
+  if (has("M16")) {
+    auto& r = res["M16"];
+    double bytes = r.produce_rate() * value_size;
+    print_row({"M16", "16 producers, acks=all throughput",
+               strf2("%.1f MB/s (%.0f k msgs/s)", bytes / mb, r.produce_rate() / 1e3),
+               strf("0.5 x W_seq = %.0f MB/s", 0.5 * f.w_seq / mb), bytes / (0.5 * f.w_seq)});
+    print_row({"M16", "  broker CPU per record", strf("%.2f µs", r.broker_us_per_record()), "1 µs",
+               r.broker_us_per_record(), true});
   }
   if (has("B3")) {
     auto& r = res["B3"];
