@@ -219,16 +219,10 @@ status segment::append(std::span<const bytes_view> batches, std::span<const batc
   SPATE_ASSERT(!_broken);
   if (batches.empty()) return ok();
   SPATE_ASSERT(headers.front().base_offset == _next);
-  if (_zero) {
-    uint64_t end = _size;
-    for (const auto& h : headers) end += h.total_size();
-    zero_fill_before_write(*_zero, end);
-  }
-  if (_reserve) {
-    uint64_t end = _size;
-    for (const auto& h : headers) end += h.total_size();
-    reserve_for(end);
-  }
+  uint64_t end = _size;
+  for (const auto& h : headers) end += h.total_size();
+  if (_zero) zero_fill_before_write(*_zero, end);
+  if (_reserve) reserve_for(end);
   auto written = _log->write_gather_at(_size, batches);
   if (!written) {
     if (_zero) zero_fill_after_cut(*_zero, _size);
@@ -276,7 +270,7 @@ void segment::reserve_for(uint64_t end) {
     reserved_ahead_total.fetch_sub(len);
     return;  // over the budget: this append goes without; a later one may reserve
   }
-  if (auto st = _log->reserve(from, to - from); !st) {
+  if (auto st = _log->reserve(from, len); !st) {
     reserved_ahead_total.fetch_sub(len);
     // Unsupported here (tmpfs before 5.x, some network file systems) or no space: appends go
     // on without, and a full disk fails the write itself with ENOSPC. A failed fallocate may
