@@ -684,10 +684,13 @@ double measure_bw_tcp(double seconds) {
 // The broker of the case in progress, for die() to stop.
 std::atomic<pid_t> running_broker{-1};
 
-// One `spate broker` child on a fresh data folder; stopped (SIGTERM, clean shutdown) and its
-// folder removed when destroyed. Owned by the main thread.
+// One `spate broker` child on a fresh data folder; stopped (SIGTERM, clean shutdown) when
+// destroyed, its folder removed then or with --dir at the end (stop()). Owned by the main thread.
 class broker_process {
  public:
+  // A stopped case's data stays until the run ends while the disk has this much free.
+  static constexpr uintmax_t keep_data_while_free = 16ull << 30;
+
   broker_process(const options& o, std::string id) : _o(o), _id(std::move(id)) {
     _data = _o.dir + "/broker-" + _id;
     _log = _o.dir + "/broker-" + _id + ".log";
@@ -799,7 +802,12 @@ class broker_process {
     }
     if (!_o.keep && !_data.empty()) {
       std::error_code ec;
-      fs::remove_all(_data, ec);
+      // The folder goes at the end of the run, with --dir, while the disk has room: deleting
+      // a case's gigabytes frees their page cache at once, and on a VM with free page
+      // reporting (virtio-balloon) the guest then hands that memory to the host over the
+      // next seconds, which stalled the following case by 35-100 ms every other second
+      // (bench/RESULTS.md, session 8: gone with the balloon driver unbound).
+      if (fs::space(_o.dir, ec).available < keep_data_while_free) fs::remove_all(_data, ec);
       if (!_keep_log) fs::remove(_log, ec);
       ::sync();  // this case's writeback is not charged to the next
     }

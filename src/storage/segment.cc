@@ -250,9 +250,34 @@ namespace {
 // reserved blocks are disk space no other file can use, so on a nearly full disk many busy
 // partitions must not hold gigabytes of it (an append elsewhere would fail with ENOSPC
 // sooner). Past the budget a segment appends without reserving until space is handed back.
+// The gauge spate_storage_reserved_ahead_bytes follows the total.
 std::atomic<uint64_t> reserved_ahead_total{0};
-constexpr uint64_t reserved_ahead_budget = 256ull << 20;
+std::atomic<uint64_t> reserved_ahead_budget{segment::default_reserve_budget};
+
+// Takes `len` from the budget; false (and nothing taken) when it would go over.
+bool take_reserved(uint64_t len) {
+  if (reserved_ahead_total.fetch_add(len) + len > reserved_ahead_budget.load()) {
+    reserved_ahead_total.fetch_sub(len);
+    return false;
+  }
+  storage_metrics::get().reserved_ahead_bytes.add(static_cast<double>(len));
+  return true;
+}
+
+void give_back_reserved(uint64_t len) {
+  if (len == 0) return;
+  reserved_ahead_total.fetch_sub(len);
+  storage_metrics::get().reserved_ahead_bytes.add(-static_cast<double>(len));
+}
 }  // namespace
+
+uint64_t segment::set_reserve_budget(uint64_t bytes) {
+  return reserved_ahead_budget.exchange(bytes);
+}
+
+uint64_t segment::reserved_ahead_bytes() {
+  return reserved_ahead_total.load();
+}
 
 void segment::reserve_for(uint64_t end) {
   // The window grows with the data: a segment holding N bytes reserves about N more, at
@@ -266,12 +291,9 @@ void segment::reserve_for(uint64_t end) {
   uint64_t from = std::max(_reserved_end, _size);
   uint64_t to = round_up(end + window);
   uint64_t len = to - from;
-  if (reserved_ahead_total.fetch_add(len) + len > reserved_ahead_budget) {
-    reserved_ahead_total.fetch_sub(len);
-    return;  // over the budget: this append goes without; a later one may reserve
-  }
+  if (!take_reserved(len)) return;  // over the budget: appends go without until some is freed
   if (auto st = _log->reserve(from, len); !st) {
-    reserved_ahead_total.fetch_sub(len);
+    give_back_reserved(len);
     // Unsupported here (tmpfs before 5.x, some network file systems) or no space: appends go
     // on without, and a full disk fails the write itself with ENOSPC. A failed fallocate may
     // still have allocated part of the range, so the file is cut back at roll or close.
@@ -286,12 +308,12 @@ void segment::reserve_for(uint64_t end) {
 
 void segment::consume_reserved(uint64_t old_size) {
   if (_reserved_end <= old_size) return;
-  reserved_ahead_total.fetch_sub(std::min(_size, _reserved_end) - old_size);
+  give_back_reserved(std::min(_size, _reserved_end) - old_size);
 }
 
 bool segment::release_reserved() {
   bool trim = reserved_past_end();
-  if (_reserved_end > _size) reserved_ahead_total.fetch_sub(_reserved_end - _size);
+  if (_reserved_end > _size) give_back_reserved(_reserved_end - _size);
   _reserved_end = 0;
   _trim_needed = false;
   return trim;

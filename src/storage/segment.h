@@ -142,8 +142,9 @@ class segment {
   // `always`: an fdatasync that must also convert the reserved (unwritten) extents took
   // longer. The window ahead grows with the segment, up to reserve_window_max, so that a
   // partition that gets little data reserves little. Owner thread.
-  // All segments of the process together hold at most 256 MiB reserved past their data, so
-  // that on a nearly full disk reservations cannot take the space other files' appends need.
+  // All segments of the process together hold at most a budget reserved past their data
+  // (256 MiB; set_reserve_budget), so that on a nearly full disk reservations cannot take
+  // the space other files' appends need.
   // After a failed reservation the segment never tries again.
   void set_reserve_ahead(bool on) { _reserve = on && !_reserve_failed; }
   // Whether blocks may be reserved past size(): the file needs a truncate to its size to
@@ -161,6 +162,13 @@ class segment {
   void free_reserved();
   static constexpr uint64_t reserve_window_min = 64 * 1024;
   static constexpr uint64_t reserve_window_max = 8 * 1024 * 1024;
+  static constexpr uint64_t default_reserve_budget = 256ull << 20;
+  // The most all segments of the process may hold reserved past their data (default above);
+  // returns the previous budget. A lower budget applies to reservations made from now on.
+  // Any thread.
+  static uint64_t set_reserve_budget(uint64_t bytes);
+  // What all segments of the process hold reserved past their data now. Any thread.
+  static uint64_t reserved_ahead_bytes();
   ~segment();
 
   // The batch that holds `target`, or nullopt if target >= next_offset().

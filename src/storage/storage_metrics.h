@@ -23,6 +23,7 @@ struct storage_metrics {
   observe::counter& snapshot_failures;
   observe::counter& index_failures;
   observe::counter& reserve_failures;
+  observe::gauge& reserved_ahead_bytes;
   observe::counter& cleaner_passes;
   observe::counter& cleaner_failures;
   observe::counter& cleaner_bytes_read;
@@ -61,6 +62,9 @@ struct storage_metrics {
         r.counter("spate_storage_reserve_failures_total",
                   "Disk blocks not reserved ahead of appends (fallocate failed or unsupported; "
                   "the segment appends without), or not freed past a closed segment's end"),
+        r.gauge("spate_storage_reserved_ahead_bytes",
+                "Disk space reserved past the data of active segments (flush.policy os or "
+                "interval; freed at roll and close; at most the process's reservation budget)"),
         r.counter("spate_storage_cleaner_passes_total",
                   "Compaction passes that rewrote or checked a log's closed segments"),
         r.counter("spate_storage_cleaner_failures_total",

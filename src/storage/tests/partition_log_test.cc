@@ -1319,6 +1319,67 @@ TEST_F(partition_log_test, buffered_appends_reserve_blocks_ahead_and_free_them_a
   EXPECT_TRUE(holds_no_reservation(files[1]));
 }
 
+// All segments of the process together hold at most the reservation budget past their data,
+// however many partitions want more: past it appends go without reserving, the gauge follows
+// the total, and closing logs hands their share back so that others reserve again.
+TEST_F(partition_log_test, reservations_stay_within_the_process_budget) {
+  constexpr uint64_t budget = 2 << 20;
+  struct budget_guard {
+    uint64_t old;
+    ~budget_guard() { segment::set_reserve_budget(old); }
+  } guard{segment::set_reserve_budget(budget)};
+  uint64_t failures = storage_metrics::get().reserve_failures.value();
+  uint64_t base = segment::reserved_ahead_bytes();
+  double gauge_base = storage_metrics::get().reserved_ahead_bytes.value();
+  std::vector<std::unique_ptr<partition_log>> logs;
+  for (int p = 0; p < 4; ++p) {
+    auto log = partition_log::open(_fs, _dir / ("t-" + std::to_string(p)),
+                                   buffered(flush_policy::os), _flusher);
+    ASSERT_TRUE(log) << log.error().message();
+    logs.push_back(std::move(*log));
+  }
+  // Each log wants about its size again reserved ahead: ~6 MiB in all against 2 MiB.
+  auto batch = test::make_batch(16, 1000);
+  for (int i = 0; i < 48; ++i) {
+    for (auto& log : logs) {
+      append(*log, batch);
+      ASSERT_LE(segment::reserved_ahead_bytes() - base, budget);
+    }
+  }
+  if (storage_metrics::get().reserve_failures.value() != failures) {
+    GTEST_SKIP() << "no fallocate on the test folder's file system";
+  }
+  uint64_t held = segment::reserved_ahead_bytes() - base;
+  EXPECT_GE(held, budget / 2);
+  EXPECT_EQ(storage_metrics::get().reserved_ahead_bytes.value() - gauge_base,
+            static_cast<double>(held));
+  // The disk agrees: blocks past the data add up to what is counted (plus, per file, a
+  // little the file system may keep for the extent tree).
+  uint64_t past_data = 0;
+  for (int p = 0; p < 4; ++p) {
+    auto file = log_files(_dir / ("t-" + std::to_string(p)))[0];
+    uint64_t data = round_to_block(file, std::filesystem::file_size(file));
+    past_data += allocated_bytes(file) > data ? allocated_bytes(file) - data : 0;
+  }
+  EXPECT_LE(past_data, budget + 4 * segment::reserve_window_min);
+  EXPECT_GE(past_data, held);
+
+  // Closing three logs hands their share back; the fourth then reserves again.
+  for (int p : {0, 2, 3}) ASSERT_TRUE(logs[p]->close());
+  uint64_t after_close = segment::reserved_ahead_bytes() - base;
+  auto file1 = log_files(_dir / "t-1")[0];
+  for (int i = 0; i < 64; ++i) {
+    append(*logs[1], batch);
+    ASSERT_LE(segment::reserved_ahead_bytes() - base, budget);
+  }
+  EXPECT_GT(segment::reserved_ahead_bytes() - base, after_close);
+  EXPECT_FALSE(holds_no_reservation(file1));
+  ASSERT_TRUE(logs[1]->close());
+  EXPECT_EQ(segment::reserved_ahead_bytes(), base);
+  EXPECT_EQ(storage_metrics::get().reserved_ahead_bytes.value(), gauge_base);
+  EXPECT_TRUE(holds_no_reservation(file1));
+}
+
 // The reservation grows with the segment, so one fallocate covers many appends: 16 MiB in
 // 16 KiB batches takes a handful of them (16 with today's window), not one per batch.
 // `always` reserves nothing (an fdatasync that must also convert reserved extents is slower),
