@@ -95,13 +95,15 @@ class partition_log {
   // Appends several batches, in order, with the result of each exactly as append() would give
   // it one by one (out[i] is batches[i]'s), but writes the accepted ones together: one
   // gathered write (pwritev) of the caller's buffers per run, so the batches an owner takes
-  // in one turn cost one system call, not one each. A run ends early only at a roll, or before
-  // a batch whose idempotent producer already has a batch in it (its sequence check must see
-  // that one recorded). A failed write fails every batch of its run and leaves none of them
+  // in one turn cost one system call, not one each. A run ends early at a roll, before a
+  // batch whose idempotent producer already has a batch in it (its sequence check must see
+  // that one recorded), and before it would outgrow max_run_bytes (a batch larger than that
+  // is a run of its own). A failed write fails every batch of its run and leaves none of them
   // in the log; the batches before and after the run are unaffected. The buffers must stay
   // valid until this returns.
   std::vector<result<append_result>> append_all(std::span<const mutable_bytes> batches,
                                                 timestamp_ms now);
+  static constexpr uint64_t max_run_bytes = 512 * 1024;
 
   // Calls `cb` once the data below `end` meets the flush policy: on disk for `always` and
   // `interval`, at once (page cache) for `os`; or with the error that failed the log. Never

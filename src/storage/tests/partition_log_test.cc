@@ -694,6 +694,34 @@ TEST_F(faulty_log_test, torn_gathered_write_leaves_no_batch_of_its_run) {
   EXPECT_EQ(bases(read_bytes(*reopened, offset(0))), (std::vector<int64_t>{0, 2, 3}));
 }
 
+// A turn's run is written in pieces of at most max_run_bytes: large batches go one write each
+// (small ones still share one, above). So a write torn inside the third of four 300 KB batches
+// loses only the third and, as the disk stays full, the fourth; the first two are in the log.
+TEST_F(faulty_log_test, large_batches_of_a_turn_are_written_in_pieces) {
+  auto log = open_faulty();
+  std::vector<byte_buffer> run;
+  for (int i = 0; i < 4; ++i) run.push_back(test::make_batch(300, 1000));
+  ASSERT_GT(run[0].size() + run[1].size(), partition_log::max_run_bytes);
+  _faulty.set_path_filter(".log");
+  _faulty.fail_writes_after(run[0].size() + run[1].size() + 40, ENOSPC);
+  std::vector<mutable_bytes> views(run.begin(), run.end());
+  auto results = log->append_all(views, now);
+  ASSERT_EQ(results.size(), 4u);
+  ASSERT_TRUE(results[0]) << results[0].error().message();
+  ASSERT_TRUE(results[1]) << results[1].error().message();
+  EXPECT_EQ(results[1]->base_offset, offset(300));
+  for (size_t i : {2u, 3u}) {
+    ASSERT_FALSE(results[i]);
+    EXPECT_EQ(results[i].error().code, std::errc::no_space_on_device);
+  }
+  EXPECT_EQ(log->log_end(), offset(600));
+  EXPECT_EQ(log->size_bytes(), run[0].size() + run[1].size());
+  EXPECT_FALSE(log->failure());
+  _faulty.clear_faults();
+  EXPECT_EQ(bases(read_bytes(*log, offset(0), 4 << 20)), (std::vector<int64_t>{0, 300}));
+  EXPECT_TRUE(log->close());
+}
+
 // A torn gathered write whose truncation also fails: the log fails, and every batch of the
 // run, and every later append, gets an error.
 TEST_F(faulty_log_test, torn_gathered_write_that_cannot_be_undone_fails_the_log) {
