@@ -689,7 +689,7 @@ std::atomic<pid_t> running_broker{-1};
 class broker_process {
  public:
   // A stopped case's data stays until the run ends while the disk has this much free.
-  static constexpr uintmax_t keep_data_while_free = 16ull << 30;
+  static constexpr uintmax_t keep_data_while_free = 10ull << 30;
 
   broker_process(const options& o, std::string id) : _o(o), _id(std::move(id)) {
     _data = _o.dir + "/broker-" + _id;
@@ -807,7 +807,13 @@ class broker_process {
       // reporting (virtio-balloon) the guest then hands that memory to the host over the
       // next seconds, which stalled the following case by 35-100 ms every other second
       // (bench/RESULTS.md, session 8: gone with the balloon driver unbound).
-      if (fs::space(_o.dir, ec).available < keep_data_while_free) fs::remove_all(_data, ec);
+      if (auto free = fs::space(_o.dir, ec).available; free < keep_data_while_free) {
+        fs::remove_all(_data, ec);
+        std::printf(
+            "  (data folder removed now, %.1f GB free: the next case may see the VM take "
+            "the freed page cache back)\n",
+            static_cast<double>(free) / 1e9);
+      }
       if (!_keep_log) fs::remove(_log, ec);
       ::sync();  // this case's writeback is not charged to the next
     }
@@ -1213,7 +1219,8 @@ struct case_result {
   bool broker_died = false;
   bool lag_judged = false;
   bool lag_flat = true;
-  double lag_slope = 0;  // msgs per second of window
+  double lag_slope = 0;     // msgs per second of window (Theil-Sen: judge_lag)
+  double lag_ls_slope = 0;  // the least-squares slope, beside it
 
   double produce_rate() const { return window_s > 0 ? produced / window_s : 0; }
   double consume_rate() const { return window_s > 0 ? consumed / window_s : 0; }
@@ -1258,11 +1265,28 @@ void fill_window(case_result& r, const snapshot& a, const snapshot& b) {
   r.broker_switches = b.broker_switches - a.broker_switches;
 }
 
-// Least-squares slope of lag over time; flat if the fitted growth over the window stays under
-// 100 ms worth of production.
+// Lag's trend over the window: the Theil-Sen slope (the median of the slopes between every
+// two samples), flat if the growth it gives over the window stays under 100 ms worth of
+// production. A stall that lifts the lag for a second or two, and the consumer then
+// clears, is not a trend; the least-squares slope, which one stall at the end of the window
+// can turn "growing" on its own, is printed beside it (lag_ls_slope). A consumer that falls
+// behind for good raises most pairwise slopes, and so the median.
 void judge_lag(case_result& r) {
   size_t n = r.lags.size();
   if (n < 3) return;
+  std::vector<double> slopes;
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = i + 1; j < n; ++j) {
+      double dt = r.lags[j].t - r.lags[i].t;
+      if (dt > 0) {
+        slopes.push_back(static_cast<double>(r.lags[j].lag - r.lags[i].lag) / dt);
+      }
+    }
+  }
+  if (slopes.empty()) return;
+  std::sort(slopes.begin(), slopes.end());
+  size_t m = slopes.size();
+  r.lag_slope = m % 2 ? slopes[m / 2] : (slopes[m / 2 - 1] + slopes[m / 2]) / 2;
   double st = 0, sl = 0;
   for (auto& s : r.lags) {
     st += s.t;
@@ -1274,7 +1298,7 @@ void judge_lag(case_result& r) {
     num += (s.t - mt) * (static_cast<double>(s.lag) - ml);
     den += (s.t - mt) * (s.t - mt);
   }
-  r.lag_slope = den > 0 ? num / den : 0;
+  r.lag_ls_slope = den > 0 ? num / den : 0;
   r.lag_judged = true;
   r.lag_flat = r.lag_slope * r.window_s < 0.1 * r.produce_rate();
 }
@@ -1407,8 +1431,10 @@ case_result run_throughput(const options& o, const std::string& id, const std::s
     std::printf("\n  consumer msgs/s once a second:");
     for (auto& s : r.lags) std::printf(" %.0f", s.consumer_rate);
     if (r.lag_judged) {
-      std::printf("\n  lag trend: %+.0f msgs/s -> %s\n", r.lag_slope,
-                  r.lag_flat ? "flat" : "growing");
+      std::printf(
+          "\n  lag trend (median of pairwise slopes): %+.0f msgs/s -> %s (least "
+          "squares: %+.0f msgs/s)\n",
+          r.lag_slope, r.lag_flat ? "flat" : "growing", r.lag_ls_slope);
     } else {
       std::printf("\n  lag trend: too few samples to judge (window under 3 s)\n");
     }
@@ -1913,7 +1939,8 @@ int main(int argc, char** argv) {
     }
     if (r.lag_judged) {
       print_row({"B3", "consumer lag trend over the window",
-                 strf("%+.0f msgs/s", r.lag_slope) + (r.lag_flat ? " (flat)" : " (growing)"),
+                 strf("%+.0f msgs/s", r.lag_slope) + (r.lag_flat ? " (flat)" : " (growing)") +
+                     strf("; least squares %+.0f", r.lag_ls_slope),
                  "flat", r.lag_flat ? 1.0 : 0.0});
     }
   }
