@@ -683,13 +683,15 @@ double measure_bw_tcp(double seconds) {
 
 // The broker of the case in progress, for die() to stop.
 std::atomic<pid_t> running_broker{-1};
+// --dir, for die() to remove (empty with --keep): it holds every case's data kept so far.
+std::string dir_to_remove;
 
 // One `spate broker` child on a fresh data folder; stopped (SIGTERM, clean shutdown) when
 // destroyed, its folder removed then or with --dir at the end (stop()). Owned by the main thread.
 class broker_process {
  public:
   // A stopped case's data stays until the run ends while the disk has this much free.
-  static constexpr uintmax_t keep_data_while_free = 10ull << 30;
+  static constexpr uintmax_t keep_data_while_free = 10'000'000'000;  // bytes (10 GB)
 
   broker_process(const options& o, std::string id) : _o(o), _id(std::move(id)) {
     _data = _o.dir + "/broker-" + _id;
@@ -807,12 +809,24 @@ class broker_process {
       // reporting (virtio-balloon) the guest then hands that memory to the host over the
       // next seconds, which stalled the following case by 35-100 ms every other second
       // (bench/RESULTS.md, session 8: gone with the balloon driver unbound).
-      if (auto free = fs::space(_o.dir, ec).available; free < keep_data_while_free) {
-        fs::remove_all(_data, ec);
-        std::printf(
-            "  (data folder removed now, %.1f GB free: the next case may see the VM take "
-            "the freed page cache back)\n",
-            static_cast<double>(free) / 1e9);
+      // B8, if it is still to come, writes --b8-gb more.
+      bool b8_later =
+          _id != "B8" && std::find(_o.cases.begin(), _o.cases.end(), "B8") != _o.cases.end();
+      auto need = keep_data_while_free + (b8_later ? static_cast<uintmax_t>(_o.b8_gb * 1e9) : 0);
+      auto free = fs::space(_o.dir, ec).available;
+      if (ec || free < need) {
+        std::error_code rm;
+        fs::remove_all(_data, rm);
+        if (ec) {
+          std::printf("  (data folder removed now: free space of %s unknown: %s)\n", _o.dir.c_str(),
+                      ec.message().c_str());
+        } else {
+          std::printf(
+              "  (data folder removed now, %.1f GB free: the next case may see the VM "
+              "take the freed page cache back)\n",
+              static_cast<double>(free) / 1e9);
+        }
+        ec.clear();
       }
       if (!_keep_log) fs::remove(_log, ec);
       ::sync();  // this case's writeback is not charged to the next
@@ -928,6 +942,10 @@ using config_list = std::vector<std::pair<std::string, std::string>>;
     reap(b, 30, SIGKILL);
   }
   if (broker_cgroup) broker_cgroup->remove();
+  if (!dir_to_remove.empty()) {
+    std::error_code ec;
+    fs::remove_all(dir_to_remove, ec);
+  }
   std::exit(1);
 }
 
@@ -1762,6 +1780,7 @@ int main(int argc, char** argv) {
   std::error_code ec;
   fs::create_directories(o.dir, ec);
   if (ec) die("cannot create " + o.dir + ": " + ec.message());
+  if (!o.keep) dir_to_remove = o.dir;
   ::signal(SIGPIPE, SIG_IGN);
 
   std::string cpu = "?";
