@@ -683,8 +683,15 @@ double measure_bw_tcp(double seconds) {
 
 // The broker of the case in progress, for die() to stop.
 std::atomic<pid_t> running_broker{-1};
-// --dir, for die() to remove (empty with --keep): it holds every case's data kept so far.
+// --dir (empty with --keep): it holds every case's data kept so far.
 std::string dir_to_remove;
+
+// Removes --dir and all in it, at the end of the run or from die().
+void remove_run_dir() {
+  if (dir_to_remove.empty()) return;
+  std::error_code ec;
+  fs::remove_all(dir_to_remove, ec);
+}
 
 // One `spate broker` child on a fresh data folder; stopped (SIGTERM, clean shutdown) when
 // destroyed, its folder removed then or with --dir at the end (stop()). Owned by the main thread.
@@ -942,10 +949,7 @@ using config_list = std::vector<std::pair<std::string, std::string>>;
     reap(b, 30, SIGKILL);
   }
   if (broker_cgroup) broker_cgroup->remove();
-  if (!dir_to_remove.empty()) {
-    std::error_code ec;
-    fs::remove_all(dir_to_remove, ec);
-  }
+  remove_run_dir();
   std::exit(1);
 }
 
@@ -2019,8 +2023,6 @@ int main(int argc, char** argv) {
                strf("%.3f s", b8.crash_serving_s), "1 s", b8.crash_serving_s, true});
   }
   std::printf("\nload average at the end: %s\n", load_average().c_str());
-  if (!o.keep) {
-    fs::remove_all(o.dir, ec);
-  }
+  remove_run_dir();
   return 0;
 }
