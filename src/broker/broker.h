@@ -42,6 +42,9 @@ struct broker_config {
   // How long the cleaner waits between passes over the compacted logs (log.cleaner.backoff.ms).
   std::chrono::milliseconds cleaner_backoff{15'000};
   uint64_t offsets_segment_bytes = 100ull << 20;  // offsets.topic.segment.bytes
+  // The page cache the logs keep of what they wrote (storage/cache_trim.h): -1, an eighth of
+  // physical memory, at most 1 GiB; 0, no limit (everything the kernel keeps, as Kafka does).
+  int64_t page_cache_budget_mb = -1;
 };
 
 // Sets the default flush policy from its name (always | interval | os).

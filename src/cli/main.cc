@@ -107,6 +107,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(uint64_t{1024}, uint64_t{(1ull << 31) - 1}))
       ->capture_default_str();
   broker_cmd
+      ->add_option("--page-cache-budget-mb", cfg.page_cache_budget_mb,
+                   "Page cache the logs keep of what they wrote, shared by all partitions: "
+                   "older data is written back and evicted as new data comes (-1: an eighth "
+                   "of physical memory, at most 1 GiB; 0: no limit)")
+      ->check(CLI::Range(int64_t{-1}, int64_t{1} << 40))
+      ->capture_default_str();
+  broker_cmd
       ->add_option("--metrics-port", cfg.metrics_port,
                    "Port of the Prometheus endpoint (GET /metrics); 0: an ephemeral port, "
                    "logged at start; -1: no endpoint")

@@ -92,6 +92,10 @@ class faulty_file final : public file {
     return _inner->reserve(pos, len);
   }
 
+  // Passed through, and not counted as a sync: a simulated crash still loses what no
+  // sync_data covered, which only makes the model stricter than the disk.
+  status drop_cache(uint64_t pos, uint64_t len) override { return _inner->drop_cache(pos, len); }
+
   result<uint64_t> size() override { return _inner->size(); }
   int native_handle() const override { return _inner->native_handle(); }
   const std::string& path() const override { return _inner->path(); }

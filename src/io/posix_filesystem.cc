@@ -106,6 +106,19 @@ class posix_file final : public file {
     return ok();
   }
 
+  status drop_cache(uint64_t pos, uint64_t len) override {
+    // Only clean pages can be dropped, so the range is written back (and waited for) first.
+    constexpr unsigned flags =
+        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+    while (::sync_file_range(_fd, static_cast<off_t>(pos), static_cast<off_t>(len), flags) != 0) {
+      if (errno != EINTR) return errno_error(errno, "sync_file_range " + _path);
+    }
+    int rc =
+        ::posix_fadvise(_fd, static_cast<off_t>(pos), static_cast<off_t>(len), POSIX_FADV_DONTNEED);
+    if (rc != 0) return errno_error(rc, "posix_fadvise " + _path);
+    return ok();
+  }
+
   result<uint64_t> size() override {
     struct stat st;
     if (::fstat(_fd, &st) != 0) return errno_error(errno, "fstat " + _path);
@@ -239,6 +252,10 @@ status file::write_gather_at(uint64_t pos, std::span<const bytes_view> parts) {
 
 status file::reserve(uint64_t, uint64_t) {
   return errno_error(EOPNOTSUPP, "reserve " + path());
+}
+
+status file::drop_cache(uint64_t, uint64_t) {
+  return ok();
 }
 
 status write_file_atomically(filesystem& fs, const std::string& path, bytes_view data) {

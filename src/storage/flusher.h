@@ -58,6 +58,7 @@
 #include "base/result.h"
 #include "base/strong_id.h"
 #include "io/file.h"
+#include "storage/cache_trim.h"
 #include "storage/log_config.h"
 #include "storage/zero_fill.h"
 
@@ -144,6 +145,8 @@ class flusher {
   uint64_t syncs() const { return _syncs.load(std::memory_order_relaxed); }
   // The thread that zero-fills active segments ahead of their appends (zero_fill.h).
   zero_filler& zero_fill() { return _zero_filler; }
+  // The thread that drops the page cache behind each log's window (cache_trim.h).
+  cache_trimmer& cache_trim() { return _cache_trimmer; }
   size_t workers() const { return _threads.size(); }
 
   // Runs the target's roll work and syncs it now, on the calling thread, completing its
@@ -178,6 +181,7 @@ class flusher {
   bool _woken = false;
   std::atomic<uint64_t> _syncs{0};
   zero_filler _zero_filler;
+  cache_trimmer _cache_trimmer;
   std::vector<std::jthread> _threads;  // last: start after the members they use exist
 };
 

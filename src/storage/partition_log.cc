@@ -1,6 +1,7 @@
 #include "storage/partition_log.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 
 #include "base/crc32c.h"
@@ -53,7 +54,25 @@ std::optional<offset> parse_segment_name(const std::string& name, const std::str
   return offset(v);
 }
 
+std::atomic<uint64_t> page_cache_budget{0};
+// 64 KiB: a page on every Linux port, so a range rounded to it ends at a page boundary.
+uint64_t round_up_to_page(uint64_t pos) {
+  return (pos + 0xffff) & ~uint64_t{0xffff};
+}
+std::atomic<uint64_t> logs_alive{0};  // the budget's share is per log object, open or closing
+
 }  // namespace
+
+uint64_t partition_log::set_page_cache_budget(uint64_t bytes) {
+  return page_cache_budget.exchange(bytes, std::memory_order_relaxed);
+}
+
+uint64_t partition_log::cache_window() {
+  uint64_t budget = page_cache_budget.load(std::memory_order_relaxed);
+  if (budget == 0) return 0;
+  uint64_t logs = std::max<uint64_t>(1, logs_alive.load(std::memory_order_relaxed));
+  return std::max(min_cache_window, budget / logs);
+}
 
 partition_log::partition_log(io::filesystem& fs, std::string dir, const log_config& config,
                              flusher& flusher)
@@ -61,10 +80,39 @@ partition_log::partition_log(io::filesystem& fs, std::string dir, const log_conf
       _dir(std::move(dir)),
       _config(config),
       _flusher(flusher),
-      _sync(std::make_shared<sync_target>()) {}
+      _sync(std::make_shared<sync_target>()) {
+  logs_alive.fetch_add(1, std::memory_order_relaxed);
+}
 
 partition_log::~partition_log() {
   if (!_closed) (void)close();
+  logs_alive.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void partition_log::trim_cache() {
+  const uint64_t window = cache_window();
+  if (window == 0) return;
+  const uint64_t step = std::min(max_cache_step, window / 4);
+  cache_trimmer& trimmer = _flusher.cache_trim();
+  const segment& seg = active();
+  const uint64_t size = seg.size();
+  _cache_trimmed_to = std::min(_cache_trimmed_to, size);  // a failed write may have cut it
+  if (_cache_closed) {
+    // The closed segment's last `inside` bytes are still within the window.
+    closed_tail& c = *_cache_closed;
+    uint64_t inside = window > size ? window - size : 0;
+    uint64_t behind = c.to > inside ? c.to - inside : 0;
+    if (behind >= c.from + step || (inside == 0 && behind > c.from)) {
+      // At the file's end, past its partial last page (the file will not grow again).
+      trimmer.post(_fs, c.path, c.from, behind == c.to ? round_up_to_page(behind) : behind);
+      c.from = behind;
+    }
+    if (c.from >= c.to) _cache_closed.reset();
+  }
+  if (size >= _cache_trimmed_to + window + step) {
+    trimmer.post(_fs, seg.log_file()->path(), _cache_trimmed_to, size - window);
+    _cache_trimmed_to = size - window;
+  }
 }
 
 result<std::unique_ptr<partition_log>> partition_log::open(io::filesystem& fs,
@@ -381,6 +429,7 @@ std::vector<result<append_result>> partition_log::append_group(
         out[r.index] = a;
       }
       _log_end = run_end;
+      trim_cache();
       bool schedule = false;
       bool wake = false;
       {
@@ -604,6 +653,7 @@ status partition_log::roll_locked() {
   }
   io::file_ptr closed_log = old.log_file();
   uint64_t closed_size = old.size();
+  std::string closed_path = closed_log->path();
   // Preallocation of the closed segment stops here, but its cut back to the data is part of
   // the roll's work: the filler may be writing a piece of zeros into it right now, and the
   // owner must not wait for that write (zero_fill.h). Done after the last step that can fail,
@@ -618,6 +668,17 @@ status partition_log::roll_locked() {
   byte_buffer snapshot = _producers.serialize(_log_end);
   _segments.emplace(_log_end, std::move(*seg));
   storage_metrics::get().segments_rolled.inc();
+  // What the closed segment still has in the page cache is dropped as the new one grows
+  // (trim_cache); an earlier closed segment not yet handed over goes now.
+  if (cache_window() > 0) {
+    if (_cache_closed) {
+      _flusher.cache_trim().post(_fs, _cache_closed->path, _cache_closed->from,
+                                 round_up_to_page(_cache_closed->to));
+    }
+    _cache_closed =
+        closed_tail{std::move(closed_path), std::min(_cache_trimmed_to, closed_size), closed_size};
+  }
+  _cache_trimmed_to = 0;
   prepare_ahead();
   // Pruned before this roll's snapshot is listed, since pruning waits while earlier rolls'
   // snapshots are still to be written (see prune_producer_snapshots). So three snapshot files

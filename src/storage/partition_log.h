@@ -105,6 +105,18 @@ class partition_log {
                                                 timestamp_ms now);
   static constexpr uint64_t max_run_bytes = 512 * 1024;
 
+  // The page cache the process's logs keep of what they wrote (cache_trim.h). Each log keeps
+  // a trailing window of budget / (open logs), at least min_cache_window: once its data lies
+  // further behind its end than that, by a step of a quarter window (at most 64 MiB), the
+  // flusher's trimmer writes it back and evicts it. Tailing consumers read inside the window;
+  // a consumer further behind reads from disk. 0 (the default here) keeps everything the
+  // kernel keeps; the broker sets it (--page-cache-budget-mb). Returns the previous budget.
+  static uint64_t set_page_cache_budget(uint64_t bytes);
+  // The window each log keeps now: 0 when the budget is 0.
+  static uint64_t cache_window();
+  static constexpr uint64_t min_cache_window = 1 << 20;
+  static constexpr uint64_t max_cache_step = 64ull << 20;
+
   // Calls `cb` once the data below `end` meets the flush policy: on disk for `always` and
   // `interval`, at once (page cache) for `os`; or with the error that failed the log. Never
   // before the callbacks of earlier waiters; must not be called from inside a callback.
@@ -166,6 +178,8 @@ class partition_log {
   // Opens the descriptors the flusher syncs the active segment with (flusher.h).
   result<std::vector<io::file_ptr>> sync_files_for(const segment& seg);
   status roll_locked();
+  // After a write: hands the data that fell behind the page-cache window to the trimmer.
+  void trim_cache();
   // Readies the active segment for its appends: under `always`, zero-filling ahead if the
   // config asks for it (the filling itself begins with the first append, zero_fill.h); under
   // the buffered policies, reserving blocks ahead (segment::set_reserve_ahead).
@@ -197,7 +211,16 @@ class partition_log {
   bool _closed = false;
   producer_state _producers;
   std::vector<offset> _snapshots;  // offsets of the snapshot files on disk, ascending
-  offset _clean_checkpoint;        // see cleaner_checkpoint()
+  // Page cache handed to the trimmer (trim_cache): the active segment's data below this
+  // position, and the part of the segment closed by the last roll not handed over yet.
+  uint64_t _cache_trimmed_to = 0;
+  struct closed_tail {
+    std::string path;
+    uint64_t from;
+    uint64_t to;
+  };
+  std::optional<closed_tail> _cache_closed;
+  offset _clean_checkpoint;  // see cleaner_checkpoint()
   // A swap failed after its commit point: the files are right, the segments in memory are the
   // old ones (still readable); cleaning stops until the next open completes the swap.
   bool _cleaner_stuck = false;

@@ -24,6 +24,8 @@ struct storage_metrics {
   observe::counter& index_failures;
   observe::counter& reserve_failures;
   observe::gauge& reserved_ahead_bytes;
+  observe::counter& page_cache_dropped_bytes;
+  observe::counter& page_cache_drop_failures;
   observe::counter& cleaner_passes;
   observe::counter& cleaner_failures;
   observe::counter& cleaner_bytes_read;
@@ -65,6 +67,11 @@ struct storage_metrics {
         r.gauge("spate_storage_reserved_ahead_bytes",
                 "Disk space reserved past the data of active segments (flush.policy os or "
                 "interval; freed at roll and close; at most the process's reservation budget)"),
+        r.counter("spate_storage_page_cache_dropped_bytes_total",
+                  "Bytes of log behind the page-cache window written back and evicted from the "
+                  "page cache (partition_log::set_page_cache_budget)"),
+        r.counter("spate_storage_page_cache_drop_failures_total",
+                  "Ranges whose write-back or eviction failed (they stay cached; data unaffected)"),
         r.counter("spate_storage_cleaner_passes_total",
                   "Compaction passes that rewrote or checked a log's closed segments"),
         r.counter("spate_storage_cleaner_failures_total",
