@@ -74,6 +74,10 @@ uint64_t partition_log::cache_window() {
   return std::max(min_cache_window, budget / logs);
 }
 
+uint64_t partition_log::cache_step(uint64_t window) {
+  return std::clamp<uint64_t>(window / 4, 1 << 20, 64ull << 20);
+}
+
 partition_log::partition_log(io::filesystem& fs, std::string dir, const log_config& config,
                              flusher& flusher)
     : _fs(fs),
@@ -92,7 +96,7 @@ partition_log::~partition_log() {
 void partition_log::trim_cache() {
   const uint64_t window = cache_window();
   if (window == 0) return;
-  const uint64_t step = std::min(max_cache_step, window / 4);
+  const uint64_t step = cache_step(window);
   cache_trimmer& trimmer = _flusher.cache_trim();
   const segment& seg = active();
   const uint64_t size = seg.size();

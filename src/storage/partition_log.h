@@ -107,15 +107,16 @@ class partition_log {
 
   // The page cache the process's logs keep of what they wrote (cache_trim.h). Each log keeps
   // a trailing window of budget / (open logs), at least min_cache_window: once its data lies
-  // further behind its end than that, by a step of a quarter window (at most 64 MiB), the
-  // flusher's trimmer writes it back and evicts it. Tailing consumers read inside the window;
+  // further behind its end than that by cache_step() (a quarter window, 1 to 64 MiB, so that
+  // a thousand small windows do not make a job every few hundred KiB), the flusher's trimmer
+  // writes it back and evicts it. Tailing consumers read inside the window;
   // a consumer further behind reads from disk. 0 (the default here) keeps everything the
   // kernel keeps; the broker sets it (--page-cache-budget-mb). Returns the previous budget.
   static uint64_t set_page_cache_budget(uint64_t bytes);
   // The window each log keeps now: 0 when the budget is 0.
   static uint64_t cache_window();
+  static uint64_t cache_step(uint64_t window);
   static constexpr uint64_t min_cache_window = 1 << 20;
-  static constexpr uint64_t max_cache_step = 64ull << 20;
 
   // Calls `cb` once the data below `end` meets the flush policy: on disk for `always` and
   // `interval`, at once (page cache) for `os`; or with the error that failed the log. Never

@@ -351,7 +351,7 @@ def test_page_cache_budget_evicts_what_fell_behind_and_loses_nothing(make_broker
                           [(topic, 0, None, v, None, None) for v in values])
     assert all(err is None for err, _, _ in reports)
     # The window is at most the 2 MiB budget (less if other logs share it), handed over a
-    # quarter window at a time: all but about 3 MB of the 30 go.
+    # MiB at a time: all but about 3 MB of the 30 go.
     wait_for(lambda: scrape_value(b, "spate_storage_page_cache_dropped_bytes_total") - before
              >= 25e6, 30, "the data behind the window to be evicted")
     assert scrape_value(b, "spate_storage_page_cache_drop_failures_total") == 0

@@ -1466,9 +1466,10 @@ TEST_F(partition_log_test, page_cache_behind_the_window_is_written_back_and_evic
   ASSERT_TRUE((*plain)->close());
   plain->reset();
 
-  // 2 MiB for the one log alive: a 2 MiB window, handed over in steps of 512 KiB.
+  // 2 MiB for the one log alive: a 2 MiB window, handed over in steps of 1 MiB.
   partition_log::set_page_cache_budget(2 << 20);
   ASSERT_EQ(partition_log::cache_window(), uint64_t{2} << 20);
+  ASSERT_EQ(partition_log::cache_step(2 << 20), uint64_t{1} << 20);
   auto log = open(buffered(flush_policy::os, 16 << 20));
   byte_buffer expected;
   for (int i = 0; i < 2600; ++i) append_expecting(*log, test::make_batch(16, 1000), expected);
@@ -1476,7 +1477,7 @@ TEST_F(partition_log_test, page_cache_behind_the_window_is_written_back_and_evic
   auto files = log_files(_dir / "t-0");
   ASSERT_EQ(files.size(), 3u);  // ~43 MB in 16 MiB segments
   const uint64_t window = 2 << 20;
-  const uint64_t step = window / 4;
+  const uint64_t step = partition_log::cache_step(window);
   // Closed segments: wholly behind the window (the active one holds more than a window).
   uint64_t active_size = std::filesystem::file_size(files[2]);
   ASSERT_GT(active_size, window + step + (4 << 20));
