@@ -93,18 +93,49 @@ partition_log::~partition_log() {
   logs_alive.fetch_sub(1, std::memory_order_relaxed);
 }
 
+void partition_log::rotate_reader_epoch() {
+  auto now = mono_clock::now();
+  if (now - _reader_epoch < std::chrono::seconds(1)) return;
+  // A reader seen in neither this epoch nor the last one holds nothing back any more.
+  _reader_low[0] = now - _reader_epoch < std::chrono::seconds(2) ? _reader_low[1] : UINT64_MAX;
+  _reader_low[1] = UINT64_MAX;
+  _reader_epoch = now;
+}
+
+void partition_log::note_reader(std::map<offset, std::unique_ptr<segment>>::const_iterator seg,
+                                uint64_t position) {
+  // How far behind the end the read started: within the active segment or the one closed
+  // last (the only ones the window covers); from further back, as far as can be.
+  uint64_t behind = _appended_bytes;
+  auto next = std::next(seg);
+  if (next == _segments.end()) {
+    behind = seg->second->size() - std::min(position, seg->second->size());
+  } else if (std::next(next) == _segments.end()) {
+    behind = seg->second->size() - std::min(position, seg->second->size()) + next->second->size();
+  }
+  rotate_reader_epoch();
+  _reader_low[1] = std::min(_reader_low[1], _appended_bytes - std::min(behind, _appended_bytes));
+}
+
 void partition_log::trim_cache() {
   const uint64_t window = cache_window();
   if (window == 0) return;
   const uint64_t step = cache_step(window);
+  // What stays cached: the window, or back to a recent reader behind it (max_reader_hold).
+  rotate_reader_epoch();
+  uint64_t keep = window;
+  if (uint64_t low = std::min(_reader_low[0], _reader_low[1]); low != UINT64_MAX) {
+    keep = std::clamp(_appended_bytes - std::min(low, _appended_bytes), window,
+                      window * max_reader_hold);
+  }
   cache_trimmer& trimmer = _flusher.cache_trim();
   const segment& seg = active();
   const uint64_t size = seg.size();
   _cache_trimmed_to = std::min(_cache_trimmed_to, size);  // a failed write may have cut it
   if (_cache_closed) {
-    // The closed segment's last `inside` bytes are still within the window.
+    // The closed segment's last `inside` bytes are still to be kept.
     closed_tail& c = *_cache_closed;
-    uint64_t inside = window > size ? window - size : 0;
+    uint64_t inside = keep > size ? keep - size : 0;
     uint64_t behind = c.to > inside ? c.to - inside : 0;
     if (behind >= c.from + step || (inside == 0 && behind > c.from)) {
       // At the file's end, past its partial last page (the file will not grow again).
@@ -113,9 +144,9 @@ void partition_log::trim_cache() {
     }
     if (c.from >= c.to) _cache_closed.reset();
   }
-  if (size >= _cache_trimmed_to + window + step) {
-    trimmer.post(_fs, seg.log_file()->path(), _cache_trimmed_to, size - window);
-    _cache_trimmed_to = size - window;
+  if (size >= _cache_trimmed_to + keep + step) {
+    trimmer.post(_fs, seg.log_file()->path(), _cache_trimmed_to, size - keep);
+    _cache_trimmed_to = size - keep;
   }
 }
 
@@ -433,6 +464,7 @@ std::vector<result<append_result>> partition_log::append_group(
         out[r.index] = a;
       }
       _log_end = run_end;
+      _appended_bytes += run_bytes;
       trim_cache();
       bool schedule = false;
       bool wake = false;
@@ -791,6 +823,7 @@ result<read_result> partition_log::read(offset from, uint64_t max_bytes) {
     if (!*loc) continue;
     auto slice = it->second->slice_from((*loc)->position, max_bytes);
     if (!slice) return slice.error();
+    if (cache_window() > 0) note_reader(it, slice->position);
     out.slice = std::move(*slice);
     return out;
   }

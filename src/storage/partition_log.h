@@ -117,6 +117,10 @@ class partition_log {
   static uint64_t cache_window();
   static uint64_t cache_step(uint64_t window);
   static constexpr uint64_t min_cache_window = 1 << 20;
+  // A consumer that read from this log within the last second or two, from behind the
+  // window, keeps what it has still to read cached: the window stretches back to it, up to
+  // this many windows (a consumer further behind reads from disk).
+  static constexpr uint64_t max_reader_hold = 4;
 
   // Calls `cb` once the data below `end` meets the flush policy: on disk for `always` and
   // `interval`, at once (page cache) for `os`; or with the error that failed the log. Never
@@ -181,6 +185,11 @@ class partition_log {
   status roll_locked();
   // After a write: hands the data that fell behind the page-cache window to the trimmer.
   void trim_cache();
+  // After a read of `seg` from `position`: notes how far behind the end that reader is.
+  void note_reader(std::map<offset, std::unique_ptr<segment>>::const_iterator seg,
+                   uint64_t position);
+  // Starts a new second of reader positions; the one before it still counts.
+  void rotate_reader_epoch();
   // Readies the active segment for its appends: under `always`, zero-filling ahead if the
   // config asks for it (the filling itself begins with the first append, zero_fill.h); under
   // the buffered policies, reserving blocks ahead (segment::set_reserve_ahead).
@@ -221,6 +230,12 @@ class partition_log {
     uint64_t to;
   };
   std::optional<closed_tail> _cache_closed;
+  // Bytes appended since open: the clock reader positions are kept in. _reader_low[1] is the
+  // lowest position a read started from this epoch (a second, from _reader_epoch), [0] the
+  // last epoch's; UINT64_MAX: no read.
+  uint64_t _appended_bytes = 0;
+  uint64_t _reader_low[2] = {UINT64_MAX, UINT64_MAX};
+  mono_clock::time_point _reader_epoch{};
   offset _clean_checkpoint;  // see cleaner_checkpoint()
   // A swap failed after its commit point: the files are right, the segments in memory are the
   // old ones (still readable); cleaning stops until the next open completes the swap.

@@ -1427,6 +1427,7 @@ size_t resident_pages(const std::filesystem::path& file, uint64_t from, uint64_t
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   from = from / page * page;
   size_t len = static_cast<size_t>(to - from);
+  if (len == 0) return 0;
   void* map = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(from));
   ::close(fd);
   EXPECT_NE(map, MAP_FAILED);
@@ -1509,6 +1510,59 @@ TEST_F(partition_log_test, page_cache_behind_the_window_is_written_back_and_evic
     at = offset(last + 1);
   }
   EXPECT_EQ(all, expected);
+}
+
+// A consumer reading from behind the window keeps what it has still to read cached, up to
+// max_reader_hold windows; what lies behind it is evicted as before.
+TEST_F(partition_log_test, a_reader_behind_the_window_keeps_its_data_cached) {
+  struct statfs fs_info {};
+  ASSERT_EQ(::statfs(_dir.path().c_str(), &fs_info), 0);
+  if (fs_info.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs keeps its pages: nothing to evict";
+  struct budget_guard {
+    uint64_t old;
+    ~budget_guard() { partition_log::set_page_cache_budget(old); }
+  } guard{partition_log::set_page_cache_budget(2 << 20)};
+  ASSERT_EQ(partition_log::cache_window(), uint64_t{2} << 20);
+  const uint64_t window = 2 << 20;
+  const uint64_t step = partition_log::cache_step(window);
+  const uint64_t folio = 2 << 20;  // what a straddling folio may keep past a job's start
+  auto log = open(buffered(flush_policy::os, 256 << 20));
+  auto batch = test::make_batch(16, 1000);
+  const uint64_t batch_size = batch.size();
+  for (int i = 0; i < 512; ++i) append(*log, batch);  // ~8 MiB
+  auto file = log_files(_dir / "t-0")[0];
+
+  // A consumer reads one fetch 64 batches (~1 MiB) behind the end, inside the window; then
+  // the log grows by ~4 MiB, so that it is ~5 MiB behind.
+  auto r = log->read(offset(448 * 16), 1 << 20);
+  ASSERT_TRUE(r) << r.error().message();
+  const uint64_t reader_at = r->slice.position;
+  ASSERT_EQ(reader_at, 448 * batch_size);
+  for (int i = 0; i < 256; ++i) append(*log, batch);
+  _flusher.cache_trim().drain();
+  uint64_t size = std::filesystem::file_size(file);
+  ASSERT_GT(size - reader_at, window + step);
+  // What it has still to read stays; below it, evicted (up to a step, and a folio, short).
+  uint64_t from_page = reader_at / 4096 * 4096;
+  EXPECT_EQ(resident_pages(file, from_page, size), (size - from_page + 4095) / 4096);
+  ASSERT_GT(reader_at, step + 2 * folio);
+  EXPECT_EQ(resident_pages(file, 0, (reader_at - step - folio) / folio * folio), 0u);
+
+  // A consumer at the start holds back no more than max_reader_hold windows. (Its read
+  // brought the first pages back: a reader below the evicted range is served from disk, and
+  // what it reads there stays cached; only what is new falls under the window.)
+  const uint64_t before = (size + folio - 1) / folio * folio;
+  r = log->read(offset(0), 1 << 20);
+  ASSERT_TRUE(r) << r.error().message();
+  for (int i = 0; i < 1024; ++i) append(*log, batch);  // ~16 MiB more
+  _flusher.cache_trim().drain();
+  size = std::filesystem::file_size(file);
+  const uint64_t hold = window * partition_log::max_reader_hold;
+  const uint64_t evicted_to = (size - hold - step - folio) / folio * folio;
+  ASSERT_GT(evicted_to, before + folio);
+  EXPECT_EQ(resident_pages(file, before, evicted_to), 0u);
+  uint64_t kept_from = (size - hold) / 4096 * 4096 + 4096;
+  EXPECT_EQ(resident_pages(file, kept_from, size), (size - kept_from + 4095) / 4096);
 }
 
 // The reservation grows with the segment, so one fallocate covers many appends: 16 MiB in
