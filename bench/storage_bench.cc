@@ -70,6 +70,7 @@ struct options {
   bool fio = true;
   bool zero_filled_segment = false;  // experiment: see zero_fill_segment()
   uint64_t preallocate_mb = 0;       // log_config::preallocate_bytes for `always` cases
+  uint64_t page_cache_budget_mb = 0;  // partition_log::set_page_cache_budget (0: off)
 };
 
 void usage() {
@@ -87,6 +88,9 @@ void usage() {
       "  --no-fio       do not run fio beside the in-process floors\n"
       "  --preallocate-mb N  `always` cases: the log zero-fills its active segment N MiB\n"
       "                 ahead of the appends (log_config::preallocate_bytes; default 0: off)\n"
+      "  --page-cache-budget-mb N  the logs keep N MiB of what they wrote in the page cache\n"
+      "                 and evict the rest as they go, as the broker does by default (its\n"
+      "                 --page-cache-budget-mb; default here 0: keep everything)\n"
       "  --zero-filled-segment  experiment: before each append case, write zeros over the\n"
       "                 case's segment file ahead of the log (synced, not timed), so appends\n"
       "                 overwrite allocated blocks (the upper bound of --preallocate-mb)\n");
@@ -130,6 +134,9 @@ std::optional<options> parse_args(int argc, char** argv) {
     } else if (a == "--preallocate-mb") {
       if (!number(d)) return std::nullopt;
       o.preallocate_mb = static_cast<uint64_t>(d);
+    } else if (a == "--page-cache-budget-mb") {
+      if (!number(d)) return std::nullopt;
+      o.page_cache_budget_mb = static_cast<uint64_t>(d);
     } else if (a == "--zero-filled-segment") {
       o.zero_filled_segment = true;
     } else {
@@ -862,9 +869,13 @@ void print_machine(const options& o) {
                          "\" free, mounted on\", $7}'")
                   .c_str());
   std::printf("load:      %s (at the start)\n", shell_line("cat /proc/loadavg").c_str());
-  std::printf("options:   --size-mb %" PRIu64 " --seconds %.1f --floor-seconds %.1f%s%s\n",
+  std::printf("options:   --size-mb %" PRIu64 " --seconds %.1f --floor-seconds %.1f%s%s%s\n",
               o.size_mb, o.seconds, o.floor_seconds,
-              o.filter.empty() ? "" : (" --filter " + o.filter).c_str(), o.fio ? "" : " --no-fio");
+              o.filter.empty() ? "" : (" --filter " + o.filter).c_str(), o.fio ? "" : " --no-fio",
+              o.page_cache_budget_mb == 0
+                  ? ""
+                  : (" --page-cache-budget-mb " + std::to_string(o.page_cache_budget_mb)).c_str());
+  storage::partition_log::set_page_cache_budget(o.page_cache_budget_mb << 20);
   struct statfs sf {};
   if (::statfs(o.dir.c_str(), &sf) == 0 && sf.f_type == 0x01021994) {
     std::printf("WARNING: the data dir is on tmpfs; the disk floors measure memory\n");
