@@ -68,8 +68,8 @@ struct options {
   std::string filter;        // run only the cases it names (see selected())
   bool floors_only = false;
   bool fio = true;
-  bool zero_filled_segment = false;  // experiment: see zero_fill_segment()
-  uint64_t preallocate_mb = 0;       // log_config::preallocate_bytes for `always` cases
+  bool zero_filled_segment = false;   // experiment: see zero_fill_segment()
+  uint64_t preallocate_mb = 0;        // log_config::preallocate_bytes for `always` cases
   uint64_t page_cache_budget_mb = 0;  // partition_log::set_page_cache_budget (0: off)
 };
 
