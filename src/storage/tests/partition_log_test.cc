@@ -1439,17 +1439,26 @@ size_t resident_pages(const std::filesystem::path& file, uint64_t from, uint64_t
       std::count_if(in.begin(), in.end(), [](unsigned char c) { return (c & 1) != 0; }));
 }
 
+bool on_tmpfs(const std::string& dir) {
+  struct statfs info {};
+  return ::statfs(dir.c_str(), &info) == 0 && info.f_type == TMPFS_MAGIC;
+}
+
+// Sets the process's page-cache budget for one test and restores it after.
+struct cache_budget_guard {
+  explicit cache_budget_guard(uint64_t bytes) : old(partition_log::set_page_cache_budget(bytes)) {}
+  ~cache_budget_guard() { partition_log::set_page_cache_budget(old); }
+  cache_budget_guard(const cache_budget_guard&) = delete;
+  cache_budget_guard& operator=(const cache_budget_guard&) = delete;
+  uint64_t old;
+};
+
 // With a page-cache budget, what falls behind a log's window is written back and evicted,
 // the closed segments' data included, while the window itself stays cached and every byte
 // reads back as written. Without one (the library's default) nothing is evicted.
 TEST_F(partition_log_test, page_cache_behind_the_window_is_written_back_and_evicted) {
-  struct statfs fs_info {};
-  ASSERT_EQ(::statfs(_dir.path().c_str(), &fs_info), 0);
-  if (fs_info.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs keeps its pages: nothing to evict";
-  struct budget_guard {
-    uint64_t old;
-    ~budget_guard() { partition_log::set_page_cache_budget(old); }
-  } guard{partition_log::set_page_cache_budget(0)};
+  if (on_tmpfs(_dir.path())) GTEST_SKIP() << "tmpfs keeps its pages: nothing to evict";
+  cache_budget_guard guard(0);
   auto& dropped = storage_metrics::get().page_cache_dropped_bytes;
   const uint64_t dropped_before = dropped.value();
 
@@ -1515,13 +1524,8 @@ TEST_F(partition_log_test, page_cache_behind_the_window_is_written_back_and_evic
 // A consumer reading from behind the window keeps what it has still to read cached, up to
 // max_reader_hold windows; what lies behind it is evicted as before.
 TEST_F(partition_log_test, a_reader_behind_the_window_keeps_its_data_cached) {
-  struct statfs fs_info {};
-  ASSERT_EQ(::statfs(_dir.path().c_str(), &fs_info), 0);
-  if (fs_info.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs keeps its pages: nothing to evict";
-  struct budget_guard {
-    uint64_t old;
-    ~budget_guard() { partition_log::set_page_cache_budget(old); }
-  } guard{partition_log::set_page_cache_budget(2 << 20)};
+  if (on_tmpfs(_dir.path())) GTEST_SKIP() << "tmpfs keeps its pages: nothing to evict";
+  cache_budget_guard guard(2 << 20);
   ASSERT_EQ(partition_log::cache_window(), uint64_t{2} << 20);
   const uint64_t window = 2 << 20;
   const uint64_t step = partition_log::cache_step(window);
