@@ -7,7 +7,9 @@
 // bare write loop moved 380 MB/s at 2.5 ms of CPU per MB into such memory, against 2.1 GB/s
 // and 0.31 ms when the file's pages more than 1 GiB behind were dropped as it went, so that
 // the kernel reused them. Data behind the window is what a tailing consumer no longer reads;
-// a consumer that falls further behind reads it from disk, as it would once memory is full.
+// a consumer that falls further behind reads it from disk, as it would once memory is full
+// (partition_log::note_reader: a recent reader stretches the window back to itself, up to
+// four windows, and what a replay from further back reads is evicted behind it).
 //
 // A job writes its range back and waits for that (sync_file_range), then evicts it
 // (posix_fadvise DONTNEED, which drops only clean pages). It runs on the trimmer's thread,

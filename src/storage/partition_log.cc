@@ -115,6 +115,28 @@ void partition_log::note_reader(std::map<offset, std::unique_ptr<segment>>::cons
   }
   rotate_reader_epoch();
   _reader_low[1] = std::min(_reader_low[1], _appended_bytes - std::min(behind, _appended_bytes));
+
+  // A read from below what the window keeps replays history: what the reads there brought
+  // into the cache is evicted a step behind them, so that replaying a long log does not grow
+  // the cache (into untouched memory, on these VMs) without bound either.
+  const bool is_active = next == _segments.end();
+  const bool pending_tail = _cache_closed && !is_active && std::next(next) == _segments.end();
+  const bool below = is_active      ? position < _cache_trimmed_to
+                     : pending_tail ? position < _cache_closed->from
+                                    : true;
+  if (!below) return;
+  const uint64_t step = cache_step(cache_window());
+  const uint64_t to = position > step ? position - step : 0;
+  if (_replay_base != seg->first || to < _replay_to) {
+    // Another segment, or another reader further back: start over (evicting what is gone
+    // already costs nothing).
+    _replay_base = seg->first;
+    _replay_to = 0;
+  }
+  if (to >= _replay_to + step) {
+    _flusher.cache_trim().post(_fs, seg->second->log_file()->path(), _replay_to, to);
+    _replay_to = to;
+  }
 }
 
 void partition_log::trim_cache() {

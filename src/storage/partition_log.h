@@ -119,7 +119,8 @@ class partition_log {
   static constexpr uint64_t min_cache_window = 1 << 20;
   // A consumer that read from this log within the last second or two, from behind the
   // window, keeps what it has still to read cached: the window stretches back to it, up to
-  // this many windows (a consumer further behind reads from disk).
+  // this many windows. A consumer further behind reads from disk, and what it read is
+  // evicted a step behind it.
   static constexpr uint64_t max_reader_hold = 4;
 
   // Calls `cb` once the data below `end` meets the flush policy: on disk for `always` and
@@ -185,7 +186,8 @@ class partition_log {
   status roll_locked();
   // After a write: hands the data that fell behind the page-cache window to the trimmer.
   void trim_cache();
-  // After a read of `seg` from `position`: notes how far behind the end that reader is.
+  // After a read of `seg` from `position`: notes how far behind the end that reader is, and
+  // evicts behind a replay of what the window no longer keeps.
   void note_reader(std::map<offset, std::unique_ptr<segment>>::const_iterator seg,
                    uint64_t position);
   // Starts a new second of reader positions; the one before it still counts.
@@ -234,6 +236,10 @@ class partition_log {
   // lowest position a read started from this epoch (a second, from _reader_epoch), [0] the
   // last epoch's; UINT64_MAX: no read.
   uint64_t _appended_bytes = 0;
+  // A replay below the window (note_reader): the segment it read last, and how far the
+  // eviction behind it has been handed to the trimmer.
+  offset _replay_base = offset(-1);
+  uint64_t _replay_to = 0;
   uint64_t _reader_low[2] = {UINT64_MAX, UINT64_MAX};
   mono_clock::time_point _reader_epoch{};
   offset _clean_checkpoint;  // see cleaner_checkpoint()

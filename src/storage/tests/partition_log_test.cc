@@ -1569,6 +1569,51 @@ TEST_F(partition_log_test, a_reader_behind_the_window_keeps_its_data_cached) {
   EXPECT_EQ(resident_pages(file, kept_from, size), (size - kept_from + 4095) / 4096);
 }
 
+// A consumer replaying history from below the window reads it from disk, and what it read is
+// evicted a step behind it: the replay of a long log does not grow the cache without bound.
+TEST_F(partition_log_test, a_replay_below_the_window_is_evicted_behind_the_reader) {
+  if (on_tmpfs(_dir.path())) GTEST_SKIP() << "tmpfs keeps its pages: nothing to evict";
+  cache_budget_guard guard(2 << 20);
+  const uint64_t step = partition_log::cache_step(partition_log::cache_window());
+  const uint64_t folio = 2 << 20;
+  auto log = open(buffered(flush_policy::os, 16 << 20));
+  auto batch = test::make_batch(16, 1000);
+  for (int i = 0; i < 2600; ++i) append(*log, batch);  // ~43 MB: two closed segments
+  _flusher.cache_trim().drain();
+  auto files = log_files(_dir / "t-0");
+  ASSERT_EQ(files.size(), 3u);
+  const uint64_t first_size = std::filesystem::file_size(files[0]);
+  ASSERT_EQ(resident_pages(files[0], 0, first_size), 0u);
+
+  // The replay: 1 MiB fetches from offset 0, each read into memory (pread fills the cache,
+  // as sendfile does), through the first segment and 4 MiB into the second.
+  byte_buffer buf;
+  offset at(0);
+  uint64_t read_total = 0;
+  while (read_total < first_size + (4 << 20)) {
+    auto r = log->read(at, 1 << 20);
+    ASSERT_TRUE(r) << r.error().message();
+    ASSERT_GT(r->slice.size, 0u);
+    buf.resize(r->slice.size);
+    auto n = r->slice.file->read_at(r->slice.position, buf);
+    ASSERT_TRUE(n && *n == buf.size());
+    read_total += buf.size();
+    int64_t last = 0;
+    for (uint64_t p = 0; p < buf.size();) {
+      auto h = batch_header::parse(bytes_view(buf).subspan(p));
+      last = h.last_offset().value;
+      p += h.total_size();
+    }
+    at = offset(last + 1);
+  }
+  _flusher.cache_trim().drain();
+  // The first segment was read whole: evicted but for its last step (and a folio).
+  ASSERT_GT(first_size, 2 * step + 2 * folio);
+  EXPECT_EQ(resident_pages(files[0], 0, (first_size - 2 * step - folio) / folio * folio), 0u);
+  // In the second, the part the reader is in stays cached.
+  EXPECT_GT(resident_pages(files[1], 3 << 20, 4 << 20), 0u);
+}
+
 // The reservation grows with the segment, so one fallocate covers many appends: 16 MiB in
 // 16 KiB batches takes a handful of them (16 with today's window), not one per batch.
 // `always` reserves nothing (an fdatasync that must also convert reserved extents is slower),
