@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
   broker_cmd
       ->add_option("--page-cache-budget-mb", cfg.page_cache_budget_mb,
                    "Page cache the logs keep of what they wrote, shared by all partitions: "
-                   "older data is written back and evicted as new data comes (-1: an eighth "
+                   "older data is evicted once written back, as new data comes (-1: an eighth "
                    "of physical memory, at most 1 GiB; 0: no limit)")
       ->check(CLI::Range(int64_t{-1}, int64_t{1} << 40))
       ->capture_default_str();

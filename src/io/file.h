@@ -57,13 +57,12 @@ class file {
   // Fails with EOPNOTSUPP where the file system cannot (the default). Another failure (ENOSPC)
   // may leave part of the range reserved: truncate to the size to be sure it is freed.
   virtual status reserve(uint64_t pos, uint64_t len);
-  // Writes [pos, pos + len) back to disk and evicts it from the page cache (Linux
-  // sync_file_range, then posix_fadvise DONTNEED). A hint about memory, never about data: what
-  // the file holds is unchanged, and nothing here makes data durable (no metadata, no device
-  // flush). Waits for that writeback, so call it off any thread that serves requests. Errors
-  // of the writeback are consumed for this open file description only (Linux reports one
-  // once per description), so call it on a descriptor that no sync_data relies on. The
-  // default does nothing (a file with no page cache).
+  // Evicts [pos, pos + len) from the page cache where it is clean, and starts writing back
+  // what is dirty there without waiting for it (posix_fadvise DONTNEED), so that a second
+  // call later evicts that too. A hint about memory, never about data: what the file holds
+  // is unchanged, nothing is made durable, and no writeback error is consumed or marked seen
+  // (a waiting sync_file_range would do both, and hide the error from a later fdatasync of a
+  // descriptor opened after it). The default does nothing (a file with no page cache).
   virtual status drop_cache(uint64_t pos, uint64_t len);
   virtual result<uint64_t> size() = 0;
   // The OS descriptor for zero-copy sendfile, or -1 if this file has none.

@@ -11,17 +11,24 @@
 // (partition_log::note_reader: a recent reader stretches the window back to itself, up to
 // four windows, and what a replay from further back reads is evicted behind it).
 //
-// A job writes its range back and waits for that (sync_file_range), then evicts it
-// (posix_fadvise DONTNEED, which drops only clean pages). It runs on the trimmer's thread,
-// never the owner's: the wait is for the disk. Each job opens the segment file anew, so that
-// the writeback errors it sees are consumed on its own open file description and never hide
-// one from the syncs of the log (Linux reports an error once per description, flusher.h). A
-// job whose file is gone (retention, a compaction swap) is skipped; one that fails is
-// counted. Either way nothing about the data changes: the page cache only loses clean copies.
+// Only clean pages can be evicted, and waiting for writeback here (sync_file_range with its
+// wait flags, fdatasync) would consume a writeback error and mark it seen, so that a
+// descriptor opened later (recovery after a crash, a reopened log) would no longer be told of
+// it. So each range gets two passes of posix_fadvise DONTNEED, which never wait or look at
+// errors: the first evicts what is clean and starts writeback of the rest; the second, half
+// a second later (second_pass_delay), evicts what that writeback has cleaned by then. Pages
+// still dirty then stay cached until the kernel needs the memory. Under `always` the data is
+// clean before it leaves the window, and the first pass takes it all.
 //
-// Threading: post() from any thread; jobs run in order on one thread.
+// Jobs run on the trimmer's thread, never the owner's: they cost CPU (writeback submission,
+// freeing pages), not waits. Each opens the segment file anew: a job whose file is gone
+// (retention, a compaction swap) is skipped; one that fails is counted. Either way nothing
+// about the data changes: the page cache only loses clean copies.
+//
+// Threading: post() and drain() from any thread; jobs run in order on one thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -29,24 +36,29 @@
 #include <string>
 #include <thread>
 
+#include "base/clock.h"
 #include "io/file.h"
 
 namespace spate::storage {
 
 class cache_trimmer {
  public:
+  static constexpr std::chrono::milliseconds second_pass_delay{500};
+
   cache_trimmer();
   ~cache_trimmer();
   cache_trimmer(const cache_trimmer&) = delete;
   cache_trimmer& operator=(const cache_trimmer&) = delete;
 
-  // Writes back and evicts [from, to) of the file at `path`, soon, and whatever is left
+  // Evicts [from, to) of the file at `path` soon (two passes, above), and whatever is left
   // cached in the 2 MiB below `from` (folios that straddled an earlier job's end). A `to` at
   // the file's end should be rounded up to a page, or its partial last page stays. A job
   // that continues the last one queued for the same file is merged into it. `fs` must
   // outlive the trimmer.
   void post(io::filesystem& fs, std::string path, uint64_t from, uint64_t to);
-  // Returns once every job posted before the call has run (tests, benchmarks).
+  // Returns once every job posted before the call has run both passes, the second at once
+  // rather than after its delay (tests, benchmarks: flush the log first, and every page of
+  // those ranges is clean and evicted).
   void drain();
 
  private:
@@ -55,15 +67,21 @@ class cache_trimmer {
     std::string path;
     uint64_t from;
     uint64_t to;
+    mono_clock::time_point due;  // second pass: not before
   };
   void run();
+  // One DONTNEED pass over the job's range; counts it when `last`.
+  static void pass(const job& j, bool last);
+  static void enqueue(std::deque<job>& q, job j);
 
   std::mutex _mu;
-  std::condition_variable _cv;    // a job was posted, or stop
-  std::condition_variable _done;  // a job finished
-  std::deque<job> _jobs;
+  std::condition_variable _cv;    // a job was posted, drain() hurries, or stop
+  std::condition_variable _done;  // a job finished its second pass
+  std::deque<job> _first;         // jobs waiting for their first pass
+  std::deque<job> _second;        // and for their second, in order of `due`
   uint64_t _posted = 0;
   uint64_t _finished = 0;
+  size_t _hurry = 0;  // drain() calls waiting: second passes are due at once
   bool _stop = false;
   std::thread _thread;
 };

@@ -114,7 +114,11 @@ void partition_log::note_reader(std::map<offset, std::unique_ptr<segment>>::cons
     behind = seg->second->size() - std::min(position, seg->second->size()) + next->second->size();
   }
   rotate_reader_epoch();
-  _reader_low[1] = std::min(_reader_low[1], _appended_bytes - std::min(behind, _appended_bytes));
+  // Only a reader the window may stretch back to counts; one further behind is a replay.
+  const uint64_t window = cache_window();
+  if (behind <= window * max_reader_hold) {
+    _reader_low[1] = std::min(_reader_low[1], _appended_bytes - std::min(behind, _appended_bytes));
+  }
 
   // A read from below what the window keeps replays history: what the reads there brought
   // into the cache is evicted a step behind them, so that replaying a long log does not grow
@@ -125,14 +129,15 @@ void partition_log::note_reader(std::map<offset, std::unique_ptr<segment>>::cons
                      : pending_tail ? position < _cache_closed->from
                                     : true;
   if (!below) return;
-  const uint64_t step = cache_step(cache_window());
+  const uint64_t step = cache_step(window);
   const uint64_t to = position > step ? position - step : 0;
-  if (_replay_base != seg->first || to < _replay_to) {
-    // Another segment, or another reader further back: start over (evicting what is gone
-    // already costs nothing).
+  if (_replay_base != seg->first) {
+    // Another segment: start over (evicting what is gone already costs nothing).
     _replay_base = seg->first;
     _replay_to = 0;
   }
+  // A second reader behind the first in the same segment evicts nothing: the one ahead has
+  // (and its reads from disk now are what a replay costs).
   if (to >= _replay_to + step) {
     _flusher.cache_trim().post(_fs, seg->second->log_file()->path(), _replay_to, to);
     _replay_to = to;

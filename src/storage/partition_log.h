@@ -109,8 +109,8 @@ class partition_log {
   // a trailing window of budget / (open logs), at least min_cache_window: once its data lies
   // further behind its end than that by cache_step() (a quarter window, 1 to 64 MiB, so that
   // a thousand small windows do not make a job every few hundred KiB), the flusher's trimmer
-  // writes it back and evicts it. Tailing consumers read inside the window;
-  // a consumer further behind reads from disk. 0 (the default here) keeps everything the
+  // evicts it (after starting its writeback: cache_trim.h). Tailing consumers read inside the
+  // window; a consumer further behind reads from disk. 0 (the default here) keeps everything the
   // kernel keeps; the broker sets it (--page-cache-budget-mb). Returns the previous budget.
   static uint64_t set_page_cache_budget(uint64_t bytes);
   // The window each log keeps now: 0 when the budget is 0.

@@ -68,8 +68,8 @@ struct storage_metrics {
                 "Disk space reserved past the data of active segments (flush.policy os or "
                 "interval; freed at roll and close; at most the process's reservation budget)"),
         r.counter("spate_storage_page_cache_dropped_bytes_total",
-                  "Bytes of log behind the page-cache window written back and evicted from the "
-                  "page cache (partition_log::set_page_cache_budget)"),
+                  "Bytes of log behind the page-cache window given their second eviction pass "
+                  "(pages still dirty then stay cached; partition_log::set_page_cache_budget)"),
         r.counter("spate_storage_page_cache_drop_failures_total",
                   "Ranges whose write-back or eviction failed (they stay cached; data unaffected)"),
         r.counter("spate_storage_cleaner_passes_total",
