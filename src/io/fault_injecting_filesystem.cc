@@ -94,7 +94,15 @@ class faulty_file final : public file {
 
   // Passed through, and not counted as a sync: a simulated crash still loses what no
   // sync_data covered, which only makes the model stricter than the disk.
-  status drop_cache(uint64_t pos, uint64_t len) override { return _inner->drop_cache(pos, len); }
+  status drop_cache(uint64_t pos, uint64_t len) override {
+    {
+      std::lock_guard lock(_fs._mu);
+      if (_fs.applies(path()) && _fs._drop_cache_err != 0) {
+        return errno_error(_fs._drop_cache_err, "injected writeback fault on " + path());
+      }
+    }
+    return _inner->drop_cache(pos, len);
+  }
 
   result<uint64_t> size() override { return _inner->size(); }
   int native_handle() const override { return _inner->native_handle(); }
@@ -186,6 +194,11 @@ void fault_injecting_filesystem::fail_truncates(int err) {
   _truncate_err = err;
 }
 
+void fault_injecting_filesystem::fail_drop_cache(int err) {
+  std::lock_guard lock(_mu);
+  _drop_cache_err = err;
+}
+
 void fault_injecting_filesystem::fail_reserves(int err) {
   std::lock_guard lock(_mu);
   _reserve_err = err;
@@ -205,6 +218,7 @@ void fault_injecting_filesystem::clear_faults() {
   _read_err = 0;
   _truncate_err = 0;
   _reserve_err = 0;
+  _drop_cache_err = 0;
   release(_sync_gate);
   release(_write_gate);
 }

@@ -56,6 +56,8 @@ class fault_injecting_filesystem final : public filesystem {
   void fail_truncates(int err);
   // Every reserve (fallocate) fails with `err`, reserving nothing.
   void fail_reserves(int err);
+  // Every drop_cache fails with `err` (as a writeback error it waited for would).
+  void fail_drop_cache(int err);
   void clear_faults();
 
   // Drops, in every file written through this filesystem, what was written after its last
@@ -105,6 +107,7 @@ class fault_injecting_filesystem final : public filesystem {
   int _read_err = 0;
   int _truncate_err = 0;
   int _reserve_err = 0;
+  int _drop_cache_err = 0;
   uint64_t _reserves = 0;
   uint64_t _bytes_written = 0;
   uint64_t _syncs = 0;

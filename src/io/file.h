@@ -57,12 +57,13 @@ class file {
   // Fails with EOPNOTSUPP where the file system cannot (the default). Another failure (ENOSPC)
   // may leave part of the range reserved: truncate to the size to be sure it is freed.
   virtual status reserve(uint64_t pos, uint64_t len);
-  // Evicts [pos, pos + len) from the page cache where it is clean, and starts writing back
-  // what is dirty there without waiting for it (posix_fadvise DONTNEED), so that a second
-  // call later evicts that too. A hint about memory, never about data: what the file holds
-  // is unchanged, nothing is made durable, and no writeback error is consumed or marked seen
-  // (a waiting sync_file_range would do both, and hide the error from a later fdatasync of a
-  // descriptor opened after it). The default does nothing (a file with no page cache).
+  // Writes [pos, pos + len) back to disk, waits for that, and evicts it from the page cache
+  // (Linux sync_file_range, then posix_fadvise DONTNEED). A hint about memory: what the file
+  // holds is unchanged, and nothing is made durable (no metadata, no device flush). But the
+  // wait reports a writeback error of the file, and Linux then marks it seen, so that a
+  // descriptor opened later is not told of it: the caller must treat a failure as a failed
+  // fdatasync of that file. Call it off any thread that serves requests. The default does
+  // nothing (a file with no page cache).
   virtual status drop_cache(uint64_t pos, uint64_t len);
   virtual result<uint64_t> size() = 0;
   // The OS descriptor for zero-copy sendfile, or -1 if this file has none.

@@ -107,6 +107,12 @@ class posix_file final : public file {
   }
 
   status drop_cache(uint64_t pos, uint64_t len) override {
+    // Only clean pages can be dropped, so the range is written back (and waited for) first.
+    constexpr unsigned flags =
+        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+    while (::sync_file_range(_fd, static_cast<off_t>(pos), static_cast<off_t>(len), flags) != 0) {
+      if (errno != EINTR) return errno_error(errno, "sync_file_range " + _path);
+    }
     int rc =
         ::posix_fadvise(_fd, static_cast<off_t>(pos), static_cast<off_t>(len), POSIX_FADV_DONTNEED);
     if (rc != 0) return errno_error(rc, "posix_fadvise " + _path);

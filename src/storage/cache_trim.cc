@@ -1,14 +1,23 @@
 #include "storage/cache_trim.h"
 
-#include <algorithm>
+#include <cerrno>
 #include <utility>
 
+#include "storage/flusher.h"
 #include "storage/storage_metrics.h"
 
 namespace spate::storage {
 namespace {
 // The largest folio the page cache uses (a PMD on x86-64).
 constexpr uint64_t folio_max = 2 << 20;
+
+// Whether a failed drop_cache means data did not reach the disk (the writeback failed), not a
+// refused hint.
+bool is_writeback_error(const error& e) {
+  int v = e.code.value();
+  return e.code.category() == std::generic_category() &&
+         (v == EIO || v == ENOSPC || v == EDQUOT || v == EROFS);
+}
 }  // namespace
 
 cache_trimmer::cache_trimmer() : _thread([this] { run(); }) {}
@@ -22,25 +31,20 @@ cache_trimmer::~cache_trimmer() {
   _thread.join();
 }
 
-void cache_trimmer::enqueue(std::deque<job>& q, job j) {
-  if (!q.empty()) {
-    job& last = q.back();
-    if (last.fs == j.fs && last.path == j.path && last.to == j.from) {
-      last.to = j.to;
-      last.due = std::max(last.due, j.due);  // the later part's writeback needs its delay
-      return;
-    }
-  }
-  q.push_back(std::move(j));
-}
-
-void cache_trimmer::post(io::filesystem& fs, std::string path, uint64_t from, uint64_t to) {
+void cache_trimmer::post(io::filesystem& fs, std::string path, uint64_t from, uint64_t to,
+                         std::weak_ptr<sync_target> log) {
   if (to <= from) return;
   {
     std::lock_guard lock(_mu);
-    size_t before = _first.size();
-    enqueue(_first, {&fs, std::move(path), from, to, {}});
-    if (_first.size() > before) ++_posted;
+    if (!_jobs.empty()) {
+      job& last = _jobs.back();
+      if (last.fs == &fs && last.path == path && last.to == from) {
+        last.to = to;
+        return;
+      }
+    }
+    _jobs.push_back({&fs, std::move(path), from, to, std::move(log)});
+    ++_posted;
   }
   _cv.notify_one();
 }
@@ -48,13 +52,10 @@ void cache_trimmer::post(io::filesystem& fs, std::string path, uint64_t from, ui
 void cache_trimmer::drain() {
   std::unique_lock lock(_mu);
   uint64_t target = _posted;
-  ++_hurry;
-  _cv.notify_one();
   _done.wait(lock, [&] { return _finished >= target || _stop; });
-  --_hurry;
 }
 
-void cache_trimmer::pass(const job& j, bool last) {
+void cache_trimmer::trim(const job& j) {
   auto& metrics = storage_metrics::get();
   auto f = j.fs->open(j.path, io::open_mode::read_only);
   if (!f) return;  // a file that is gone took its pages with it
@@ -62,50 +63,40 @@ void cache_trimmer::pass(const job& j, bool last) {
   // (up to 2 MiB) or its partial first page: the previous job of the file ended there.
   // Starting at a 2 MiB boundary takes them too; pages already evicted cost nothing.
   uint64_t from = j.from & ~(folio_max - 1);
-  if (!(*f)->drop_cache(from, j.to - from)) {
-    metrics.page_cache_drop_failures.inc();
-  } else if (last) {
+  auto dropped = (*f)->drop_cache(from, j.to - from);
+  // Once more: a page whose writeback (ours, or a concurrent fdatasync's) had just ended could
+  // still be held for a moment and was skipped. The range is clean now, so this costs a walk
+  // over what is left.
+  if (dropped) dropped = (*f)->drop_cache(from, j.to - from);
+  if (dropped) {
     metrics.page_cache_dropped_bytes.inc(j.to - j.from);
+    return;
+  }
+  metrics.page_cache_drop_failures.inc();
+  if (!is_writeback_error(dropped.error())) return;
+  // This descriptor has taken the error, and Linux has marked it seen: the log must fail
+  // here, as on a failed fdatasync, or data lost on the disk could later count as durable.
+  if (auto t = j.log.lock()) {
+    std::lock_guard lock(t->mu);
+    if (!t->failed) {
+      t->failed = std::move(dropped).error().with_context(
+          "writing back log data behind the page-cache window");
+    }
   }
 }
 
 void cache_trimmer::run() {
   std::unique_lock lock(_mu);
   for (;;) {
-    auto second_due = [&] {
-      return !_second.empty() && (_hurry > 0 || _second.front().due <= mono_clock::now());
-    };
+    _cv.wait(lock, [&] { return _stop || !_jobs.empty(); });
     if (_stop) return;  // jobs left are skipped: worth nothing to a process going away
-    if (!_first.empty()) {
-      job j = std::move(_first.front());
-      _first.pop_front();
-      lock.unlock();
-      pass(j, false);
-      j.due = mono_clock::now() + second_pass_delay;
-      lock.lock();
-      enqueue(_second, std::move(j));
-      continue;
-    }
-    if (second_due()) {
-      job j = std::move(_second.front());
-      _second.pop_front();
-      lock.unlock();
-      pass(j, true);
-      lock.lock();
-      // Merged jobs count as one: finish as many as were posted into it. Posts merge only
-      // into _first's last job, so a job in _second stands for one post or more in order;
-      // counting by posts is kept simple by finishing everything posted once both queues
-      // are empty.
-      if (_first.empty() && _second.empty()) _finished = _posted;
-      _done.notify_all();
-      continue;
-    }
-    if (_second.empty()) {
-      _cv.wait(lock, [&] { return _stop || !_first.empty() || second_due(); });
-    } else {
-      _cv.wait_until(lock, _second.front().due,
-                     [&] { return _stop || !_first.empty() || second_due(); });
-    }
+    job j = std::move(_jobs.front());
+    _jobs.pop_front();
+    lock.unlock();
+    trim(j);
+    lock.lock();
+    ++_finished;
+    _done.notify_all();
   }
 }
 

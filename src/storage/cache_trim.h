@@ -11,54 +11,53 @@
 // (partition_log::note_reader: a recent reader stretches the window back to itself, up to
 // four windows, and what a replay from further back reads is evicted behind it).
 //
-// Only clean pages can be evicted, and waiting for writeback here (sync_file_range with its
-// wait flags, fdatasync) would consume a writeback error and mark it seen, so that a
-// descriptor opened later (recovery after a crash, a reopened log) would no longer be told of
-// it. So each range gets two passes of posix_fadvise DONTNEED, which never wait or look at
-// errors: the first evicts what is clean and starts writeback of the rest; the second, half
-// a second later (second_pass_delay), evicts what that writeback has cleaned by then. Pages
-// still dirty then stay cached until the kernel needs the memory. Under `always` the data is
-// clean before it leaves the window, and the first pass takes it all.
+// A job writes its range back and waits for that (sync_file_range), then evicts it
+// (posix_fadvise DONTNEED, which drops only clean pages). It runs on the trimmer's thread,
+// never the owner's: the wait is for the disk. Each job opens the segment file anew, so that
+// the error it may see does not stop a sync on a descriptor of the flusher from seeing it too
+// (Linux reports a writeback error once per open file description, flusher.h).
 //
-// Jobs run on the trimmer's thread, never the owner's: they cost CPU (writeback submission,
-// freeing pages), not waits. Each opens the segment file anew: a job whose file is gone
-// (retention, a compaction swap) is skipped; one that fails is counted. Either way nothing
-// about the data changes: the page cache only loses clean copies.
+// But the wait marks the error seen, and a descriptor opened after that (recovery after a
+// crash) would not be told of it. So a job whose writeback fails fails its log, as a failed
+// fdatasync would (sync_target::failed): the log turns read-only, and nothing written after
+// the last successful sync is ever reported durable. (Two passes of DONTNEED half a second
+// apart, which never wait, were tried instead: B1 fell from 1.05 to 0.73-0.93 GB/s, as pages
+// still under writeback stayed cached; bench/RESULTS.md, session 9.) A job whose file is gone
+// (retention, a compaction swap) is skipped; one that fails otherwise is counted. The data
+// never changes: the page cache only loses clean copies.
 //
 // Threading: post() and drain() from any thread; jobs run in order on one thread.
 #pragma once
 
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
-#include "base/clock.h"
 #include "io/file.h"
 
 namespace spate::storage {
 
+struct sync_target;
+
 class cache_trimmer {
  public:
-  static constexpr std::chrono::milliseconds second_pass_delay{500};
-
   cache_trimmer();
   ~cache_trimmer();
   cache_trimmer(const cache_trimmer&) = delete;
   cache_trimmer& operator=(const cache_trimmer&) = delete;
 
-  // Evicts [from, to) of the file at `path` soon (two passes, above), and whatever is left
+  // Writes back and evicts [from, to) of the file at `path`, soon, and whatever is left
   // cached in the 2 MiB below `from` (folios that straddled an earlier job's end). A `to` at
-  // the file's end should be rounded up to a page, or its partial last page stays. A job
-  // that continues the last one queued for the same file is merged into it. `fs` must
-  // outlive the trimmer.
-  void post(io::filesystem& fs, std::string path, uint64_t from, uint64_t to);
-  // Returns once every job posted before the call has run both passes, the second at once
-  // rather than after its delay (tests, benchmarks: flush the log first, and every page of
-  // those ranges is clean and evicted).
+  // the file's end should be rounded up to a page, or its partial last page stays. A
+  // writeback error fails `log` (the log's sync_target). A job that continues the last one
+  // queued for the same file is merged into it. `fs` must outlive the trimmer.
+  void post(io::filesystem& fs, std::string path, uint64_t from, uint64_t to,
+            std::weak_ptr<sync_target> log);
+  // Returns once every job posted before the call has run (tests, benchmarks).
   void drain();
 
  private:
@@ -67,21 +66,17 @@ class cache_trimmer {
     std::string path;
     uint64_t from;
     uint64_t to;
-    mono_clock::time_point due;  // second pass: not before
+    std::weak_ptr<sync_target> log;
   };
   void run();
-  // One DONTNEED pass over the job's range; counts it when `last`.
-  static void pass(const job& j, bool last);
-  static void enqueue(std::deque<job>& q, job j);
+  static void trim(const job& j);
 
   std::mutex _mu;
-  std::condition_variable _cv;    // a job was posted, drain() hurries, or stop
-  std::condition_variable _done;  // a job finished its second pass
-  std::deque<job> _first;         // jobs waiting for their first pass
-  std::deque<job> _second;        // and for their second, in order of `due`
+  std::condition_variable _cv;    // a job was posted, or stop
+  std::condition_variable _done;  // a job finished
+  std::deque<job> _jobs;
   uint64_t _posted = 0;
   uint64_t _finished = 0;
-  size_t _hurry = 0;  // drain() calls waiting: second passes are due at once
   bool _stop = false;
   std::thread _thread;
 };

@@ -139,7 +139,7 @@ void partition_log::note_reader(std::map<offset, std::unique_ptr<segment>>::cons
   // A second reader behind the first in the same segment evicts nothing: the one ahead has
   // (and its reads from disk now are what a replay costs).
   if (to >= _replay_to + step) {
-    _flusher.cache_trim().post(_fs, seg->second->log_file()->path(), _replay_to, to);
+    _flusher.cache_trim().post(_fs, seg->second->log_file()->path(), _replay_to, to, _sync);
     _replay_to = to;
   }
 }
@@ -166,13 +166,13 @@ void partition_log::trim_cache() {
     uint64_t behind = c.to > inside ? c.to - inside : 0;
     if (behind >= c.from + step || (inside == 0 && behind > c.from)) {
       // At the file's end, past its partial last page (the file will not grow again).
-      trimmer.post(_fs, c.path, c.from, behind == c.to ? round_up_to_page(behind) : behind);
+      trimmer.post(_fs, c.path, c.from, behind == c.to ? round_up_to_page(behind) : behind, _sync);
       c.from = behind;
     }
     if (c.from >= c.to) _cache_closed.reset();
   }
   if (size >= _cache_trimmed_to + keep + step) {
-    trimmer.post(_fs, seg.log_file()->path(), _cache_trimmed_to, size - keep);
+    trimmer.post(_fs, seg.log_file()->path(), _cache_trimmed_to, size - keep, _sync);
     _cache_trimmed_to = size - keep;
   }
 }
@@ -736,7 +736,7 @@ status partition_log::roll_locked() {
   if (cache_window() > 0) {
     if (_cache_closed) {
       _flusher.cache_trim().post(_fs, _cache_closed->path, _cache_closed->from,
-                                 round_up_to_page(_cache_closed->to));
+                                 round_up_to_page(_cache_closed->to), _sync);
     }
     _cache_closed =
         closed_tail{std::move(closed_path), std::min(_cache_trimmed_to, closed_size), closed_size};

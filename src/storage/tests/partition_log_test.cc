@@ -1453,6 +1453,15 @@ struct cache_budget_guard {
   uint64_t old;
 };
 
+// How many pages of an evicted range may still be cached: now and then a page a job could not
+// drop at that moment (held for an instant by a writeback that had just ended, or brought back
+// by readahead), up to about one per job and a 128 KiB readahead (32 pages) in the runs seen,
+// so 3 % of the range, against all of it when nothing is evicted.
+uint64_t stragglers(uint64_t range_bytes) {
+  return range_bytes / partition_log::cache_step(partition_log::cache_window()) + 2 +
+         range_bytes / 4096 / 32;
+}
+
 // With a page-cache budget, what falls behind a log's window is written back and evicted,
 // the closed segments' data included, while the window itself stays cached and every byte
 // reads back as written. Without one (the library's default) nothing is evicted.
@@ -1494,11 +1503,13 @@ TEST_F(partition_log_test, page_cache_behind_the_window_is_written_back_and_evic
   uint64_t active_size = std::filesystem::file_size(files[2]);
   ASSERT_GT(active_size, window + step + (4 << 20));
   for (size_t f = 0; f < 2; ++f) {
-    EXPECT_EQ(resident_pages(files[f], 0, std::filesystem::file_size(files[f])), 0u) << files[f];
+    uint64_t size = std::filesystem::file_size(files[f]);
+    EXPECT_LE(resident_pages(files[f], 0, size), stragglers(size)) << files[f];
   }
   // The active segment: evicted up to within a step of the window (and of the 2 MiB a folio
   // straddling the last job's end may span), cached from the window on.
-  EXPECT_EQ(resident_pages(files[2], 0, (active_size - window - step) / (2 << 20) * (2 << 20)), 0u);
+  const uint64_t evicted = (active_size - window - step) / (2 << 20) * (2 << 20);
+  EXPECT_LE(resident_pages(files[2], 0, evicted), stragglers(evicted));
   uint64_t window_start = (active_size - window) / 4096 * 4096 + 4096;
   EXPECT_EQ(resident_pages(files[2], window_start, active_size),
             (active_size - window_start + 4095) / 4096);
@@ -1560,7 +1571,8 @@ TEST_F(partition_log_test, a_reader_behind_the_window_keeps_its_data_cached) {
   uint64_t from_page = reader_at / 4096 * 4096;
   EXPECT_EQ(resident_pages(file, from_page, size), (size - from_page + 4095) / 4096);
   ASSERT_GT(reader_at, step + 2 * folio);
-  EXPECT_EQ(resident_pages(file, 0, (reader_at - step - folio) / folio * folio), 0u);
+  const uint64_t below = (reader_at - step - folio) / folio * folio;
+  EXPECT_LE(resident_pages(file, 0, below), stragglers(below));
 
   // A reader that stays put while the log grows 16 MiB holds back no more than
   // max_reader_hold windows: what lies further behind the end is evicted all the same.
@@ -1578,7 +1590,7 @@ TEST_F(partition_log_test, a_reader_behind_the_window_keeps_its_data_cached) {
   const uint64_t hold = window * partition_log::max_reader_hold;
   const uint64_t evicted_to = (size - hold - step - folio) / folio * folio;
   ASSERT_GT(evicted_to, before + folio);
-  EXPECT_EQ(resident_pages(file, before, evicted_to), 0u);
+  EXPECT_LE(resident_pages(file, before, evicted_to), stragglers(evicted_to - before));
 }
 
 // A consumer replaying history from below the window reads it from disk, and what it read is
@@ -1596,7 +1608,7 @@ TEST_F(partition_log_test, a_replay_below_the_window_is_evicted_behind_the_reade
   auto files = log_files(_dir / "t-0");
   ASSERT_EQ(files.size(), 3u);
   const uint64_t first_size = std::filesystem::file_size(files[0]);
-  ASSERT_EQ(resident_pages(files[0], 0, first_size), 0u);
+  ASSERT_LE(resident_pages(files[0], 0, first_size), stragglers(first_size));
 
   // The replay: 1 MiB fetches from offset 0, each read into memory (pread fills the cache,
   // as sendfile does), through the first segment and 4 MiB into the second.
@@ -1622,7 +1634,8 @@ TEST_F(partition_log_test, a_replay_below_the_window_is_evicted_behind_the_reade
   _flusher.cache_trim().drain();
   // The first segment was read whole: evicted but for its last step (and a folio).
   ASSERT_GT(first_size, 2 * step + 2 * folio);
-  EXPECT_EQ(resident_pages(files[0], 0, (first_size - 2 * step - folio) / folio * folio), 0u);
+  const uint64_t replayed = (first_size - 2 * step - folio) / folio * folio;
+  EXPECT_LE(resident_pages(files[0], 0, replayed), stragglers(replayed));
   // In the second, the part the reader is in stays cached.
   EXPECT_GT(resident_pages(files[1], 3 << 20, 4 << 20), 0u);
   // A reader that far back does not stretch the window: new data behind it goes as before.
@@ -1639,7 +1652,30 @@ TEST_F(partition_log_test, a_replay_below_the_window_is_evicted_behind_the_reade
   const uint64_t window = partition_log::cache_window();
   const uint64_t evicted_to = (active_size - window - step - folio) / folio * folio;
   ASSERT_GE(evicted_to, 4 * folio);
-  EXPECT_EQ(resident_pages(files[2], 0, evicted_to), 0u);
+  EXPECT_LE(resident_pages(files[2], 0, evicted_to), stragglers(evicted_to));
+}
+
+// A writeback that fails behind the page-cache window fails the log, as a failed fdatasync
+// does: the trimmer's wait has taken the error, and Linux would not tell a later descriptor.
+TEST_F(faulty_log_test, a_failed_writeback_behind_the_window_fails_the_log) {
+  cache_budget_guard guard(1 << 20);
+  _faulty.set_path_filter(".log");
+  _faulty.fail_drop_cache(EIO);
+  auto log = open_faulty(buffered(flush_policy::os));
+  auto batch = test::make_batch(16, 1000);
+  uint64_t failures = storage_metrics::get().page_cache_drop_failures.value();
+  // ~4 MiB: past window and step. The log fails while this runs, on the trimmer's thread.
+  for (int i = 0; i < 256; ++i) (void)try_append(*log, batch);
+  _flusher.cache_trim().drain();
+  EXPECT_GT(storage_metrics::get().page_cache_drop_failures.value(), failures);
+  auto f = log->failure();
+  ASSERT_TRUE(f);
+  EXPECT_NE(f->message().find("page-cache window"), std::string::npos) << f->message();
+  auto r = try_append(*log, batch);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, make_error_code(errc::log_failed));
+  // What was written stays readable.
+  EXPECT_EQ(bases(read_bytes(*log, offset(0), 100000)).front(), 0);
 }
 
 // The reservation grows with the segment, so one fallocate covers many appends: 16 MiB in
