@@ -12,7 +12,8 @@
 // partition"); every method must be called from it. The only other threads involved are the
 // flusher's workers, which share `sync_target` (see flusher.h), including the work a roll
 // leaves them (closures over the closed segment's file and copies of its index and producer
-// snapshot bytes), and never touch the rest.
+// snapshot bytes), and never touch the rest; and the flusher's cache trimmer, which gets paths
+// and ranges of segment files and may set `sync_target::failed` (cache_trim.h).
 #pragma once
 
 #include <map>
