@@ -67,6 +67,10 @@ uint64_t partition_log::set_page_cache_budget(uint64_t bytes) {
   return page_cache_budget.exchange(bytes, std::memory_order_relaxed);
 }
 
+uint64_t partition_log::logs_open() {
+  return logs_alive.load(std::memory_order_relaxed);
+}
+
 uint64_t partition_log::cache_window() {
   uint64_t budget = page_cache_budget.load(std::memory_order_relaxed);
   if (budget == 0) return 0;

@@ -116,6 +116,8 @@ class partition_log {
   static uint64_t set_page_cache_budget(uint64_t bytes);
   // The window each log keeps now: 0 when the budget is 0.
   static uint64_t cache_window();
+  // Log objects alive in the process, which share the budget.
+  static uint64_t logs_open();
   static uint64_t cache_step(uint64_t window);
   static constexpr uint64_t min_cache_window = 1 << 20;
   // A consumer that read from this log within the last second or two, from behind the

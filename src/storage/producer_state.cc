@@ -150,6 +150,12 @@ result<producer_state> producer_state::load(bytes_view bytes, offset expected_at
   if (version != snapshot_version) return corrupt("version " + std::to_string(version));
   (void)c.num<uint16_t>();
   offset at(c.num<int64_t>());
+  // No log gets near INT64_MAX, and the bound leaves room for a batch's offset delta, so that
+  // last_offset() of a batch checked against this state cannot overflow.
+  constexpr int64_t max_offset = INT64_MAX - (int64_t{1} << 32);
+  if (c.ok && (at.value < 0 || at.value > max_offset)) {
+    return corrupt("taken at offset " + std::to_string(at.value));
+  }
   if (at != expected_at) {
     return corrupt("taken at offset " + std::to_string(at.value) + ", named " +
                    std::to_string(expected_at.value));
@@ -170,6 +176,13 @@ result<producer_state> producer_state::load(bytes_view bytes, offset expected_at
       b.first_offset = offset(c.num<int64_t>());
       b.last_offset = offset(c.num<int64_t>());
       b.max_timestamp = c.num<int64_t>();
+      // Every batch it records lies below the offset the snapshot was taken at.
+      if (c.ok &&
+          (b.first_offset.value < 0 || b.first_offset > b.last_offset || b.last_offset >= at)) {
+        return corrupt("batch at offsets " + std::to_string(b.first_offset.value) + ".." +
+                       std::to_string(b.last_offset.value) + " in a snapshot taken at " +
+                       std::to_string(at.value));
+      }
       e.batches.push_back(b);
     }
     if (pid < 0) return corrupt("negative producer id");

@@ -1486,10 +1486,11 @@ TEST_F(partition_log_test, page_cache_behind_the_window_is_written_back_and_evic
   plain->reset();
 
   // 2 MiB for the one log alive: a 2 MiB window, handed over in steps of 1 MiB.
-  partition_log::set_page_cache_budget(2 << 20);
-  ASSERT_EQ(partition_log::cache_window(), uint64_t{2} << 20);
+  // (The budget is shared by every log alive in the process, those other tests left too.)
+  partition_log::set_page_cache_budget((partition_log::logs_open() + 1) * (2 << 20));
   ASSERT_EQ(partition_log::cache_step(2 << 20), uint64_t{1} << 20);
   auto log = open(buffered(flush_policy::os, 16 << 20));
+  ASSERT_EQ(partition_log::cache_window(), uint64_t{2} << 20);
   byte_buffer expected;
   for (int i = 0; i < 2600; ++i) append_expecting(*log, test::make_batch(16, 1000), expected);
   // Written back, so that both passes of every range find it clean (cache_trim.h).
@@ -1538,12 +1539,12 @@ TEST_F(partition_log_test, page_cache_behind_the_window_is_written_back_and_evic
 // max_reader_hold windows; what lies behind it is evicted as before.
 TEST_F(partition_log_test, a_reader_behind_the_window_keeps_its_data_cached) {
   if (on_tmpfs(_dir.path())) GTEST_SKIP() << "tmpfs keeps its pages: nothing to evict";
-  cache_budget_guard guard(2 << 20);
-  ASSERT_EQ(partition_log::cache_window(), uint64_t{2} << 20);
+  cache_budget_guard guard((partition_log::logs_open() + 1) * (2 << 20));
   const uint64_t window = 2 << 20;
   const uint64_t step = partition_log::cache_step(window);
   const uint64_t folio = 2 << 20;  // what a straddling folio may keep past a job's start
   auto log = open(buffered(flush_policy::os, 256 << 20));
+  ASSERT_EQ(partition_log::cache_window(), window);
   auto batch = test::make_batch(16, 1000);
   const uint64_t batch_size = batch.size();
   for (int i = 0; i < 512; ++i) append(*log, batch);  // ~8 MiB

@@ -160,5 +160,21 @@ TEST(producer_state_test, snapshot_round_trips_and_rejects_corruption) {
   }
 }
 
+// Offsets a real snapshot cannot hold are corruption: a batch at or past the offset the
+// snapshot was taken at, and an offset so near INT64_MAX that a batch's last offset would
+// overflow (found by fuzz_producer_state; its input is in the fuzzer's corpus).
+TEST(producer_state_test, snapshot_with_impossible_offsets_is_refused) {
+  producer_state s;
+  s.record(header(1, 0, 0, 1, 8));
+  auto past = s.serialize(offset(8));
+  EXPECT_FALSE(producer_state::load(past, offset(8)));
+  EXPECT_TRUE(producer_state::load(s.serialize(offset(9)), offset(9)));
+  const offset huge(INT64_MAX - 33);
+  producer_state t;
+  t.record(header(1, 0, 0, 1, INT64_MAX - 40));
+  EXPECT_FALSE(producer_state::load(t.serialize(huge), huge));
+  EXPECT_FALSE(producer_state::load(producer_state().serialize(offset(-1)), offset(-1)));
+}
+
 }  // namespace
 }  // namespace spate::storage
