@@ -114,7 +114,7 @@ struct options {
   double warmup = 1;          // before the window, not measured
   int partitions = 8;         // B1-B5
   int load_partitions = 100;  // B7
-  int cores = 0;              // broker --cores; 0: its default (one per hardware thread)
+  int cores = 0;              // broker --cores; 0: its default (hardware threads but one)
   double rate = 10000;        // B4/B5 messages per second
   double b3_rate = 0;         // B3 producer pace; 0: 0.7 x B1's rate (full speed if no B1)
   double b8_gb = 10;          // B8 log size, GB (10^9 bytes of values)

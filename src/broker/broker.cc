@@ -64,6 +64,11 @@ asio::awaitable<std::string> render_metrics(kafka::topic_manager& topics, kafka:
 
 }  // namespace
 
+size_t default_cores() {
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw > 1 ? hw - 1 : 1;
+}
+
 status set_flush_policy(broker_config& config, const std::string& name) {
   auto policy = storage::parse_flush_policy(name);
   if (!policy) {
@@ -149,7 +154,7 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
   if (!catalog) return catalog.error();
   auto pids = storage::producer_ids::open(fs, config.data_dir);
   if (!pids) return pids.error();
-  size_t n_cores = config.cores ? config.cores : std::max(1u, std::thread::hardware_concurrency());
+  size_t n_cores = config.cores ? config.cores : default_cores();
   kafka::core_set cores(n_cores);
   kafka::topic_manager topics(**lm, **catalog, config.log_defaults, cores.size());
   SPATE_TRY(topics.load());

@@ -28,7 +28,7 @@ struct broker_config {
   int listen_port = 9092;
   std::string advertised_host;  // what Metadata tells clients (default: listen_host)
   int advertised_port = 0;      // default: the bound port
-  size_t cores = 0;             // event loops; 0: one per hardware thread
+  size_t cores = 0;             // event loops; 0: default_cores()
   bool auto_create_topics = true;
   int32_t default_partitions = 1;
   size_t max_frame_bytes = 100 * 1024 * 1024;
@@ -46,6 +46,13 @@ struct broker_config {
   // physical memory, at most 1 GiB; 0, no limit (everything the kernel keeps, as Kafka does).
   int64_t page_cache_budget_mb = -1;
 };
+
+// The event loops of `cores = 0`: one per hardware thread but one, at least 1. The core left
+// over runs what the loops cannot: the kernel's network receive work and writeback, the
+// flusher's syncs, and the clients a developer runs on the same machine. On the 2-core bench
+// machine one loop beat two on every case with clients beside it (bench/RESULTS.md, session
+// 10: B3's consumer kept up, B4 p50 -30 %, B6 -15 %), since a request then crosses no core.
+size_t default_cores();
 
 // Sets the default flush policy from its name (always | interval | os).
 status set_flush_policy(broker_config& config, const std::string& name);

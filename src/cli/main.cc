@@ -76,7 +76,9 @@ int main(int argc, char** argv) {
                    "Port that Metadata tells clients to connect to (0: the bound port), e.g. "
                    "behind a proxy")
       ->check(CLI::Range(0, 65535));
-  broker_cmd->add_option("--cores", cfg.cores, "Event loops (0: one per hardware thread)")
+  broker_cmd
+      ->add_option("--cores", cfg.cores,
+                   "Event loops (0: one per hardware thread but one, at least 1)")
       ->capture_default_str();
   broker_cmd
       ->add_option("--auto-create-topics", cfg.auto_create_topics,

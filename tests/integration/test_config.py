@@ -1,6 +1,10 @@
 """`spate broker --config FILE`: settings from a TOML file's [broker] section, flags winning."""
+import os
+import re
 import subprocess
+import time
 
+from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 import conftest
@@ -34,3 +38,28 @@ def test_bad_config_file_is_a_clear_error(tmp_path):
                            capture_output=True, text=True, timeout=30)
         assert r.returncode == 2, r
         assert expect in r.stderr, r.stderr
+
+
+def test_default_event_loops_leave_one_core_over(make_broker):
+    """Without --cores (0 is the default) the broker runs one event loop per hardware thread
+    but one, at least 1, and serves clients on them; --cores N runs N."""
+    want = max(1, os.cpu_count() - 1)
+    for args, cores in ((("--cores", "0"), want), (("--cores", "3"), 3)):
+        b = make_broker("--num-partitions", "3", *args)
+        m = re.search(r"ready: Kafka clients can connect to \S+ \((\d+) core\(s\)\)", b.log())
+        assert m and int(m.group(1)) == cores, b.log()
+        p = Producer({"bootstrap.servers": b.bootstrap})
+        for i in range(30):
+            p.produce("loops", key=str(i), value=f"v{i}", partition=i % 3)
+        assert p.flush(10) == 0
+        c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "loops",
+                      "auto.offset.reset": "earliest"})
+        c.subscribe(["loops"])
+        got = set()
+        deadline = time.monotonic() + 20
+        while len(got) < 30 and time.monotonic() < deadline:
+            msg = c.poll(0.5)
+            if msg is not None and not msg.error():
+                got.add(msg.value().decode())
+        c.close()
+        assert got == {f"v{i}" for i in range(30)}
