@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "base/clock.h"
+#include "base/thread_name.h"
 #include "broker/metrics_http.h"
 #include "io/posix_filesystem.h"
 #include "kafka/server/core_set.h"
@@ -201,6 +202,7 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
   // writes the segments here, so produce and fetch are not held up by the copying.
   std::atomic<bool> cleaner_stop{false};
   std::thread cleaner([&] {
+    name_this_thread("spate-cleaner");
     auto next = mono_clock::now() + config.cleaner_backoff;
     while (!stop.load() && !cleaner_stop.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <utility>
 
+#include "base/thread_name.h"
 #include "storage/flusher.h"
 #include "storage/storage_metrics.h"
 
@@ -20,7 +21,11 @@ bool is_writeback_error(const error& e) {
 }
 }  // namespace
 
-cache_trimmer::cache_trimmer() : _thread([this] { run(); }) {}
+cache_trimmer::cache_trimmer()
+    : _thread([this] {
+        name_this_thread("spate-trim");
+        run();
+      }) {}
 
 cache_trimmer::~cache_trimmer() {
   {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/thread_name.h"
 #include "storage/storage_metrics.h"
 
 namespace spate::storage {
@@ -58,7 +59,10 @@ bool sync_target::wants_sync_locked() {
 flusher::flusher(size_t workers) {
   _threads.reserve(std::max<size_t>(workers, 1));
   for (size_t i = 0; i < std::max<size_t>(workers, 1); ++i) {
-    _threads.emplace_back([this](std::stop_token st) { run(st); });
+    _threads.emplace_back([this](std::stop_token st) {
+      name_this_thread("spate-flush");
+      run(st);
+    });
   }
 }
 

@@ -6,6 +6,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/thread_name.h"
 #include "storage/errc.h"
 
 namespace spate::storage {
@@ -82,7 +83,12 @@ result<std::unique_ptr<log_manager>> log_manager::open(io::filesystem& fs, const
   {
     // jthreads: joined on the way out even if starting one of them throws.
     std::vector<std::jthread> threads;
-    for (size_t t = 1; t < helpers; ++t) threads.emplace_back(open_some);
+    for (size_t t = 1; t < helpers; ++t) {
+      threads.emplace_back([&open_some] {
+        name_this_thread("spate-open");
+        open_some();
+      });
+    }
     open_some();
   }
   for (auto& w : work) {

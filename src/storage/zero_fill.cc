@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/bytes.h"
+#include "base/thread_name.h"
 
 namespace spate::storage {
 
@@ -10,7 +11,11 @@ namespace {
 constexpr size_t zero_piece = 1 << 20;  // one write of zeros
 }  // namespace
 
-zero_filler::zero_filler() : _thread([this](std::stop_token st) { run(st); }) {}
+zero_filler::zero_filler()
+    : _thread([this](std::stop_token st) {
+        name_this_thread("spate-zero-fill");
+        run(st);
+      }) {}
 
 zero_filler::~zero_filler() {
   _thread.request_stop();

@@ -48,6 +48,13 @@ def test_default_event_loops_leave_one_core_over(make_broker):
         b = make_broker("--num-partitions", "3", *args)
         m = re.search(r"ready: Kafka clients can connect to \S+ \((\d+) core\(s\)\)", b.log())
         assert m and int(m.group(1)) == cores, b.log()
+        # The threads carry names (top -H, ps -L, perf): one per event loop, and the
+        # storage's own.
+        names = sorted(open(f"/proc/{b.proc.pid}/task/{t}/comm").read().strip()
+                       for t in os.listdir(f"/proc/{b.proc.pid}/task"))
+        assert [n for n in names if n.startswith("spate-core-")] == \
+            [f"spate-core-{i}" for i in range(cores)], names
+        assert "spate-flush" in names and "spate-trim" in names, names
         p = Producer({"bootstrap.servers": b.bootstrap})
         for i in range(30):
             p.produce("loops", key=str(i), value=f"v{i}", partition=i % 3)

@@ -1,5 +1,9 @@
 #include "kafka/server/core_set.h"
 
+#include <string>
+
+#include "base/thread_name.h"
+
 namespace spate::kafka {
 namespace {
 
@@ -33,9 +37,12 @@ core_set::~core_set() {
 }
 
 void core_set::start() {
-  for (auto& ctx : _contexts) {
-    _guards.push_back(asio::make_work_guard(*ctx));
-    _threads.emplace_back([c = ctx.get()] { c->run(); });
+  for (size_t i = 0; i < _contexts.size(); ++i) {
+    _guards.push_back(asio::make_work_guard(*_contexts[i]));
+    _threads.emplace_back([c = _contexts[i].get(), i] {
+      name_this_thread("spate-core-" + std::to_string(i));
+      c->run();
+    });
   }
 }
 
