@@ -104,12 +104,13 @@ std::optional<options> parse_args(int argc, char** argv) {
       if (i + 1 >= argc) return std::nullopt;
       return std::string(argv[++i]);
     };
-    auto number = [&](double& out) {
+    // A number above 0, or (allow_zero) at least 0.
+    auto number = [&](double& out, bool allow_zero = false) {
       auto v = value();
       if (!v) return false;
       char* end = nullptr;
       out = std::strtod(v->c_str(), &end);
-      return end && *end == '\0' && out > 0;
+      return end != v->c_str() && *end == '\0' && (out > 0 || (allow_zero && out == 0));
     };
     double d = 0;
     if (a == "--dir") {
@@ -135,7 +136,7 @@ std::optional<options> parse_args(int argc, char** argv) {
       if (!number(d)) return std::nullopt;
       o.preallocate_mb = static_cast<uint64_t>(d);
     } else if (a == "--page-cache-budget-mb") {
-      if (!number(d)) return std::nullopt;
+      if (!number(d, true)) return std::nullopt;  // 0: no budget, as by default
       o.page_cache_budget_mb = static_cast<uint64_t>(d);
     } else if (a == "--zero-filled-segment") {
       o.zero_filled_segment = true;
@@ -875,7 +876,6 @@ void print_machine(const options& o) {
               o.page_cache_budget_mb == 0
                   ? ""
                   : (" --page-cache-budget-mb " + std::to_string(o.page_cache_budget_mb)).c_str());
-  storage::partition_log::set_page_cache_budget(o.page_cache_budget_mb << 20);
   struct statfs sf {};
   if (::statfs(o.dir.c_str(), &sf) == 0 && sf.f_type == 0x01021994) {
     std::printf("WARNING: the data dir is on tmpfs; the disk floors measure memory\n");
@@ -1015,6 +1015,7 @@ bool selected(const options& o, const std::string& name) {
 
 int run(const options& o) {
   std::filesystem::create_directories(o.dir);
+  storage::partition_log::set_page_cache_budget(o.page_cache_budget_mb << 20);
   print_machine(o);
   std::fflush(stdout);
 
