@@ -1,9 +1,13 @@
 """The Prometheus endpoint (`GET /metrics`): the exposition parses, counters move by exactly
 what clients did, and bad HTTP gets a clear status without disturbing the broker."""
+import ctypes
 import math
+import mmap
+import os
 import random
 import re
 import socket
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -339,6 +343,41 @@ def test_too_many_connections_get_503(broker):
     wait_for(ok, 30, "a scrape succeeds once the held connections are closed")
 
 
+def resident_bytes(path):
+    """How much of the file is in the page cache, by mincore(2) over a read-only mapping (a
+    mapping faults nothing in by itself)."""
+    size = os.path.getsize(path)
+    if size == 0:
+        return 0
+    page = mmap.PAGESIZE
+    pages = (size + page - 1) // page
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        assert addr not in (None, ctypes.c_void_p(-1).value), os.strerror(ctypes.get_errno())
+        try:
+            vec = ctypes.create_string_buffer(pages)
+            assert libc.mincore(addr, size, vec) == 0, os.strerror(ctypes.get_errno())
+            return sum(b & 1 for b in vec.raw) * page
+        finally:
+            libc.munmap(addr, size)
+    finally:
+        os.close(fd)
+
+
+def on_tmpfs(path):
+    """tmpfs keeps files in memory: nothing there can be evicted to disk."""
+    kind = subprocess.run(["stat", "-f", "-c", "%T", str(path)], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    return kind == "tmpfs"
+
+
 def test_page_cache_budget_evicts_what_fell_behind_and_loses_nothing(make_broker):
     """With `--page-cache-budget-mb 2`, what a partition wrote more than its share of the
     budget ago is written back and evicted on the broker's trimmer thread (the counter says
@@ -355,6 +394,16 @@ def test_page_cache_budget_evicts_what_fell_behind_and_loses_nothing(make_broker
     wait_for(lambda: scrape_value(b, "spate_storage_page_cache_dropped_bytes_total") - before
              >= 25e6, 30, "the data behind the window to be evicted")
     assert scrape_value(b, "spate_storage_page_cache_drop_failures_total") == 0
+    # And the pages are gone from memory, not just counted: of the ~30 MB the segment files
+    # hold, the window (2 MiB), one step handed over but not yet done, and a few pages held
+    # for an instant when their writeback ended stay.
+    if not on_tmpfs(b.data_dir):
+        segments = sorted(b.data_dir.glob(f"{topic}-0/*.log"))
+        assert segments, sorted(b.data_dir.iterdir())
+        on_disk = sum(os.path.getsize(f) for f in segments)
+        assert on_disk >= 30e6, on_disk
+        wait_for(lambda: sum(resident_bytes(f) for f in segments) <= 6e6, 30,
+                 "the evicted pages to leave the page cache")
     got = consume_range(b.bootstrap, topic, [0])[0]
     assert [m.value() for m in got] == values
 
