@@ -10,7 +10,7 @@ import struct
 import pytest
 
 import kafka_wire as kw
-from helpers import consume_range, kcat, produce_all, producer, unique_topic
+from helpers import consume_range, kcat, produce_all, producer, scrape_value, unique_topic
 
 
 def assert_serving(bootstrap):
@@ -41,13 +41,17 @@ def closed_without_reply(conn, timeout=10):
 
 @pytest.mark.parametrize("size", [0x7FFFFFFF, 100 * 1024 * 1024 + 1, -1, 0, 7],
                          ids=["int32-max", "over-default-max", "negative", "zero", "under-header"])
-def test_bad_frame_size_closes_connection(bootstrap, size):
+def test_bad_frame_size_closes_connection(broker, bootstrap, size):
+    counted = scrape_value(broker, "spate_kafka_oversized_frames_total")
     with kw.Conn.to(bootstrap) as bad, kw.Conn.to(bootstrap) as other:
         bad.send_raw(struct.pack(">i", size) + b"\x00" * 8)
         assert closed_without_reply(bad), f"frame size {size} did not close the connection"
         # A connection opened before the bad one keeps working.
         assert other.api_versions(0)
     assert_serving(bootstrap)
+    # Counted once (and logged), as every refused frame is.
+    assert scrape_value(broker, "spate_kafka_oversized_frames_total") == counted + 1
+    assert f"frame of {size} bytes outside [8, " in broker.log()
 
 
 def test_max_request_bytes_flag(make_broker):
@@ -83,7 +87,8 @@ GARBAGE = {
 
 
 @pytest.mark.parametrize("payload", list(GARBAGE.values()), ids=list(GARBAGE))
-def test_garbage_frame_closes_connection_after_earlier_replies(bootstrap, payload):
+def test_garbage_frame_closes_connection_after_earlier_replies(broker, bootstrap, payload):
+    counted = scrape_value(broker, "spate_kafka_malformed_requests_total")
     with kw.Conn.to(bootstrap) as c:
         # A good request pipelined ahead of the garbage is still answered, then the
         # connection closes with nothing sent for the garbage.
@@ -93,6 +98,9 @@ def test_garbage_frame_closes_connection_after_earlier_replies(bootstrap, payloa
         assert corr == 41 and struct.unpack_from(">h", body)[0] == 0
         assert closed_without_reply(c), "garbage frame did not close the connection"
     assert_serving(bootstrap)
+    # Counted once, and logged with the reason.
+    assert scrape_value(broker, "spate_kafka_malformed_requests_total") == counted + 1
+    assert "; closing the connection" in broker.log()
 
 
 def test_half_request_then_silence_or_vanish_does_not_affect_others(bootstrap):
