@@ -219,6 +219,18 @@ def batch_seeds():
     }
 
 
+def connection_seeds(requests):
+    """fuzz_connection: byte 0 = number of extra write boundaries (2 bytes each), then the
+    stream. Each request alone, in one write; all of them pipelined; and the pipeline cut into
+    pieces inside a size prefix and inside a header."""
+    framed = {name: i32(len(body)) + body for name, body in sorted(requests.items())}
+    seeds = {name: b"\x00" + f for name, f in framed.items()}
+    pipeline = b"".join(framed.values())
+    seeds["pipelined"] = b"\x00" + pipeline
+    seeds["pipelined_cut"] = b"\x03" + i16(2) + i16(9) + i16(len(pipeline) // 2) + pipeline
+    return seeds
+
+
 def write(target, seeds):
     d = HERE / "corpus" / target
     d.mkdir(parents=True, exist_ok=True)
@@ -230,5 +242,7 @@ def write(target, seeds):
 
 
 if __name__ == "__main__":
-    write("fuzz_request_decoder", {**request_seeds(), **group_request_seeds()})
+    requests = {**request_seeds(), **group_request_seeds()}
+    write("fuzz_request_decoder", requests)
     write("fuzz_batch_validator", batch_seeds())
+    write("fuzz_connection", connection_seeds(requests))

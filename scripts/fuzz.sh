@@ -17,7 +17,7 @@ cd "$root"
 seconds="${FUZZ_SECONDS:-60}"
 build="${FUZZ_BUILD_DIR:-$root/build/fuzz}"
 jobs="${FUZZ_JOBS:-1}"
-all_targets=(fuzz_request_decoder fuzz_batch_validator fuzz_producer_state)
+all_targets=(fuzz_request_decoder fuzz_batch_validator fuzz_producer_state fuzz_connection)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 
 for tool in clang clang++; do
@@ -29,11 +29,15 @@ if ! echo 'int main(){}' | clang++ -x c++ -fsanitize=fuzzer-no-link,address - -o
   exit 1
 fi
 
+# Asio's config looks for <experimental/coroutine> under clang (libc++'s), which libstdc++ does
+# not have; clang 14 compiles C++20 coroutines with libstdc++'s <coroutine>, so say so. The
+# broker's coroutines are in fuzz_connection's build.
+asio_co_await="-DASIO_HAS_CO_AWAIT=1"
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSPATE_BUILD_FUZZ=ON -DSPATE_BUILD_TESTS=OFF -DSPATE_BUILD_BENCH=OFF \
   -DSPATE_SANITIZE=address,undefined \
-  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link -fno-sanitize-recover=all" >/dev/null
+  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link -fno-sanitize-recover=all $asio_co_await" >/dev/null
 ninja -C "$build" "${targets[@]}"
 
 status=0

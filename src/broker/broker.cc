@@ -47,8 +47,8 @@ asio::awaitable<std::string> render_metrics(kafka::topic_manager& topics, kafka:
     for (const auto& p : t->partitions) by_owner[p->owner].push_back(p);
   }
   for (auto& [owner, group] : by_owner) {
-    co_await cores.run_on(owner, [&] {
-      for (const auto& p : group) {
+    co_await cores.run_on(owner, [&, &g = group] {
+      for (const auto& p : g) {
         observe::label_set labels{{"topic", p->tp.topic},
                                   {"partition", std::to_string(p->tp.partition.value)}};
         const auto& log = *p->log;

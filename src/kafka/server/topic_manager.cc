@@ -71,7 +71,9 @@ status topic_manager::load() {
   auto entries = _catalog.all();
   for (auto& [name, count] : on_disk) {
     bool listed =
-        std::any_of(entries.begin(), entries.end(), [&](auto& e) { return e.name == name; });
+        // An init-capture: clang before 16 cannot capture a structured binding.
+        std::any_of(entries.begin(), entries.end(),
+                    [&topic = name](auto& e) { return e.name == topic; });
     if (!listed) {
       storage::topic_entry e{name, count, {}};
       SPATE_TRY(_catalog.put(e));

@@ -138,7 +138,7 @@ asio::awaitable<fetch_response> handle(request_context& ctx, fetch_request& req)
     any_error = false;
     for (auto& [owner, group] : by_owner) {
       if ((visit & fetch_waiter::bit(owner)) == 0) continue;
-      co_await srv.cores().run_on(owner, [&] { read_group(group); });
+      co_await srv.cores().run_on(owner, [&, &g = group] { read_group(g); });
     }
     if (total >= req.min_bytes || any_error || slots.empty() ||
         std::chrono::steady_clock::now() >= deadline) {
