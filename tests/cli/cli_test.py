@@ -28,6 +28,9 @@ BROKER = None  # the binary that runs `spate broker` (default: SPATE)
 
 READY = re.compile(r"ready: Kafka clients can connect to ([0-9.]+):(\d+)")
 
+# RecordBatch attributes' codec bits by name (the --compression values).
+CODECS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
+
 # Kafka API keys the topic commands need.
 CREATE_TOPICS, DELETE_TOPICS, DESCRIBE_CONFIGS, ALTER_CONFIGS, CREATE_PARTITIONS = 19, 20, 32, 33, 37
 API_NAMES = {CREATE_TOPICS: "CreateTopics", DELETE_TOPICS: "DeleteTopics",
@@ -231,6 +234,26 @@ class ProduceConsumeTest(BrokerTest):
                             stdin="\n".join(lines))
                 got = self.consume_json(topic, "--from", "beginning")
                 self.assertEqual([r["value"] for r in got], lines)
+                # And the batches were compressed as asked, and stored as sent.
+                self.assertEqual(set(self.stored_codecs(topic)), {CODECS[codec]})
+
+    def stored_codecs(self, topic):
+        """The codec (attributes & 7) of every batch in partition 0's segment files, read
+        from the broker's data folder: RecordBatch v2 headers, docs/formats/record-batch.md."""
+        folder = os.path.join(self.broker.dir.name, "data", f"{topic}-0")
+        codecs = []
+        for name in sorted(f for f in os.listdir(folder) if f.endswith(".log")):
+            with open(os.path.join(folder, name), "rb") as f:
+                data = f.read()
+            pos = 0
+            while pos + 23 <= len(data):
+                length = struct.unpack_from(">i", data, pos + 8)[0]
+                if length <= 0:
+                    break  # past the data: a zero-filled tail
+                codecs.append(struct.unpack_from(">h", data, pos + 21)[0] & 7)
+                pos += 12 + length
+        self.assertTrue(codecs, f"no batches in {folder}")
+        return codecs
 
     def test_missing_key_delimiter_stops_with_the_line_number(self):
         topic = self.topic()
