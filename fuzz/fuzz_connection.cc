@@ -13,13 +13,17 @@
 // Properties checked, besides "never crashes, never reads out of bounds, no UB" in any broker
 // thread: after each input the broker still answers ApiVersions on a fresh connection.
 //
-// Frames naming CreateTopics, DeleteTopics, CreatePartitions, DeleteRecords or AlterConfigs are
-// turned into ApiVersions before they are sent: a topic of 100 000 partitions per input would
-// fill the disk, not find bugs. fuzz_request_decoder covers those decoders.
+// Before the stream is sent, frames naming CreateTopics, DeleteTopics, CreatePartitions,
+// DeleteRecords or AlterConfigs become ApiVersions (a topic of 100 000 partitions per input
+// would fill the disk, not find bugs), and so do JoinGroup and SyncGroup (a member waits for
+// its group up to its rebalance timeout, minutes, and would hold its connection into later
+// inputs); a Fetch's max_wait_ms is cut to 10 ms for the same reason. fuzz_request_decoder
+// covers those decoders, the integration tests the handlers.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -82,13 +86,19 @@ int connect_broker() {
   return fd;
 }
 
-// Reads what arrives until EOF, a reset (the broker closes connections it cannot serve) or
-// `ms` of silence.
+// Reads the answers until EOF or a reset: once the client has shut its side, the broker
+// answers what it read and closes, so the connection ends within the input (nothing it asked
+// for is left running into the next one). At most `ms` in all: a broker that keeps the
+// connection open longer is not an error here (check_serving judges liveness).
 void drain(int fd, int ms) {
   char buf[65536];
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
     pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, ms) <= 0) return;
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return;
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) return;
   }
@@ -137,9 +147,26 @@ bool denied(int16_t key) {
     case 21:  // DeleteRecords
     case 33:  // AlterConfigs
     case 37:  // CreatePartitions
+    case 11:  // JoinGroup
+    case 14:  // SyncGroup
       return true;
     default:
       return false;
+  }
+}
+
+// A Fetch (v4-v11: header, replica_id, max_wait_ms) waits at most 10 ms.
+void cap_fetch_wait(std::vector<uint8_t>& s, size_t frame, size_t len) {
+  // key, version, correlation id, then the client id: int16 length (-1: null) and bytes.
+  if (len < 10) return;
+  auto id_len = static_cast<int16_t>(s[frame + 8] << 8 | s[frame + 9]);
+  size_t at = frame + 10 + (id_len > 0 ? static_cast<size_t>(id_len) : 0) + 4;
+  if (at + 4 > frame + len) return;
+  int32_t wait = static_cast<int32_t>(uint32_t{s[at]} << 24 | uint32_t{s[at + 1]} << 16 |
+                                      uint32_t{s[at + 2]} << 8 | uint32_t{s[at + 3]});
+  if (wait > 10) {
+    const uint8_t ten[] = {0, 0, 0, 10};
+    std::memcpy(&s[at], ten, sizeof ten);
   }
 }
 
@@ -155,6 +182,8 @@ void neuter(std::vector<uint8_t>& s) {
     if (denied(key)) {
       s[pos + 4] = 0;
       s[pos + 5] = 18;
+    } else if (key == 1) {
+      cap_fetch_wait(s, pos + 4, std::min(static_cast<size_t>(size), s.size() - pos - 4));
     }
     if (static_cast<size_t>(size) > s.size() - pos - 4) return;
     pos += 4 + static_cast<size_t>(size);
@@ -165,6 +194,12 @@ void neuter(std::vector<uint8_t>& s) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   (void)observe::set_log_level("off");
+  // Room for the connections of a long run (the soft limit is often 1024).
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+    nofile.rlim_cur = nofile.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   char tmpl[] = "/tmp/fuzz_connection.XXXXXX";
   if (!::mkdtemp(tmpl)) fail("mkdtemp");
   g_dir = tmpl;
@@ -218,7 +253,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!send_all(fd, stream.data() + at[i], at[i + 1] - at[i])) break;
   }
   ::shutdown(fd, SHUT_WR);
-  drain(fd, 5);
+  drain(fd, 2000);
   ::close(fd);
   check_serving();
   return 0;

@@ -50,8 +50,9 @@ struct broker_config {
 // The event loops of `cores = 0`: one per hardware thread but one, at least 1. The core left
 // over runs what the loops cannot: the kernel's network receive work and writeback, the
 // flusher's syncs, and the clients a developer runs on the same machine. On the 2-core bench
-// machine one loop beat two on every case with clients beside it (bench/RESULTS.md, session
-// 10: B3's consumer kept up, B4 p50 -30 %, B6 -15 %), since a request then crosses no core.
+// machine, with clients beside it, one loop beat two on B1, B3, B4 and B5's p50 (bench/
+// RESULTS.md, session 10: B3's consumer kept up, B4 p50 -30 %, B6 -15 %), since a request then
+// crosses no core; B5's p99, B7 and 16 producers were a little lower.
 size_t default_cores();
 
 // Sets the default flush policy from its name (always | interval | os).

@@ -8,6 +8,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 import conftest
+from helpers import wait_for
 
 
 def test_settings_come_from_the_config_file(make_broker, tmp_path):
@@ -49,12 +50,15 @@ def test_default_event_loops_leave_one_core_over(make_broker):
         m = re.search(r"ready: Kafka clients can connect to \S+ \((\d+) core\(s\)\)", b.log())
         assert m and int(m.group(1)) == cores, b.log()
         # The threads carry names (top -H, ps -L, perf): one per event loop, and the
-        # storage's own.
-        names = sorted(open(f"/proc/{b.proc.pid}/task/{t}/comm").read().strip()
-                       for t in os.listdir(f"/proc/{b.proc.pid}/task"))
-        assert [n for n in names if n.startswith("spate-core-")] == \
-            [f"spate-core-{i}" for i in range(cores)], names
-        assert "spate-flush" in names and "spate-trim" in names, names
+        # storage's own. A thread names itself when it first runs, so wait for that.
+        def names():
+            return {open(f"/proc/{b.proc.pid}/task/{t}/comm").read().strip()
+                    for t in os.listdir(f"/proc/{b.proc.pid}/task")}
+
+        want = {f"spate-core-{i}" for i in range(cores)} | {"spate-flush", "spate-trim"}
+        wait_for(lambda: want <= names(), 10, "the broker's threads to be named")
+        assert {n for n in names() if n.startswith("spate-core-")} == \
+            {f"spate-core-{i}" for i in range(cores)}, names()
         p = Producer({"bootstrap.servers": b.bootstrap})
         for i in range(30):
             p.produce("loops", key=str(i), value=f"v{i}", partition=i % 3)

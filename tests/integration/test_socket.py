@@ -3,6 +3,7 @@ the connection (kafka-compat.md §2.3), clients that stall or vanish, the ApiVer
 UNSUPPORTED_VERSION reply (§7), and in-order answers on a pipelined connection (rule 6). After
 every misbehaving client, other clients must still be served."""
 
+import os
 import random
 import socket
 import struct
@@ -302,3 +303,34 @@ def test_client_closing_during_a_large_fetch_does_not_kill_the_broker(bootstrap)
         assert c.api_versions()
         f = c.fetch(topic, 0, 0, max_bytes=1 << 20)  # and fetches still work
         assert f.error_code == 0 and f.high_watermark == 32 * 4 and f.records
+
+
+def test_out_of_descriptors_the_broker_backs_off_and_serves_again(make_broker):
+    """When accept fails for want of file descriptors (EMFILE), the connection waits in the
+    backlog and the next accept would fail at once: the broker retries every 100 ms instead of
+    spinning (and logging) in a loop, and once descriptors are free it takes the waiting
+    clients and serves them."""
+    import resource
+    import time
+
+    b = make_broker()
+    pid = b.proc.pid
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    in_use = len(os.listdir(f"/proc/{pid}/fd"))
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use + 2, hard))
+    host, port = b.bootstrap.rsplit(":", 1)
+    waiting = [socket.create_connection((host, int(port)), timeout=10) for _ in range(8)]
+    time.sleep(1.5)
+    failures = b.log(tail=1_000_000).count("accept failed")
+    # About one a 100 ms while it lasts; a loop without the pause logs thousands.
+    assert 1 <= failures <= 40, failures
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+    # The clients that waited in the backlog are served now.
+    for s in waiting:
+        s.sendall(kw.frame(kw.request_header(kw.API_VERSIONS, 0, 5)))
+    for s in waiting:
+        s.settimeout(10)
+        head = s.recv(8)
+        assert len(head) == 8 and struct.unpack(">i", head[4:8])[0] == 5
+        s.close()
+    assert_serving(b.bootstrap)

@@ -3,7 +3,9 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <chrono>
 
 #include "kafka/server/connection.h"
 #include "observe/log.h"
@@ -46,6 +48,10 @@ void server::stop() {
   });
 }
 
+namespace {
+constexpr std::chrono::milliseconds accept_retry{100};
+}  // namespace
+
 asio::awaitable<void> server::accept_loop() {
   while (_acceptor->is_open()) {
     size_t core = _next_core++ % _cores.size();
@@ -54,7 +60,13 @@ asio::awaitable<void> server::accept_loop() {
                                                    asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || !_acceptor->is_open()) co_return;
-      observe::logger("kafka")->warn("accept failed: {}", ec.message());
+      // Out of descriptors (EMFILE, ENFILE) or memory, the connection stays in the backlog and
+      // the next accept fails at once: retrying at once would spin a core and flood the log
+      // until some connection closes. Wait a little first; the backlog keeps the clients.
+      observe::logger("kafka")->warn("accept failed: {}; retrying in {} ms", ec.message(),
+                                     accept_retry.count());
+      asio::steady_timer pause(_acceptor->get_executor(), accept_retry);
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
     // The socket belongs to `core`'s loop; start the connection there.

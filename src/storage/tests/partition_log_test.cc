@@ -136,6 +136,29 @@ TEST_F(partition_log_test, rolls_by_size_and_reads_across_segments) {
   }
 }
 
+// segment.ms, Kafka's rule: a batch whose timestamp is more than segment.ms past the active
+// segment's first batch starts a new segment; one exactly segment.ms past does not, nor does an
+// older one (timestamps need not ascend). Batches without timestamps use the segment's age.
+TEST_F(partition_log_test, rolls_by_age_of_the_segments_first_timestamp) {
+  log_config cfg;
+  cfg.segment_ms = 1000;
+  auto log = open(cfg);
+  auto at = [](int64_t ts) { return test::batch_builder().add("k", "v", ts).build(); };
+  append(*log, at(5000));
+  append(*log, at(6000));  // exactly segment.ms later: stays
+  append(*log, at(4000));  // older than the first: stays
+  EXPECT_EQ(log->segment_count(), 1u);
+  append(*log, at(6001));  // past segment.ms: offset 3 opens a new segment
+  ASSERT_EQ(log->segment_count(), 2u);
+  append(*log, at(7001));  // measured from the new segment's first batch (6001): stays
+  EXPECT_EQ(log->segment_count(), 2u);
+  append(*log, at(7002));
+  EXPECT_EQ(log->segment_count(), 3u);
+  for (int64_t o = 0; o < 6; ++o) {
+    EXPECT_EQ(bases(read_bytes(*log, offset(o), 1)), std::vector<int64_t>{o});
+  }
+}
+
 TEST_F(partition_log_test, clean_reopen_skips_the_scan_and_keeps_everything) {
   log_config cfg;
   cfg.segment_bytes = 8192;
