@@ -11,6 +11,7 @@ import urllib.request
 import uuid
 
 import confluent_kafka as ck
+from confluent_kafka.admin import ConfigResource
 import pytest
 
 import kafka_wire
@@ -162,6 +163,14 @@ def watermarks(bootstrap, topic, partition, timeout=10):
         return c.get_watermark_offsets(ck.TopicPartition(topic, partition), timeout=timeout)
     finally:
         c.close()
+
+
+def ck_topic_configs(admin, topic):
+    """A topic's configs as DescribeConfigs returns them to a confluent-kafka AdminClient:
+    {name: value}."""
+    res = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    entries = admin.describe_configs([res], request_timeout=15)[res].result(30)
+    return {name: e.value for name, e in entries.items()}
 
 
 def consume_range(bootstrap, topic, partitions, start=0, timeout=60, **conf):

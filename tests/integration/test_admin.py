@@ -18,8 +18,8 @@ from kafka.admin import NewPartitions as KpNewPartitions
 from kafka.errors import UnknownTopicOrPartitionError
 
 import kafka_wire
-from helpers import (consume_range, kcat, produce_all, producer, require_api, unique_topic,
-                     wait_for, watermarks)
+from helpers import (ck_topic_configs, consume_range, kcat, produce_all, producer, require_api,
+                     unique_topic, wait_for, watermarks)
 
 PARTITIONS = 3
 SEGMENT_BYTES = 1048576
@@ -152,12 +152,6 @@ def test_create_partitions_kafka_python(bootstrap):
 
 
 # --- DescribeConfigs / AlterConfigs ---------------------------------------------------------
-
-
-def ck_topic_configs(admin, topic):
-    res = ConfigResource(ConfigResource.Type.TOPIC, topic)
-    entries = admin.describe_configs([res], request_timeout=15)[res].result(30)
-    return {name: e.value for name, e in entries.items()}
 
 
 @pytest.fixture

@@ -55,8 +55,8 @@ def test_default_event_loops_leave_one_core_over(make_broker):
             return {open(f"/proc/{b.proc.pid}/task/{t}/comm").read().strip()
                     for t in os.listdir(f"/proc/{b.proc.pid}/task")}
 
-        want = {f"spate-core-{i}" for i in range(cores)} | {"spate-flush", "spate-trim"}
-        wait_for(lambda: want <= names(), 10, "the broker's threads to be named")
+        named = {f"spate-core-{i}" for i in range(cores)} | {"spate-flush", "spate-trim"}
+        wait_for(lambda: named <= names(), 10, "the broker's threads to be named")
         assert {n for n in names() if n.startswith("spate-core-")} == \
             {f"spate-core-{i}" for i in range(cores)}, names()
         p = Producer({"bootstrap.servers": b.bootstrap})

@@ -5,8 +5,10 @@ every misbehaving client, other clients must still be served."""
 
 import os
 import random
+import resource
 import socket
 import struct
+import time
 
 import pytest
 
@@ -310,9 +312,6 @@ def test_out_of_descriptors_the_broker_backs_off_and_serves_again(make_broker):
     backlog and the next accept would fail at once: the broker retries every 100 ms instead of
     spinning (and logging) in a loop, and once descriptors are free it takes the waiting
     clients and serves them."""
-    import resource
-    import time
-
     b = make_broker()
     pid = b.proc.pid
     soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)

@@ -6,7 +6,8 @@ import time
 import confluent_kafka as ck
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
-from helpers import produce_all, producer, scrape_value, unique_topic, wait_for
+from helpers import (ck_topic_configs, produce_all, producer, scrape_value, unique_topic,
+                     wait_for)
 
 SYNCS = "spate_storage_fdatasyncs_total"
 ROLLED = "spate_storage_segments_rolled_total"
@@ -17,11 +18,6 @@ def create(admin, topic, config):
     fut = admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1,
                                         config=config)])
     fut[topic].result(30)
-
-
-def topic_config(admin, topic):
-    res = ConfigResource(ConfigResource.Type.TOPIC, topic)
-    return {k: v.value for k, v in admin.describe_configs([res])[res].result(30).items()}
 
 
 def acked_one_at_a_time(b, topic, n):
@@ -48,9 +44,9 @@ def test_acks_all_waits_for_the_sync_the_topics_flush_policy_asks_for(make_broke
     timed, plain = unique_topic("interval"), unique_topic("os")
     create(admin, timed, {"flush.policy": "interval", "flush.ms": "1500"})
     create(admin, plain, {})
-    cfg = topic_config(admin, timed)
+    cfg = ck_topic_configs(admin, timed)
     assert (cfg["flush.policy"], cfg["flush.ms"]) == ("interval", "1500"), cfg
-    assert topic_config(admin, plain)["flush.policy"] == "os"
+    assert ck_topic_configs(admin, plain)["flush.policy"] == "os"
 
     assert all(m >= 1 for m in acked_one_at_a_time(b, timed, 3))
     # The contrast: under `os` acks=all is answered from the page cache, with no sync at all
@@ -59,14 +55,14 @@ def test_acks_all_waits_for_the_sync_the_topics_flush_policy_asks_for(make_broke
 
     res = ConfigResource(ConfigResource.Type.TOPIC, plain, set_config={"flush.policy": "always"})
     admin.alter_configs([res])[res].result(30)
-    assert topic_config(admin, plain)["flush.policy"] == "always"
+    assert ck_topic_configs(admin, plain)["flush.policy"] == "always"
     assert all(m >= 1 for m in acked_one_at_a_time(b, plain, 3))
 
     # The setting outlives a restart (the topic catalog), and still governs the acks.
     b.restart()
     admin = AdminClient({"bootstrap.servers": b.bootstrap})
-    assert topic_config(admin, plain)["flush.policy"] == "always"
-    assert topic_config(admin, timed)["flush.ms"] == "1500"
+    assert ck_topic_configs(admin, plain)["flush.policy"] == "always"
+    assert ck_topic_configs(admin, timed)["flush.ms"] == "1500"
     assert all(m >= 1 for m in acked_one_at_a_time(b, timed, 2))
 
 
