@@ -133,7 +133,7 @@ std::optional<options> parse_args(int argc, char** argv) {
     } else if (a == "--no-fio") {
       o.fio = false;
     } else if (a == "--preallocate-mb") {
-      if (!number(d)) return std::nullopt;
+      if (!number(d, true)) return std::nullopt;  // 0: off, as by default
       o.preallocate_mb = static_cast<uint64_t>(d);
     } else if (a == "--page-cache-budget-mb") {
       if (!number(d, true)) return std::nullopt;  // 0: no budget, as by default
@@ -231,21 +231,23 @@ byte_buffer random_bytes(size_t n) {
   return b;
 }
 
-// Sequential 1 MiB pwrites into a new file; with `final_fsync` the clock stops after one
-// fsync of the whole file (fio --end_fsync=1), without it at the last write (page cache).
-// `cpu_us_per_mb`, if given, receives the CPU time spent per MB: unlike the rate, it hardly
-// moves when other processes take the cores.
+// Sequential pwrites of `piece` bytes (1 MiB unless told) into a new file, about `size_mb`
+// MiB in all; with `final_fsync` the clock stops after one fsync of the whole file (fio
+// --end_fsync=1), without it at the last write (page cache). `cpu_us_per_mb`, if given,
+// receives the CPU time spent per MB: unlike the rate, it hardly moves when other processes
+// take the cores.
 double sequential_write_mb_s(const std::string& path, uint64_t size_mb, bool final_fsync,
-                             double* cpu_us_per_mb = nullptr) {
-  static const byte_buffer chunk = random_bytes(mib);
+                             double* cpu_us_per_mb = nullptr, size_t piece = mib) {
+  const byte_buffer chunk = random_bytes(piece);
   std::filesystem::remove(path);
   raw_file f(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC);
+  uint64_t pieces = size_mb * mib / piece;
   double cpu0 = cpu_seconds();
   auto start = mono_clock::now();
-  for (uint64_t i = 0; i < size_mb; ++i) pwrite_all(f.fd(), chunk.data(), mib, i * mib);
+  for (uint64_t i = 0; i < pieces; ++i) pwrite_all(f.fd(), chunk.data(), piece, i * piece);
   if (final_fsync && ::fsync(f.fd()) != 0) die(std::string("fsync: ") + std::strerror(errno));
   double s = elapsed_s(start);
-  double bytes = static_cast<double>(size_mb * mib);
+  double bytes = static_cast<double>(pieces * piece);
   if (cpu_us_per_mb) *cpu_us_per_mb = (cpu_seconds() - cpu0) * 1e6 / (bytes / mb);
   return bytes / s / mb;
 }
@@ -314,6 +316,46 @@ sync_floor sync64(const std::string& path, double seconds, uint64_t cap_bytes) {
   return out;
 }
 
+// `writers` threads, each appending `piece` bytes to one shared file (at the next position
+// of a shared counter, as a log's appends are placed) and then calling fdatasync itself,
+// over and over: the disk's rate for that many durable writes of that size in flight, with
+// no group commit and no coordination, as fio --numjobs=16 --fdatasync=1 measures it.
+sync_floor concurrent_sync(const std::string& path, int writers, size_t piece, double seconds,
+                           uint64_t cap_bytes) {
+  const byte_buffer chunk = random_bytes(piece);
+  std::filesystem::remove(path);
+  raw_file f(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC);
+  std::atomic<uint64_t> next{0};
+  std::vector<std::vector<int64_t>> lat(static_cast<size_t>(writers));
+  auto start = mono_clock::now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < writers; ++w) {
+    threads.emplace_back([&, w] {
+      while (elapsed_s(start) < seconds) {
+        uint64_t pos = next.fetch_add(piece);
+        if (pos + piece > cap_bytes) return;
+        auto t0 = mono_clock::now();
+        pwrite_all(f.fd(), chunk.data(), piece, pos);
+        if (::fdatasync(f.fd()) != 0) die(std::string("fdatasync: ") + std::strerror(errno));
+        lat[static_cast<size_t>(w)].push_back(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(mono_clock::now() - t0).count());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double s = elapsed_s(start);
+  std::vector<int64_t> all;
+  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
+  sync_floor out;
+  out.mb_s = static_cast<double>(all.size() * piece) / s / mb;
+  out.syncs_s = static_cast<double>(all.size()) / s;
+  out.p50_us = percentile(all, 0.5) / 1e3;
+  return out;
+}
+
+// The size of the 16 KiB cases' batch (16 records of 1000-byte values), defined with them.
+size_t batch_16k_size();
+
 struct floors {
   double w_buf = 0;        // MB/s, sequential 1 MiB writes without fsync (page cache)
   double w_buf_cpu = 0;    // CPU microseconds per MB of the above
@@ -321,6 +363,10 @@ struct floors {
   double r_cache_cpu = 0;  // CPU microseconds per MB of the above
   double w_seq = 0;        // MB/s, sequential 1 MiB writes with a final fsync
   sync_floor w_sync64;
+  // The 16 KiB cases' own shape, without the log (see shape_floor below).
+  double w_buf16 = 0;      // MB/s, sequential writes of one 16 KiB batch's size, no fsync
+  double w_buf16_cpu = 0;  // CPU microseconds per MB of the above
+  sync_floor w_sync16x16;  // 16 writers, each a 16 KiB batch's size + its own fdatasync
 };
 
 floors measure_floors(const options& o) {
@@ -340,6 +386,14 @@ floors measure_floors(const options& o) {
   settle();
   warm_page_cache(o);
   f.w_sync64 = sync64(path, o.floor_seconds, o.size_mb * mib);
+  std::filesystem::remove(path);
+  settle();
+  warm_page_cache(o);
+  f.w_buf16 = sequential_write_mb_s(path, o.size_mb, false, &f.w_buf16_cpu, batch_16k_size());
+  std::filesystem::remove(path);
+  settle();
+  warm_page_cache(o);
+  f.w_sync16x16 = concurrent_sync(path, 16, batch_16k_size(), o.floor_seconds, o.size_mb * mib);
   std::filesystem::remove(path);
   settle();
   return f;
@@ -409,7 +463,16 @@ struct case_result {
   double p99_us = 0;
   const char* floor_name = "";  // W_seq, W_buf or R_cache
   double floor_mb_s = 0;        // filled in once the floors are measured again at the end
-  std::optional<double> aim;    // ratio to the floor
+  // The same I/O without the log, where the case's shape differs from its floor's: W_buf16
+  // for the buffered 16 KiB cases, W_sync16x16 for 16 KiB under `always` with 16 producers.
+  const char* shape_floor_name = "";
+  double shape_floor_mb_s = 0;
+  // Acknowledgement latency beyond p50/p99 (append cases), and the fdatasyncs' spread: with
+  // one request in flight per producer, MB/s = bytes in flight / mean acknowledgement, so a
+  // tail of slow syncs costs throughput in proportion to its share of the mean.
+  double mean_us = 0, p90_us = 0, p999_us = 0, max_us = 0;
+  double sync_p90_us = 0, sync_p99_us = 0, sync_max_us = 0;
+  std::optional<double> aim;  // ratio to the floor
 };
 
 struct batch_shape {
@@ -418,9 +481,15 @@ struct batch_shape {
 };
 
 constexpr batch_shape shapes[] = {{"16k", 16}, {"1m", 1024}};
+
 // ~1 KiB records: 1000-byte values plus key and record framing (1024 of them stay under
 // message.max.bytes).
 constexpr size_t value_size = 1000;
+
+size_t batch_16k_size() {
+  static const size_t size = test::make_batch(shapes[0].records, value_size).size();
+  return size;
+}
 
 storage::log_config case_config(const options& o, flush_policy p) {
   storage::log_config cfg;
@@ -757,6 +826,9 @@ case_result run_append_case(const options& o, io::filesystem& fs, const batch_sh
     }
     sync_hist.count -= sync_hist0.count;
     r.sync_p50_us = static_cast<double>(sync_hist.quantile(0.5));
+    r.sync_p90_us = static_cast<double>(sync_hist.quantile(0.9));
+    r.sync_p99_us = static_cast<double>(sync_hist.quantile(0.99));
+    r.sync_max_us = static_cast<double>(sync_hist.quantile(1.0));
     std::vector<int64_t> lat;
     for (auto& s : run.slots()) {
       r.batches += s.acked;
@@ -768,6 +840,14 @@ case_result run_append_case(const options& o, io::filesystem& fs, const batch_sh
     }
     r.p50_us = percentile(lat, 0.5) / 1e3;
     r.p99_us = percentile(lat, 0.99) / 1e3;
+    r.p90_us = percentile(lat, 0.9) / 1e3;
+    r.p999_us = percentile(lat, 0.999) / 1e3;
+    r.max_us = percentile(lat, 1.0) / 1e3;
+    if (!lat.empty()) {
+      double sum = 0;
+      for (auto v : lat) sum += static_cast<double>(v);
+      r.mean_us = sum / static_cast<double>(lat.size()) / 1e3;
+    }
     // Closing syncs what the os and interval policies left in the page cache: not part of
     // the measurement, but it must finish before the next case starts.
     check(log->close(), "close log");
@@ -778,10 +858,12 @@ case_result run_append_case(const options& o, io::filesystem& fs, const batch_sh
     r.floor_name = "W_seq";
     // B2: durable group-committed append with 16 producers.
     if (appenders >= 16) r.aim = 0.5;
+    if (appenders >= 16 && shape.records == shapes[0].records) r.shape_floor_name = "W_sync16x16";
   } else {
     r.floor_name = "W_buf";
     // Buffered append: the producer never waits for the disk.
     r.aim = 0.8;
+    if (shape.records == shapes[0].records) r.shape_floor_name = "W_buf16";
   }
   return r;
 }
@@ -900,6 +982,9 @@ floors best_of(const floors& a, const floors& b) {
   f.r_cache = std::max(a.r_cache, b.r_cache);
   f.w_seq = std::max(a.w_seq, b.w_seq);
   f.w_sync64 = a.w_sync64.mb_s >= b.w_sync64.mb_s ? a.w_sync64 : b.w_sync64;
+  f.w_buf16 = std::max(a.w_buf16, b.w_buf16);
+  f.w_buf16_cpu = std::min(a.w_buf16_cpu, b.w_buf16_cpu);
+  f.w_sync16x16 = a.w_sync16x16.mb_s >= b.w_sync16x16.mb_s ? a.w_sync16x16 : b.w_sync16x16;
   return f;
 }
 
@@ -907,12 +992,13 @@ void print_floors(const floors& before, const std::optional<floors>& after, cons
                   const fio_floors& fio, uint64_t size_mb) {
   std::printf("## Floors (MB = 10^6 bytes; measured in the data dir, %" PRIu64 " MiB files)\n\n",
               size_mb);
-  std::printf("| floor    | %-46s | before MB/s | after MB/s | used MB/s | fio MB/s |\n", "what");
-  std::printf("|----------|%s|------------:|-----------:|----------:|---------:|\n",
+  std::printf("| floor       | %-46s | before MB/s | after MB/s | used MB/s | fio MB/s |\n",
+              "what");
+  std::printf("|-------------|%s|------------:|-----------:|----------:|---------:|\n",
               std::string(48, '-').c_str());
   auto row = [&](const char* name, const char* what, double b, std::optional<double> a, double u,
                  std::optional<double> f) {
-    std::printf("| %-8s | %-46s | %11.0f | %10s | %9.0f | %8s |\n", name, what, b,
+    std::printf("| %-11s | %-46s | %11.0f | %10s | %9.0f | %8s |\n", name, what, b,
                 fmt_opt(a).c_str(), u, fmt_opt(f).c_str());
   };
   auto after_v = [&](auto get) {
@@ -926,6 +1012,14 @@ void print_floors(const floors& before, const std::optional<floors>& after, cons
       after_v([](const floors& f) { return f.w_sync64.mb_s; }), used.w_sync64.mb_s, fio.w_sync64);
   row("R_cache", "1 MiB sequential preads of a cached file", before.r_cache,
       after_v([](const floors& f) { return f.r_cache; }), used.r_cache, std::nullopt);
+  char what[64];
+  std::snprintf(what, sizeof what, "%zu-byte sequential writes, no fsync", batch_16k_size());
+  row("W_buf16", what, before.w_buf16, after_v([](const floors& f) { return f.w_buf16; }),
+      used.w_buf16, std::nullopt);
+  std::snprintf(what, sizeof what, "16 writers x (%zu-byte write + fdatasync)", batch_16k_size());
+  row("W_sync16x16", what, before.w_sync16x16.mb_s,
+      after_v([](const floors& f) { return f.w_sync16x16.mb_s; }), used.w_sync16x16.mb_s,
+      std::nullopt);
   auto syncs = [](const sync_floor& f) {
     char b[96];
     std::snprintf(b, sizeof b, "%.0f syncs/s, p50 %.0f us", f.syncs_s, f.p50_us);
@@ -933,21 +1027,32 @@ void print_floors(const floors& before, const std::optional<floors>& after, cons
   };
   std::printf("\nW_sync64: %s before%s\n", syncs(before.w_sync64).c_str(),
               after ? ("; " + syncs(after->w_sync64) + " after").c_str() : "");
-  std::printf("CPU per MB: W_buf %.0f us before%s; R_cache %.0f us before%s\n", before.w_buf_cpu,
-              after ? (", " + fmt_opt(after->w_buf_cpu) + " after").c_str() : "",
-              before.r_cache_cpu,
-              after ? (", " + fmt_opt(after->r_cache_cpu) + " after").c_str() : "");
+  std::printf("W_sync16x16: %s before%s\n", syncs(before.w_sync16x16).c_str(),
+              after ? ("; " + syncs(after->w_sync16x16) + " after").c_str() : "");
+  std::printf(
+      "CPU per MB: W_buf %.0f us before%s; W_buf16 %.0f us before%s; R_cache %.0f us "
+      "before%s\n",
+      before.w_buf_cpu, after ? (", " + fmt_opt(after->w_buf_cpu) + " after").c_str() : "",
+      before.w_buf16_cpu, after ? (", " + fmt_opt(after->w_buf16_cpu) + " after").c_str() : "",
+      before.r_cache_cpu, after ? (", " + fmt_opt(after->r_cache_cpu) + " after").c_str() : "");
+  std::printf(
+      "W_buf16 and W_sync16x16 are the 16 KiB cases' own I/O without the log: the bare writes of\n"
+      "one batch's size (not page-aligned, as no Kafka batch is), one at a time; and 16 writers\n"
+      "that each append one such batch and fdatasync it themselves. The aims are set against\n"
+      "W_buf and W_seq; the detail table below also sets each 16 KiB case beside its own shape.\n");
   std::printf("Ratios below use the higher of before/after for each floor (\"used\").\n\n");
 }
 
 void print_results(const std::vector<case_result>& results) {
   std::printf("## Results\n\n");
   std::printf(
-      "| case                   |    MB/s | batches/s | syncs/s | batches/sync | sync p50 us | p50 "
+      "| case                   |    MB/s | batches/s | batches/turn | syncs/s | batches/sync | "
+      "sync p50 us | p50 "
       "us "
       "|  p99 us | cpu %% | cpu us/MB | floor MB/s    | ratio | aim    | verdict |\n");
   std::printf(
-      "|------------------------|--------:|----------:|--------:|-------------:|------------:|-----"
+      "|------------------------|--------:|----------:|-------------:|--------:|-------------:|"
+      "------------:|-----"
       "--:"
       "|--------:|------:|----------:|---------------|------:|--------|---------|\n");
   for (auto& r : results) {
@@ -989,6 +1094,42 @@ void print_results(const std::vector<case_result>& results) {
       "cases; closed\nloop, one request in flight per producer) or one fetch + copy "
       "(read cases).\ncpu %% is process CPU (all threads) over wall time (200 %% = both cores); "
       "cpu us/MB is\nthat CPU per MB moved, to set beside W_buf's.\n");
+}
+
+// Latency spread and the 16 KiB cases against their own shape (append cases only).
+void print_detail(const std::vector<case_result>& results) {
+  std::printf("\n## Detail (append cases)\n\n");
+  std::printf(
+      "| case                   | ack mean us | ack p90 us | ack p99.9 us | ack max us | sync p90 "
+      "us | sync p99 us | sync max us | shape floor MB/s   | ratio to it |\n");
+  std::printf(
+      "|------------------------|------------:|-----------:|-------------:|-----------:|---------"
+      "---:|------------:|------------:|--------------------|------------:|\n");
+  for (auto& r : results) {
+    if (r.name.rfind("append/", 0) != 0) continue;
+    double mbs = static_cast<double>(r.bytes) / r.seconds / mb;
+    auto us = [](double v, bool have) {
+      char b[32] = "-";
+      if (have) std::snprintf(b, sizeof b, "%.0f", v);
+      return std::string(b);
+    };
+    char shape[48] = "-";
+    char ratio[16] = "-";
+    if (r.shape_floor_mb_s > 0) {
+      std::snprintf(shape, sizeof shape, "%s %.0f", r.shape_floor_name, r.shape_floor_mb_s);
+      std::snprintf(ratio, sizeof ratio, "%.2f", mbs / r.shape_floor_mb_s);
+    }
+    bool synced = r.syncs > 0;
+    std::printf(
+        "| %-22s | %11.0f | %10.0f | %12.0f | %10.0f | %11s | %11s | %11s | %-18s | %11s |\n",
+        r.name.c_str(), r.mean_us, r.p90_us, r.p999_us, r.max_us, us(r.sync_p90_us, synced).c_str(),
+        us(r.sync_p99_us, synced).c_str(), us(r.sync_max_us, synced).c_str(), shape, ratio);
+  }
+  std::printf(
+      "\nWith one request in flight per producer, MB/s = bytes in flight / mean acknowledgement,\n"
+      "so the mean, not the p50, sets a durable case's rate, and a few slow fdatasyncs (every\n"
+      "producer waits on them) cost in proportion to their share of it. The sync columns are\n"
+      "histogram buckets (at most 12.5 %% high).\n");
 }
 
 std::vector<std::string> name_parts(const std::string& s) {
@@ -1051,12 +1192,19 @@ int run(const options& o) {
     if (std::string(r.floor_name) == "W_seq") r.floor_mb_s = used.w_seq;
     if (std::string(r.floor_name) == "W_buf") r.floor_mb_s = used.w_buf;
     if (std::string(r.floor_name) == "R_cache") r.floor_mb_s = used.r_cache;
+    if (std::string(r.shape_floor_name) == "W_buf16") r.shape_floor_mb_s = used.w_buf16;
+    if (std::string(r.shape_floor_name) == "W_sync16x16") {
+      r.shape_floor_mb_s = used.w_sync16x16.mb_s;
+    }
   }
 
   std::printf("load:      %s (at the end; other processes on these cores skew every figure)\n\n",
               shell_line("cat /proc/loadavg").c_str());
   print_floors(before, after, used, fio, o.size_mb);
-  if (!results.empty()) print_results(results);
+  if (!results.empty()) {
+    print_results(results);
+    print_detail(results);
+  }
   std::filesystem::remove_all(o.dir);
   return 0;
 }
