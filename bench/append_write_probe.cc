@@ -1,0 +1,234 @@
+// append_write_probe: what it costs to put one 16 KiB batch after another into the page
+// cache, by each way a log could do it, beside the 1 MiB pwrite that storage_bench's W_buf
+// floor uses. Issue 2's buffered aim (16 KiB appends at 0.8 x W_buf) is out of reach while a
+// bare pwrite of one batch's size reaches about half of W_buf on this kernel; this program
+// shows that and measures the one alternative that gets past it: writing through a shared
+// mapping whose pages a second thread has faulted in ahead. bench/RESULTS.md ("Session 11")
+// uses these figures.
+//
+//   build/release/bench/append_write_probe --dir /var/tmp/probe [--mb 1024] [--piece 16243]
+//                                          [--rounds 3] [--ahead-mb 4]
+//
+// Per round, each on a fresh file of --mb MiB, after writing and unlinking one file of that
+// size (the page-cache warm-up storage_bench does):
+//   pwrite_1m       1 MiB pwrites (W_buf's pattern)
+//   pwrite          --piece-byte pwrites, one after another (what a log's append is)
+//   pwrite_reserve  the same with fallocate(KEEP_SIZE) --ahead-mb ahead (the log's way today)
+//   mmap            memcpy into a MAP_SHARED mapping of a file fallocated first; the writer
+//                   takes every page fault itself
+//   mmap_populate   the same, while a second thread faults the pages in --ahead-mb ahead of
+//                   the writer with MADV_POPULATE_WRITE (which returns an error, not SIGBUS)
+// Printed: MB/s, the writer's CPU per MB, the helper's, and MB/s over pwrite_1m's.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <thread>
+#include <vector>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14
+#endif
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+constexpr size_t mib = 1 << 20;
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "append_write_probe: %s: %s\n", what.c_str(), std::strerror(errno));
+  std::exit(1);
+}
+
+double thread_cpu_s() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+double since_s(clock_type::time_point t) {
+  return std::chrono::duration<double>(clock_type::now() - t).count();
+}
+
+struct options {
+  std::string dir;
+  size_t mb = 1024;
+  size_t piece = 16243;  // storage_bench's 16 KiB batch: 16 records of 1000-byte values
+  int rounds = 3;
+  size_t ahead = 4 * mib;
+};
+
+struct outcome {
+  double mb_s = 0;
+  double writer_us_per_mb = 0;
+  double helper_us_per_mb = 0;  // mmap_populate only
+};
+
+void pwrite_all(int fd, const char* p, size_t n, off_t pos) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, p, n, pos);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) die("pwrite");
+    p += w;
+    n -= static_cast<size_t>(w);
+    pos += w;
+  }
+}
+
+// Writes and unlinks one file of the run's size: these VMs hand memory the guest freed back to
+// the host within seconds, and a step that grows the page cache into it runs several times
+// slower (storage_bench's warm_page_cache).
+void warm(const options& o) {
+  std::string path = o.dir + "/warm.dat";
+  int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) die("open " + path);
+  std::vector<char> b(mib, 1);
+  for (size_t i = 0; i < o.mb; ++i) pwrite_all(fd, b.data(), mib, static_cast<off_t>(i * mib));
+  ::close(fd);
+  ::unlink(path.c_str());
+}
+
+outcome run_pwrite(int fd, const options& o, size_t piece, bool reserve,
+                   const std::vector<char>& src) {
+  size_t total = o.mb * mib / piece * piece;
+  size_t reserved = 0;
+  double c0 = thread_cpu_s();
+  auto t0 = clock_type::now();
+  for (size_t pos = 0; pos < total; pos += piece) {
+    if (reserve && pos + piece + o.ahead / 2 > reserved) {
+      if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(reserved),
+                      static_cast<off_t>(o.ahead)) != 0) {
+        die("fallocate");
+      }
+      reserved += o.ahead;
+    }
+    pwrite_all(fd, src.data(), piece, static_cast<off_t>(pos));
+  }
+  double s = since_s(t0);
+  double mbs = static_cast<double>(total) / 1e6;
+  return {mbs / s, (thread_cpu_s() - c0) * 1e6 / mbs, 0};
+}
+
+outcome run_mmap(int fd, const options& o, bool populate, const std::vector<char>& src) {
+  size_t total = o.mb * mib / o.piece * o.piece;
+  size_t len = total + o.ahead;
+  if (::fallocate(fd, 0, 0, static_cast<off_t>(len)) != 0) die("fallocate");
+  auto* m = static_cast<char*>(::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  if (m == MAP_FAILED) die("mmap");
+  std::atomic<size_t> written{0};
+  std::atomic<bool> done{false};
+  double helper_cpu = 0;
+  std::thread helper;
+  if (populate) {
+    helper = std::thread([&] {
+      double c0 = thread_cpu_s();
+      size_t p = 0;
+      while (p < len && !done.load()) {
+        if (p < written.load(std::memory_order_relaxed) + o.ahead) {
+          size_t l = std::min(mib, len - p);
+          if (::madvise(m + p, l, MADV_POPULATE_WRITE) != 0) die("madvise(MADV_POPULATE_WRITE)");
+          p += l;
+        } else {
+          std::this_thread::sleep_for(std::chrono::microseconds(50));
+        }
+      }
+      helper_cpu = thread_cpu_s() - c0;
+    });
+  }
+  double c0 = thread_cpu_s();
+  auto t0 = clock_type::now();
+  for (size_t pos = 0; pos < total; pos += o.piece) {
+    std::memcpy(m + pos, src.data(), o.piece);
+    written.store(pos + o.piece, std::memory_order_relaxed);
+  }
+  double s = since_s(t0);
+  double writer_cpu = thread_cpu_s() - c0;
+  done.store(true);
+  if (helper.joinable()) helper.join();
+  ::munmap(m, len);
+  double mbs = static_cast<double>(total) / 1e6;
+  return {mbs / s, writer_cpu * 1e6 / mbs, helper_cpu * 1e6 / mbs};
+}
+
+outcome run_one(const options& o, const std::string& kind) {
+  std::vector<char> src(std::max(o.piece, mib));
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (auto& c : src) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x >> 32);
+  }
+  warm(o);
+  ::sync();
+  std::string path = o.dir + "/probe.dat";
+  int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0) die("open " + path);
+  outcome r;
+  if (kind == "pwrite_1m") r = run_pwrite(fd, o, mib, false, src);
+  if (kind == "pwrite") r = run_pwrite(fd, o, o.piece, false, src);
+  if (kind == "pwrite_reserve") r = run_pwrite(fd, o, o.piece, true, src);
+  if (kind == "mmap") r = run_mmap(fd, o, false, src);
+  if (kind == "mmap_populate") r = run_mmap(fd, o, true, src);
+  ::close(fd);
+  ::unlink(path.c_str());  // drops the dirty pages: no writeback charged to the next step
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "append_write_probe: %s needs a value\n", a.c_str());
+      return 2;
+    }
+    std::string v = argv[++i];
+    if (a == "--dir") {
+      o.dir = v;
+    } else if (a == "--mb") {
+      o.mb = std::strtoul(v.c_str(), nullptr, 10);
+    } else if (a == "--piece") {
+      o.piece = std::strtoul(v.c_str(), nullptr, 10);
+    } else if (a == "--rounds") {
+      o.rounds = std::atoi(v.c_str());
+    } else if (a == "--ahead-mb") {
+      o.ahead = std::strtoul(v.c_str(), nullptr, 10) * mib;
+    } else {
+      std::fprintf(stderr, "append_write_probe: unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (o.dir.empty() || o.mb == 0 || o.piece == 0 || o.rounds <= 0 || o.ahead == 0) {
+    std::fprintf(stderr,
+                 "usage: append_write_probe --dir DIR [--mb 1024] [--piece 16243] [--rounds 3] "
+                 "[--ahead-mb 4]\n");
+    return 2;
+  }
+  std::printf("| round | way            |  MB/s | writer us/MB | helper us/MB | x pwrite_1m |\n");
+  std::printf("|------:|----------------|------:|-------------:|-------------:|------------:|\n");
+  const char* kinds[] = {"pwrite_1m", "pwrite", "pwrite_reserve", "mmap", "mmap_populate"};
+  for (int round = 1; round <= o.rounds; ++round) {
+    double floor = 0;
+    for (const char* k : kinds) {
+      outcome r = run_one(o, k);
+      if (std::string(k) == "pwrite_1m") floor = r.mb_s;
+      char helper[32] = "-";
+      if (r.helper_us_per_mb > 0) std::snprintf(helper, sizeof helper, "%.0f", r.helper_us_per_mb);
+      std::printf("| %5d | %-14s | %5.0f | %12.0f | %12s | %11.2f |\n", round, k, r.mb_s,
+                  r.writer_us_per_mb, helper, r.mb_s / floor);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
