@@ -1,12 +1,14 @@
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78): the checksum of Kafka RecordBatch v2
 // (bytes 21..end of a batch) and of Spate's own metadata files.
 //
-// Uses the SSE 4.2 crc32 instruction when the CPU has it (checked once at start-up), else a
-// slicing-by-8 table. Both give identical results; tests check them against each other and
-// against the standard check value crc32c("123456789") == 0xE3069283.
+// Uses, as the CPU allows (checked once at start-up): folding with 512-bit carry-less
+// multiplication (AVX-512 with VPCLMULQDQ) for inputs of 256 bytes and more; the SSE 4.2 crc32
+// instruction; else a slicing-by-8 table. All give identical results; tests check them against
+// each other and against the standard check value crc32c("123456789") == 0xE3069283.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "base/bytes.h"
 
@@ -21,5 +23,7 @@ inline uint32_t value(bytes_view data) {
 // The portable implementation, exposed so tests can compare it with the hardware one.
 uint32_t extend_portable(uint32_t crc, bytes_view data);
 bool hardware_available();
+// The folding implementation, for tests; nullopt when this CPU lacks it.
+std::optional<uint32_t> extend_folded(uint32_t crc, bytes_view data);
 
 }  // namespace spate::crc32c
