@@ -2,9 +2,11 @@
 // cache, by each way a log could do it, beside the 1 MiB pwrite that storage_bench's W_buf
 // floor uses. Issue 2's buffered aim (16 KiB appends at 0.8 x W_buf) is out of reach while a
 // bare pwrite of one batch's size reaches about half of W_buf on this kernel; this program
-// shows that and measures the one alternative that gets past it: writing through a shared
-// mapping whose pages a second thread has faulted in ahead. bench/RESULTS.md ("Session 11")
-// uses these figures.
+// shows that and measures the one alternative that gets past it here: writing through a shared
+// mapping whose pages a second thread has faulted in ahead. Built into the log (branch
+// mapped-appends) that way lost to pwrite on this VM, whose host takes back freed memory, so
+// the large folios the faulting allocates are sometimes slow to touch (bench/RESULTS.md,
+// "Session 11"); run this to see what a machine does.
 //
 //   build/release/bench/append_write_probe --dir /var/tmp/probe [--mb 1024] [--piece 16243]
 //                                          [--rounds 3] [--ahead-mb 4]
