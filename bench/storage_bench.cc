@@ -316,10 +316,12 @@ sync_floor sync64(const std::string& path, double seconds, uint64_t cap_bytes) {
   return out;
 }
 
-// `writers` threads, each appending `piece` bytes to one shared file (at the next position
-// of a shared counter, as a log's appends are placed) and then calling fdatasync itself,
-// over and over: the disk's rate for that many durable writes of that size in flight, with
-// no group commit and no coordination, as fio --numjobs=16 --fdatasync=1 measures it.
+// `writers` threads, each appending `piece` bytes to one shared, growing file (at the next
+// position of a shared counter, as a log's appends are placed) and then calling fdatasync
+// itself, over and over: that many durable appends of that size in flight with no group
+// commit, the naive way to append to one log. Each sync also commits a size change of the one
+// inode, so the writers queue behind each other: fio's 16 jobs on separate files or regions
+// (no shared size) get about twice this on the same disk.
 sync_floor concurrent_sync(const std::string& path, int writers, size_t piece, double seconds,
                            uint64_t cap_bytes) {
   const byte_buffer chunk = random_bytes(piece);

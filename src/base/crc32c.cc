@@ -135,11 +135,6 @@ uint32_t x_pow(uint64_t e) {
 // 64-bit reflected quadword (bit 63 is x^0). The carry-less product of two reflected
 // quadwords has x^(126-k) at bit k, which read as a reflected 128-bit block is one power of x
 // more than the product: so each constant carries one power less.
-struct fold_constants {
-  uint64_t for_low;   // x^(D+63) mod P: multiplies the block's low quadword (H)
-  uint64_t for_high;  // x^(D-1) mod P: multiplies its high quadword (L)
-};
-
 fold_constants fold_by(uint64_t bytes) {
   uint64_t d = 8 * bytes;
   return {static_cast<uint64_t>(x_pow(d + 63)) << 32, static_cast<uint64_t>(x_pow(d - 1)) << 32};
@@ -279,6 +274,12 @@ uint32_t extend(uint32_t crc, bytes_view data) {
 bool hardware_available() {
   return chosen != extend_portable;
 }
+
+#if defined(__x86_64__)
+fold_constants fold_constants_for(uint64_t bytes) {
+  return fold_by(bytes);
+}
+#endif
 
 std::optional<uint32_t> extend_folded(uint32_t crc, bytes_view data) {
 #if defined(__x86_64__)

@@ -26,4 +26,14 @@ bool hardware_available();
 // The folding implementation, for tests; nullopt when this CPU lacks it.
 std::optional<uint32_t> extend_folded(uint32_t crc, bytes_view data);
 
+#if defined(__x86_64__)
+// The carry-less multipliers that move a 128-bit block of the message `bytes` bytes further on
+// (crc32c.cc), for tests: for_low multiplies the block's low quadword, for_high its high one.
+struct fold_constants {
+  uint64_t for_low;   // x^(8·bytes+63) mod P, reflected, in the top half
+  uint64_t for_high;  // x^(8·bytes-1) mod P, the same
+};
+fold_constants fold_constants_for(uint64_t bytes);
+#endif
+
 }  // namespace spate::crc32c
