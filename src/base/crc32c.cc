@@ -105,12 +105,9 @@ __attribute__((target("sse4.2"))) uint64_t extend_three_way(uint64_t c0, const u
   return c0;
 }
 
-__attribute__((target("sse4.2"))) uint32_t extend_sse42(uint32_t crc, bytes_view data) {
-  const uint8_t* p = data.data();
-  size_t n = data.size();
-  uint64_t c = static_cast<uint32_t>(~crc);
-  c = extend_three_way<big_block>(c, p, n, shift_big);
-  c = extend_three_way<small_block>(c, p, n, shift_small);
+// The register `c` taken over the last `n` bytes at `p` with the crc32 instruction, and the
+// result inverted: the end of both hardware paths.
+__attribute__((target("sse4.2"))) uint32_t finish_sse42(uint64_t c, const uint8_t* p, size_t n) {
   while (n >= 8) {
     uint64_t w;
     std::memcpy(&w, p, 8);
@@ -121,6 +118,15 @@ __attribute__((target("sse4.2"))) uint32_t extend_sse42(uint32_t crc, bytes_view
   uint32_t c32 = static_cast<uint32_t>(c);
   while (n-- > 0) c32 = _mm_crc32_u8(c32, *p++);
   return ~c32;
+}
+
+__attribute__((target("sse4.2"))) uint32_t extend_sse42(uint32_t crc, bytes_view data) {
+  const uint8_t* p = data.data();
+  size_t n = data.size();
+  uint64_t c = static_cast<uint32_t>(~crc);
+  c = extend_three_way<big_block>(c, p, n, shift_big);
+  c = extend_three_way<small_block>(c, p, n, shift_small);
+  return finish_sse42(c, p, n);
 }
 
 // x^e mod P for any e, in the 32-bit reflected representation.
@@ -210,16 +216,7 @@ SPATE_CRC_FOLD_TARGET uint32_t extend_folded_impl(uint32_t crc, bytes_view data)
   }
   uint64_t c = _mm_crc32_u64(0, static_cast<uint64_t>(_mm_cvtsi128_si64(x)));
   c = _mm_crc32_u64(c, static_cast<uint64_t>(_mm_extract_epi64(x, 1)));
-  while (n >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    c = _mm_crc32_u64(c, w);
-    p += 8;
-    n -= 8;
-  }
-  uint32_t c32 = static_cast<uint32_t>(c);
-  while (n-- > 0) c32 = _mm_crc32_u8(c32, *p++);
-  return ~c32;
+  return finish_sse42(c, p, n);
 }
 
 bool folding_supported() {
