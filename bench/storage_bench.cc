@@ -35,6 +35,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <thread>
@@ -292,36 +293,13 @@ struct sync_floor {
   double p50_us = 0;
 };
 
-// 64 KiB pwrite + fdatasync, one at a time, appending (the log's files grow the same way).
-sync_floor sync64(const std::string& path, double seconds, uint64_t cap_bytes) {
-  static const byte_buffer chunk = random_bytes(64 * 1024);
-  std::filesystem::remove(path);
-  raw_file f(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC);
-  std::vector<int64_t> lat;
-  uint64_t pos = 0;
-  auto start = mono_clock::now();
-  while (elapsed_s(start) < seconds && pos < cap_bytes) {
-    auto t0 = mono_clock::now();
-    pwrite_all(f.fd(), chunk.data(), chunk.size(), pos);
-    if (::fdatasync(f.fd()) != 0) die(std::string("fdatasync: ") + std::strerror(errno));
-    lat.push_back(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(mono_clock::now() - t0).count());
-    pos += chunk.size();
-  }
-  double s = elapsed_s(start);
-  sync_floor out;
-  out.mb_s = static_cast<double>(pos) / s / mb;
-  out.syncs_s = static_cast<double>(lat.size()) / s;
-  out.p50_us = percentile(lat, 0.5) / 1e3;
-  return out;
-}
-
 // `writers` threads, each appending `piece` bytes to one shared, growing file (at the next
 // position of a shared counter, as a log's appends are placed) and then calling fdatasync
 // itself, over and over: that many durable appends of that size in flight with no group
-// commit, the naive way to append to one log. Each sync also commits a size change of the one
-// inode, so the writers queue behind each other: fio's 16 jobs on separate files or regions
-// (no shared size) get about twice this on the same disk.
+// commit, the naive way to append to one log. With one writer, W_sync64's write + fdatasync
+// one at a time (the log's files grow the same way). Each sync also commits a size change of the
+// one inode, so the writers queue behind each other: fio's 16 jobs on separate files or regions (no
+// shared size) get about twice this on the same disk.
 sync_floor concurrent_sync(const std::string& path, int writers, size_t piece, double seconds,
                            uint64_t cap_bytes) {
   const byte_buffer chunk = random_bytes(piece);
@@ -387,7 +365,7 @@ floors measure_floors(const options& o) {
   std::filesystem::remove(path);
   settle();
   warm_page_cache(o);
-  f.w_sync64 = sync64(path, o.floor_seconds, o.size_mb * mib);
+  f.w_sync64 = concurrent_sync(path, 1, 64 * 1024, o.floor_seconds, o.size_mb * mib);
   std::filesystem::remove(path);
   settle();
   warm_page_cache(o);
@@ -846,9 +824,8 @@ case_result run_append_case(const options& o, io::filesystem& fs, const batch_sh
     r.p999_us = percentile(lat, 0.999) / 1e3;
     r.max_us = percentile(lat, 1.0) / 1e3;
     if (!lat.empty()) {
-      double sum = 0;
-      for (auto v : lat) sum += static_cast<double>(v);
-      r.mean_us = sum / static_cast<double>(lat.size()) / 1e3;
+      r.mean_us =
+          std::accumulate(lat.begin(), lat.end(), 0.0) / static_cast<double>(lat.size()) / 1e3;
     }
     // Closing syncs what the os and interval policies left in the page cache: not part of
     // the measurement, but it must finish before the next case starts.

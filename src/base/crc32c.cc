@@ -280,7 +280,7 @@ fold_constants fold_constants_for(uint64_t bytes) {
 
 std::optional<uint32_t> extend_folded(uint32_t crc, bytes_view data) {
 #if defined(__x86_64__)
-  if (folding_supported()) return extend_folded_impl(crc, data);
+  if (chosen == extend_folded_impl) return extend_folded_impl(crc, data);
 #endif
   (void)crc;
   (void)data;
