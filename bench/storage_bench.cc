@@ -72,6 +72,9 @@ struct options {
   bool zero_filled_segment = false;   // experiment: see zero_fill_segment()
   uint64_t preallocate_mb = 0;        // log_config::preallocate_bytes for `always` cases
   uint64_t page_cache_budget_mb = 0;  // partition_log::set_page_cache_budget (0: off)
+  // log_config::write_behind_bytes for `interval` cases, in MiB (default: the log's own).
+  std::optional<uint64_t> write_behind_mb;
+  double rate_mb = 0;  // pace one-appender cases to this many MB/s (0: unpaced)
 };
 
 void usage() {
@@ -94,7 +97,13 @@ void usage() {
       "                 --page-cache-budget-mb; default here 0: keep everything)\n"
       "  --zero-filled-segment  experiment: before each append case, write zeros over the\n"
       "                 case's segment file ahead of the log (synced, not timed), so appends\n"
-      "                 overwrite allocated blocks (the upper bound of --preallocate-mb)\n");
+      "                 overwrite allocated blocks (the upper bound of --preallocate-mb)\n"
+      "  --write-behind-mb N  `interval` cases: the flusher starts the write-back of every N MiB\n"
+      "                 of new data (log_config::write_behind_bytes; 0: off; default: the\n"
+      "                 log's default, 8)\n"
+      "  --rate-mb R    one-appender cases append at most R MB/s (paced; 0: as fast as they\n"
+      "                 can, the default). For latency and sync figures at a rate the disk\n"
+      "                 can sustain; the MB/s column is then the pace, not a capacity\n");
 }
 
 std::optional<options> parse_args(int argc, char** argv) {
@@ -136,6 +145,12 @@ std::optional<options> parse_args(int argc, char** argv) {
     } else if (a == "--preallocate-mb") {
       if (!number(d, true)) return std::nullopt;  // 0: off, as by default
       o.preallocate_mb = static_cast<uint64_t>(d);
+    } else if (a == "--rate-mb") {
+      if (!number(d, true)) return std::nullopt;
+      o.rate_mb = d;
+    } else if (a == "--write-behind-mb") {
+      if (!number(d, true)) return std::nullopt;
+      o.write_behind_mb = static_cast<uint64_t>(d);
     } else if (a == "--page-cache-budget-mb") {
       if (!number(d, true)) return std::nullopt;  // 0: no budget, as by default
       o.page_cache_budget_mb = static_cast<uint64_t>(d);
@@ -300,11 +315,21 @@ struct sync_floor {
 // one at a time (the log's files grow the same way). Each sync also commits a size change of the
 // one inode, so the writers queue behind each other: fio's 16 jobs on separate files or regions (no
 // shared size) get about twice this on the same disk.
+//
+// With `overwrite`, the file is first filled to `cap_bytes` and synced (not timed), so the
+// writes land on blocks already written inside the file's size: the fdatasyncs then have no
+// size or extent to record, only data (a reference for what the file system's metadata costs;
+// the pages stay cached, so the unaligned writes need no reads).
 sync_floor concurrent_sync(const std::string& path, int writers, size_t piece, double seconds,
-                           uint64_t cap_bytes) {
+                           uint64_t cap_bytes, bool overwrite = false) {
   const byte_buffer chunk = random_bytes(piece);
   std::filesystem::remove(path);
   raw_file f(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC);
+  if (overwrite) {
+    const byte_buffer fill = random_bytes(mib);
+    for (uint64_t at = 0; at < cap_bytes; at += mib) pwrite_all(f.fd(), fill.data(), mib, at);
+    if (::fsync(f.fd()) != 0) die(std::string("fsync: ") + std::strerror(errno));
+  }
   std::atomic<uint64_t> next{0};
   std::vector<std::vector<int64_t>> lat(static_cast<size_t>(writers));
   auto start = mono_clock::now();
@@ -347,6 +372,11 @@ struct floors {
   double w_buf16 = 0;      // MB/s, sequential writes of one 16 KiB batch's size, no fsync
   double w_buf16_cpu = 0;  // CPU microseconds per MB of the above
   sync_floor w_sync16x16;  // 16 writers, each a 16 KiB batch's size + its own fdatasync
+  // One writer appending sixteen 16 KiB batches' bytes at a time, each followed by an
+  // fdatasync: a group commit of the 16k/always/16 round with nothing else to do (no
+  // validation, no hand-offs, no thread wake-ups), and the same again over written blocks.
+  sync_floor w_gc16;
+  sync_floor w_gc16w;
 };
 
 floors measure_floors(const options& o) {
@@ -374,6 +404,14 @@ floors measure_floors(const options& o) {
   settle();
   warm_page_cache(o);
   f.w_sync16x16 = concurrent_sync(path, 16, batch_16k_size(), o.floor_seconds, o.size_mb * mib);
+  std::filesystem::remove(path);
+  settle();
+  warm_page_cache(o);
+  f.w_gc16 = concurrent_sync(path, 1, 16 * batch_16k_size(), o.floor_seconds, o.size_mb * mib);
+  std::filesystem::remove(path);
+  settle();
+  f.w_gc16w =
+      concurrent_sync(path, 1, 16 * batch_16k_size(), o.floor_seconds, o.size_mb * mib, true);
   std::filesystem::remove(path);
   settle();
   return f;
@@ -444,7 +482,7 @@ struct case_result {
   const char* floor_name = "";  // W_seq, W_buf or R_cache
   double floor_mb_s = 0;        // filled in once the floors are measured again at the end
   // The same I/O without the log, where the case's shape differs from its floor's: W_buf16
-  // for the buffered 16 KiB cases, W_sync16x16 for 16 KiB under `always` with 16 producers.
+  // for the buffered 16 KiB cases, W_gc16 for 16 KiB under `always` with 16 producers.
   const char* shape_floor_name = "";
   double shape_floor_mb_s = 0;
   // Acknowledgement latency beyond p50/p99 (append cases), and the fdatasyncs' spread: with
@@ -475,6 +513,7 @@ storage::log_config case_config(const options& o, flush_policy p) {
   storage::log_config cfg;
   cfg.flush = p;
   cfg.preallocate_bytes = o.preallocate_mb * mib;
+  if (o.write_behind_mb) cfg.write_behind_bytes = *o.write_behind_mb * mib;
   // One segment per case: a case writes at most --size-mb (1 GiB by default), and a roll
   // syncs the closed segment whole, which would land in a short run by accident (once per
   // GiB in a long one) rather than measure the steady state. The largest segment allowed;
@@ -601,8 +640,9 @@ std::string case_name(const batch_shape& s, flush_policy p, int appenders) {
 // the caller declares it first.
 class append_run {
  public:
-  append_run(flush_policy policy, int producers, const byte_buffer& batch, uint64_t cap_bytes)
-      : _policy(policy), _slots(static_cast<size_t>(producers)), _cap(cap_bytes) {
+  append_run(flush_policy policy, int producers, const byte_buffer& batch, uint64_t cap_bytes,
+             double rate_mb_s = 0)
+      : _policy(policy), _slots(static_cast<size_t>(producers)), _cap(cap_bytes), _rate(rate_mb_s) {
     for (auto& s : _slots) {
       s.batch = batch;
       s.latency_ns.reserve(1 << 16);
@@ -632,6 +672,14 @@ class append_run {
     auto start = mono_clock::now();
     uint64_t appended = 0;
     while (appended < _cap && elapsed_s(start) < seconds && !_failed.any.load()) {
+      if (_rate > 0) {
+        // Paced (--rate-mb): the next batch is due when the bytes so far have taken their
+        // time at the rate; a late batch goes at once, and its latency counts from then.
+        auto due = start +
+                   std::chrono::duration_cast<mono_clock::duration>(
+                       std::chrono::duration<double>(static_cast<double>(appended) / (_rate * mb)));
+        std::this_thread::sleep_until(due);
+      }
       auto t0 = mono_clock::now();
       uint64_t before = s.count();
       auto a = _log->append(s.batch, wall_now());
@@ -751,6 +799,7 @@ class append_run {
   flush_policy _policy;
   std::vector<ack_slot> _slots;
   uint64_t _cap;
+  double _rate;  // MB/s for the single producer (0: as fast as it goes)
   storage::partition_log* _log = nullptr;
   uint64_t _appended = 0;  // owner thread only
   uint64_t _turns = 0;     // owner thread only; read after it joined
@@ -787,7 +836,8 @@ case_result run_append_case(const options& o, io::filesystem& fs, const batch_sh
   case_result r;
   r.name = case_name(shape, policy, appenders);
   {
-    append_run run(policy, appenders, batch, o.size_mb * mib);  // outlives the flusher
+    // outlives the flusher
+    append_run run(policy, appenders, batch, o.size_mb * mib, appenders == 1 ? o.rate_mb : 0);
     storage::flusher flusher;
     auto log =
         check(storage::partition_log::open(fs, dir, case_config(o, policy), flusher), "open log");
@@ -837,7 +887,7 @@ case_result run_append_case(const options& o, io::filesystem& fs, const batch_sh
     r.floor_name = "W_seq";
     // B2: durable group-committed append with 16 producers.
     if (appenders >= 16) r.aim = 0.5;
-    if (appenders >= 16 && shape.records == shapes[0].records) r.shape_floor_name = "W_sync16x16";
+    if (appenders >= 16 && shape.records == shapes[0].records) r.shape_floor_name = "W_gc16";
   } else {
     r.floor_name = "W_buf";
     // Buffered append: the producer never waits for the disk.
@@ -931,12 +981,15 @@ void print_machine(const options& o) {
                          "\" free, mounted on\", $7}'")
                   .c_str());
   std::printf("load:      %s (at the start)\n", shell_line("cat /proc/loadavg").c_str());
-  std::printf("options:   --size-mb %" PRIu64 " --seconds %.1f --floor-seconds %.1f%s%s%s\n",
-              o.size_mb, o.seconds, o.floor_seconds,
-              o.filter.empty() ? "" : (" --filter " + o.filter).c_str(), o.fio ? "" : " --no-fio",
-              o.page_cache_budget_mb == 0
-                  ? ""
-                  : (" --page-cache-budget-mb " + std::to_string(o.page_cache_budget_mb)).c_str());
+  std::printf(
+      "options:   --size-mb %" PRIu64 " --seconds %.1f --floor-seconds %.1f%s%s%s%s%s\n", o.size_mb,
+      o.seconds, o.floor_seconds, o.filter.empty() ? "" : (" --filter " + o.filter).c_str(),
+      o.fio ? "" : " --no-fio",
+      o.page_cache_budget_mb == 0
+          ? ""
+          : (" --page-cache-budget-mb " + std::to_string(o.page_cache_budget_mb)).c_str(),
+      o.write_behind_mb ? (" --write-behind-mb " + std::to_string(*o.write_behind_mb)).c_str() : "",
+      o.rate_mb > 0 ? (" --rate-mb " + std::to_string(static_cast<int>(o.rate_mb))).c_str() : "");
   struct statfs sf {};
   if (::statfs(o.dir.c_str(), &sf) == 0 && sf.f_type == 0x01021994) {
     std::printf("WARNING: the data dir is on tmpfs; the disk floors measure memory\n");
@@ -964,6 +1017,8 @@ floors best_of(const floors& a, const floors& b) {
   f.w_buf16 = std::max(a.w_buf16, b.w_buf16);
   f.w_buf16_cpu = std::min(a.w_buf16_cpu, b.w_buf16_cpu);
   f.w_sync16x16 = a.w_sync16x16.mb_s >= b.w_sync16x16.mb_s ? a.w_sync16x16 : b.w_sync16x16;
+  f.w_gc16 = a.w_gc16.mb_s >= b.w_gc16.mb_s ? a.w_gc16 : b.w_gc16;
+  f.w_gc16w = a.w_gc16w.mb_s >= b.w_gc16w.mb_s ? a.w_gc16w : b.w_gc16w;
   return f;
 }
 
@@ -999,6 +1054,12 @@ void print_floors(const floors& before, const std::optional<floors>& after, cons
   row("W_sync16x16", what, before.w_sync16x16.mb_s,
       after_v([](const floors& f) { return f.w_sync16x16.mb_s; }), used.w_sync16x16.mb_s,
       std::nullopt);
+  std::snprintf(what, sizeof what, "%zu-byte write + fdatasync, one at a time",
+                16 * batch_16k_size());
+  row("W_gc16", what, before.w_gc16.mb_s, after_v([](const floors& f) { return f.w_gc16.mb_s; }),
+      used.w_gc16.mb_s, std::nullopt);
+  row("W_gc16w", "the same over written blocks (reference)", before.w_gc16w.mb_s,
+      after_v([](const floors& f) { return f.w_gc16w.mb_s; }), used.w_gc16w.mb_s, std::nullopt);
   auto syncs = [](const sync_floor& f) {
     char b[96];
     std::snprintf(b, sizeof b, "%.0f syncs/s, p50 %.0f us", f.syncs_s, f.p50_us);
@@ -1008,6 +1069,10 @@ void print_floors(const floors& before, const std::optional<floors>& after, cons
               after ? ("; " + syncs(after->w_sync64) + " after").c_str() : "");
   std::printf("W_sync16x16: %s before%s\n", syncs(before.w_sync16x16).c_str(),
               after ? ("; " + syncs(after->w_sync16x16) + " after").c_str() : "");
+  std::printf("W_gc16: %s before%s\n", syncs(before.w_gc16).c_str(),
+              after ? ("; " + syncs(after->w_gc16) + " after").c_str() : "");
+  std::printf("W_gc16w: %s before%s\n", syncs(before.w_gc16w).c_str(),
+              after ? ("; " + syncs(after->w_gc16w) + " after").c_str() : "");
   std::printf(
       "CPU per MB: W_buf %.0f us before%s; W_buf16 %.0f us before%s; R_cache %.0f us "
       "before%s\n",
@@ -1015,10 +1080,15 @@ void print_floors(const floors& before, const std::optional<floors>& after, cons
       before.w_buf16_cpu, after ? (", " + fmt_opt(after->w_buf16_cpu) + " after").c_str() : "",
       before.r_cache_cpu, after ? (", " + fmt_opt(after->r_cache_cpu) + " after").c_str() : "");
   std::printf(
-      "W_buf16 and W_sync16x16 are the 16 KiB cases' own I/O without the log: the bare writes of\n"
-      "one batch's size (not page-aligned, as no Kafka batch is), one at a time; and 16 writers\n"
-      "that each append one such batch and fdatasync it themselves. The aims are set against\n"
-      "W_buf and W_seq; the detail table below also sets each 16 KiB case beside its own shape.\n");
+      "W_buf16, W_sync16x16 and W_gc16 are the 16 KiB cases' own I/O without the log: the bare\n"
+      "writes of one batch's size (not page-aligned, as no Kafka batch is), one at a time; 16\n"
+      "writers that each append one such batch and fdatasync it themselves (the naive log); and\n"
+      "one writer that appends sixteen batches' bytes and fdatasyncs, over and over (a group\n"
+      "commit of the 16k/always/16 round with no other work: that case's ceiling on this disk,\n"
+      "less what overlapping two syncs adds). W_gc16w repeats W_gc16 over blocks written before,\n"
+      "inside the file's size, so its fdatasyncs record no size or extent: the part of W_gc16's\n"
+      "sync that is the file system's metadata. The aims are set against W_buf and W_seq; the\n"
+      "detail table below also sets each 16 KiB case beside its own shape.\n");
   std::printf("Ratios below use the higher of before/after for each floor (\"used\").\n\n");
 }
 
@@ -1172,9 +1242,7 @@ int run(const options& o) {
     if (std::string(r.floor_name) == "W_buf") r.floor_mb_s = used.w_buf;
     if (std::string(r.floor_name) == "R_cache") r.floor_mb_s = used.r_cache;
     if (std::string(r.shape_floor_name) == "W_buf16") r.shape_floor_mb_s = used.w_buf16;
-    if (std::string(r.shape_floor_name) == "W_sync16x16") {
-      r.shape_floor_mb_s = used.w_sync16x16.mb_s;
-    }
+    if (std::string(r.shape_floor_name) == "W_gc16") r.shape_floor_mb_s = used.w_gc16.mb_s;
   }
 
   std::printf("load:      %s (at the end; other processes on these cores skew every figure)\n\n",

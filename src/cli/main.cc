@@ -52,6 +52,12 @@ int main(int argc, char** argv) {
                    "Default flush.ms: the sync period under --flush-policy interval")
       ->check(CLI::Range(int64_t{1}, INT64_MAX))
       ->capture_default_str();
+  broker_cmd
+      ->add_option("--write-behind-bytes", cfg.log_defaults.write_behind_bytes,
+                   "Under --flush-policy interval, start writing each active segment back to "
+                   "disk every this many new bytes, without waiting (0: off), so that the "
+                   "timer's fdatasync has little left to write and appends do not stall behind it")
+      ->capture_default_str();
   broker_cmd->add_option("--segment-bytes", cfg.log_defaults.segment_bytes, "Default segment.bytes")
       ->capture_default_str();
   broker_cmd

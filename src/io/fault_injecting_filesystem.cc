@@ -104,6 +104,20 @@ class faulty_file final : public file {
     return _inner->drop_cache(pos, len);
   }
 
+  // Passed through and counted, and not a sync either: write-behind makes nothing durable.
+  status start_writeback(uint64_t pos, uint64_t len) override {
+    {
+      std::lock_guard lock(_fs._mu);
+      if (_fs.applies(path())) {
+        _fs._writebacks.push_back({path(), pos, len});
+        if (_fs._writeback_err != 0) {
+          return errno_error(_fs._writeback_err, "injected sync_file_range fault on " + path());
+        }
+      }
+    }
+    return _inner->start_writeback(pos, len);
+  }
+
   result<uint64_t> size() override { return _inner->size(); }
   int native_handle() const override { return _inner->native_handle(); }
   const std::string& path() const override { return _inner->path(); }
@@ -209,6 +223,17 @@ uint64_t fault_injecting_filesystem::reserves() const {
   return _reserves;
 }
 
+void fault_injecting_filesystem::fail_writeback(int err) {
+  std::lock_guard lock(_mu);
+  _writeback_err = err;
+}
+
+std::vector<fault_injecting_filesystem::writeback_request> fault_injecting_filesystem::writebacks()
+    const {
+  std::lock_guard lock(_mu);
+  return _writebacks;
+}
+
 void fault_injecting_filesystem::clear_faults() {
   std::lock_guard lock(_mu);
   _write_budget.reset();
@@ -219,6 +244,7 @@ void fault_injecting_filesystem::clear_faults() {
   _truncate_err = 0;
   _reserve_err = 0;
   _drop_cache_err = 0;
+  _writeback_err = 0;
   release(_sync_gate);
   release(_write_gate);
 }

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "io/file.h"
 
@@ -58,6 +59,8 @@ class fault_injecting_filesystem final : public filesystem {
   void fail_reserves(int err);
   // Every drop_cache fails with `err` (as a writeback error it waited for would).
   void fail_drop_cache(int err);
+  // Every start_writeback fails with `err`, starting nothing.
+  void fail_writeback(int err);
   void clear_faults();
 
   // Drops, in every file written through this filesystem, what was written after its last
@@ -68,6 +71,13 @@ class fault_injecting_filesystem final : public filesystem {
   uint64_t syncs() const;
   // reserve calls on the filtered paths, failed ones included.
   uint64_t reserves() const;
+  // start_writeback calls on the filtered paths (failed ones included), in call order.
+  struct writeback_request {
+    std::string path;
+    uint64_t pos = 0;
+    uint64_t len = 0;
+  };
+  std::vector<writeback_request> writebacks() const;
 
   result<file_ptr> open(const std::string& path, open_mode mode) override;
   status create_dirs(const std::string& path) override { return _base.create_dirs(path); }
@@ -108,7 +118,9 @@ class fault_injecting_filesystem final : public filesystem {
   int _truncate_err = 0;
   int _reserve_err = 0;
   int _drop_cache_err = 0;
+  int _writeback_err = 0;
   uint64_t _reserves = 0;
+  std::vector<writeback_request> _writebacks;
   uint64_t _bytes_written = 0;
   uint64_t _syncs = 0;
   // Per path: size when last synced (the durable prefix, assuming append-mostly files).

@@ -65,6 +65,13 @@ class file {
   // fdatasync of that file. Call it off any thread that serves requests. The default does
   // nothing (a file with no page cache).
   virtual status drop_cache(uint64_t pos, uint64_t len);
+  // Starts writing [pos, pos + len) back to disk and returns without waiting for it (Linux
+  // sync_file_range with SYNC_FILE_RANGE_WRITE only): write-behind, so that a later fdatasync
+  // finds little left to write. Makes nothing durable and consumes no writeback error (the
+  // flag that waits would; this one does not), so a later sync_data on any descriptor still
+  // reports an error of these pages. It may block while the device's queue is full: call it
+  // off any thread that serves requests. The default does nothing (a file with no page cache).
+  virtual status start_writeback(uint64_t pos, uint64_t len);
   virtual result<uint64_t> size() = 0;
   // The OS descriptor for zero-copy sendfile, or -1 if this file has none.
   virtual int native_handle() const { return -1; }

@@ -119,6 +119,14 @@ class posix_file final : public file {
     return ok();
   }
 
+  status start_writeback(uint64_t pos, uint64_t len) override {
+    while (::sync_file_range(_fd, static_cast<off_t>(pos), static_cast<off_t>(len),
+                             SYNC_FILE_RANGE_WRITE) != 0) {
+      if (errno != EINTR) return errno_error(errno, "sync_file_range " + _path);
+    }
+    return ok();
+  }
+
   result<uint64_t> size() override {
     struct stat st;
     if (::fstat(_fd, &st) != 0) return errno_error(errno, "fstat " + _path);
@@ -255,6 +263,10 @@ status file::reserve(uint64_t, uint64_t) {
 }
 
 status file::drop_cache(uint64_t, uint64_t) {
+  return ok();
+}
+
+status file::start_writeback(uint64_t, uint64_t) {
   return ok();
 }
 

@@ -38,10 +38,16 @@ std::vector<durability_callback> sync_target::take_satisfied() {
   return done;
 }
 
+bool sync_target::write_behind_due_locked() const {
+  return policy == flush_policy::interval && write_behind_bytes > 0 && !behind_running &&
+         !sync_files.empty() && written_pos >= behind_pos + write_behind_bytes;
+}
+
 bool sync_target::has_startable_work_locked(bool any_policy) const {
   if (failed) return false;
   if (!before_sync.empty()) return !roll_running;  // a roll happened, whatever the policy
   if (pending_rolls > 0) return false;             // its work is running: syncs wait for it
+  if (write_behind_due_locked()) return true;
   if (!any_policy && policy != flush_policy::always) return false;
   if (written_end <= started_end) return false;
   for (size_t i = 0; i < sync_files.size(); ++i) {
@@ -95,11 +101,15 @@ void flusher::watch_interval(const std::shared_ptr<sync_target>& t) {
   _cv.notify_one();
 }
 
-flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, bool sync_active) {
+flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, bool sync_active,
+                                bool forced) {
   std::optional<sync_target::roll_work> roll;
   io::file_ptr file;
   size_t slot = 0;
   offset end;
+  io::file_ptr behind_file;
+  uint64_t behind_from = 0;
+  uint64_t behind_to = 0;
   {
     std::lock_guard lock(t.mu);
     if (t.failed) {
@@ -113,7 +123,8 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
       t.before_sync.pop_front();
       t.roll_running = true;
       t.started_end = std::max(t.started_end, roll->end);
-    } else if (t.pending_rolls == 0 && sync_active && t.written_end > t.started_end) {
+    } else if (t.pending_rolls == 0 && sync_active && t.written_end > t.started_end &&
+               (forced || t.policy != flush_policy::interval || t.interval_due)) {
       // No roll work is left, so everything below `end` is either in the active file or in
       // a segment whose roll work synced it: one fdatasync of the active file covers it all.
       for (size_t i = 0; i < t.sync_files.size(); ++i) {
@@ -128,6 +139,16 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
       ++t.syncs_in_flight;
       end = t.written_end;
       t.started_end = end;
+      t.interval_due = false;
+      // The sync writes everything back: write-behind resumes from here.
+      t.behind_pos = std::max(t.behind_pos, t.written_pos);
+    } else if (t.pending_rolls == 0 && t.write_behind_due_locked()) {
+      // Any descriptor of the active file will do: starting write-back consumes no error.
+      behind_file = t.sync_files.front();
+      behind_from = t.behind_pos;
+      behind_to = t.written_pos;
+      t.behind_pos = behind_to;
+      t.behind_running = true;
     } else if (t.waiters.empty() || t.waiters.front().end > t.durable_end) {
       bool pending = t.pending_rolls > 0 || (sync_active && t.written_end > t.durable_end);
       return {pending ? step_kind::busy : step_kind::nothing, t.steps_finished};
@@ -135,7 +156,20 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
     // else: waiters already satisfied (a sync_now after a worker's sync): completed below.
     ++t.active_steps;
   }
-  if (roll) {
+  if (behind_file) {
+    // Best-effort: a request that fails leaves the pages dirty for the timer's fdatasync,
+    // which writes them and reports any error of theirs. Nothing waits for it.
+    auto st = behind_file->start_writeback(behind_from, behind_to - behind_from);
+    auto& metrics = storage_metrics::get();
+    if (st) {
+      metrics.write_behind_bytes.inc(behind_to - behind_from);
+    } else {
+      metrics.write_behind_failures.inc();
+    }
+    std::lock_guard lock(t.mu);
+    t.behind_running = false;
+    ++t.steps_finished;
+  } else if (roll) {
     // The closed segment's sync (and the rest of the roll, partition_log::roll_locked).
     status st = roll->run();
     std::lock_guard lock(t.mu);
@@ -216,7 +250,7 @@ void flusher::sync_now(sync_target& t, std::atomic<uint64_t>* counter, bool acti
     goal = t.written_end;
   }
   for (;;) {
-    auto s = run_step(t, counter, active_file);
+    auto s = run_step(t, counter, active_file, true);
     if (s.kind == step_kind::worked) continue;
     std::unique_lock lock(t.mu);
     if (t.failed) {
@@ -248,7 +282,7 @@ void flusher::run(std::stop_token stop) {
         t->queued = false;
       }
       for (;;) {
-        auto s = run_step(*t, &_syncs, true);
+        auto s = run_step(*t, &_syncs, true, false);
         if (s.kind != step_kind::worked) break;
         // Dirty again (appends arrived during the sync), or roll work waiting: this worker
         // goes on with the target itself, with no hand-off through the queue, unless another
@@ -291,7 +325,10 @@ void flusher::run(std::stop_token stop) {
         next_deadline = std::min(next_deadline, deadline);
       } else if (!t->queued && t->has_startable_work_locked(true)) {
         t->queued = true;
+        t->interval_due = true;
         _queue.push_back(t);
+      } else if (t->has_startable_work_locked(true)) {
+        t->interval_due = true;  // queued already (for write-behind): sync it when taken
       }
     }
     if (!_queue.empty()) continue;

@@ -29,6 +29,15 @@
 // targets wait, so that a log under acks=all load is synced back to back without starving
 // the others.
 //
+// Write-behind, for the interval policy: once `write_behind_bytes` more of the active file
+// have been written since the last request, the owner queues the target and a worker starts
+// their write-back (io::file::start_writeback, which does not wait and consumes no error).
+// The timer's fdatasync then has at most about that much left to write. Without it, the
+// timer's sync wrote a whole interval's data (a second at GB/s: 0.4-0.8 s) and, for as long
+// as it ran, appends to the same file took ~15 times as long on this machine's ext4
+// (bench/RESULTS.md, session 12). A worker taking an interval target syncs it only when its
+// timer is due (`interval_due`), so a queue entry for write-behind never becomes a sync.
+//
 // A roll leaves work on the target (`before_sync`): fdatasync of the segment it closed (on
 // the segment's own descriptor, which no other sync uses), its index, the directory entry of
 // the new segment. Roll work runs one piece at a time, in order, and no sync of the active
@@ -82,6 +91,13 @@ struct sync_target {
   offset started_end;
   flush_policy policy = flush_policy::always;
   int64_t interval_ms = 1000;
+  // Write-behind (interval policy; 0: off). Byte positions in the active file: the end of what
+  // was written, and how far write-back has been requested. Both restart at a roll.
+  uint64_t write_behind_bytes = 0;
+  uint64_t written_pos = 0;
+  uint64_t behind_pos = 0;
+  bool behind_running = false;  // a worker is in start_writeback now
+  bool interval_due = false;    // the timer found this interval target due: a worker syncs it
   mono_clock::time_point last_sync = mono_clock::now();
   // In the flusher's queue: append does not queue it again. A worker clears it when it takes
   // the target out.
@@ -112,9 +128,12 @@ struct sync_target {
 
   std::mutex completion_mu;  // see Threading above
 
-  // Whether a worker could start work on this target now: roll work, or (with `policy`
-  // always, or `any_policy`) a sync of the active file on a free descriptor. Requires mu held.
+  // Whether a worker could start work on this target now: roll work, write-behind, or (with
+  // `policy` always, or `any_policy`) a sync of the active file on a free descriptor. Requires
+  // mu held.
   bool has_startable_work_locked(bool any_policy = false) const;
+  // Whether write-behind is due: interval policy, enough new bytes, none running. Requires mu.
+  bool write_behind_due_locked() const;
   // has_startable_work_locked() and not queued; then marks it queued, and the caller must
   // schedule it. Requires mu held.
   bool wants_sync_locked();
@@ -169,10 +188,12 @@ class flusher {
     uint64_t seen;  // t.steps_finished when it found nothing to start (for waiting)
   };
   // Starts and finishes at most one piece of work of `t` on this thread: its next roll work,
-  // or a sync of the active file (if dirty and `sync_active`) on a free descriptor, then
-  // completes the waiters that satisfied. `busy`: work is pending but another thread holds
-  // what it needs.
-  static step run_step(sync_target& t, std::atomic<uint64_t>* counter, bool sync_active);
+  // a sync of the active file (if dirty and `sync_active`, and for an interval target only
+  // when `forced` or its timer is due) on a free descriptor, or else a write-behind request;
+  // then completes the waiters that satisfied. `busy`: work is pending but another thread
+  // holds what it needs.
+  static step run_step(sync_target& t, std::atomic<uint64_t>* counter, bool sync_active,
+                       bool forced);
 
   std::mutex _mu;
   std::condition_variable_any _cv;

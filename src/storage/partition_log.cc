@@ -395,6 +395,9 @@ status partition_log::recover(log_recovery_report& report) {
     _sync->started_end = _log_end;
     _sync->policy = _config.flush;
     _sync->interval_ms = _config.flush_interval_ms;
+    _sync->write_behind_bytes = _config.write_behind_bytes;
+    _sync->written_pos = active().size();
+    _sync->behind_pos = _sync->written_pos;  // recovery synced it
   }
   _flusher.watch_interval(_sync);
 
@@ -505,7 +508,9 @@ std::vector<result<append_result>> partition_log::append_group(
         // it.
         wake = _config.flush == flush_policy::interval && _sync->written_end <= _sync->durable_end;
         _sync->written_end = _log_end;
-        schedule = _config.flush == flush_policy::always && _sync->wants_sync_locked();
+        _sync->written_pos = seg.size();
+        // A sync under `always`; under `interval`, write-behind once enough has accumulated.
+        schedule = _sync->wants_sync_locked();
       }
       if (schedule) _flusher.schedule(_sync);
       if (wake) _flusher.wake();
@@ -783,6 +788,8 @@ status partition_log::roll_locked() {
   {
     std::lock_guard lock(_sync->mu);
     _sync->sync_files = std::move(*sync_files);
+    _sync->written_pos = 0;  // write-behind starts over in the new file
+    _sync->behind_pos = 0;
     _sync->before_sync.push_back({_log_end, std::move(work)});
     ++_sync->pending_rolls;
     schedule = _sync->wants_sync_locked();
@@ -968,6 +975,7 @@ status partition_log::set_config(const log_config& config) {
   std::lock_guard lock(_sync->mu);
   _sync->policy = config.flush;
   _sync->interval_ms = config.flush_interval_ms;
+  _sync->write_behind_bytes = config.write_behind_bytes;
   return ok();
 }
 

@@ -26,6 +26,8 @@ struct storage_metrics {
   observe::gauge& reserved_ahead_bytes;
   observe::counter& page_cache_dropped_bytes;
   observe::counter& page_cache_drop_failures;
+  observe::counter& write_behind_bytes;
+  observe::counter& write_behind_failures;
   observe::counter& cleaner_passes;
   observe::counter& cleaner_failures;
   observe::counter& cleaner_bytes_read;
@@ -72,6 +74,12 @@ struct storage_metrics {
                   "(pages still dirty then stay cached; partition_log::set_page_cache_budget)"),
         r.counter("spate_storage_page_cache_drop_failures_total",
                   "Ranges whose write-back or eviction failed (they stay cached; data unaffected)"),
+        r.counter("spate_storage_write_behind_bytes_total",
+                  "Bytes of interval-policy logs whose write-back the flusher started ahead of "
+                  "the timer's fdatasync (log_config::write_behind_bytes)"),
+        r.counter("spate_storage_write_behind_failures_total",
+                  "Write-behind requests that failed to start (the timer's fdatasync writes those "
+                  "pages instead, and reports any error of them)"),
         r.counter("spate_storage_cleaner_passes_total",
                   "Compaction passes that rewrote or checked a log's closed segments"),
         r.counter("spate_storage_cleaner_failures_total",

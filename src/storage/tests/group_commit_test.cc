@@ -514,5 +514,131 @@ TEST(group_commit_handoff, an_append_after_a_roll_the_owner_completed_is_still_s
   EXPECT_TRUE((*other)->close());
 }
 
+// Write-behind under `interval` (flusher.h): the log asks for the write-back of each
+// write_behind_bytes of the active file as it is written, per file, from where the last request
+// ended, and never turns a request into an fdatasync: with the timer an hour away, no sync of
+// the segment happens until flush().
+TEST_F(group_commit_test, interval_write_behind_starts_writeback_without_syncing) {
+  io::fault_injecting_filesystem fs(_posix);
+  log_config cfg;
+  cfg.flush = flush_policy::interval;
+  cfg.flush_interval_ms = 3'600'000;
+  cfg.write_behind_bytes = 64 * 1024;
+  auto log = open(fs, "t-0", cfg);
+  ASSERT_TRUE(log);
+  fs.set_path_filter(".log");
+  uint64_t syncs_before = fs.syncs();
+  auto append_kib = [&](uint64_t kib) {
+    uint64_t written = 0;
+    while (written < kib * 1024) {
+      auto b = test::make_batch(16, 1000);
+      auto a = log->append(b, now);
+      ASSERT_TRUE(a) << a.error().message();
+      written += a->size;
+    }
+  };
+  // Requests cover each file from 0 without a gap or an overlap, up to within one step of its
+  // data (the last step may not be due yet).
+  auto covered = [&](const std::string& name) {
+    uint64_t end = 0;
+    for (auto& w : fs.writebacks()) {
+      if (w.path.find(name) == std::string::npos) continue;
+      EXPECT_EQ(w.pos, end) << name;
+      EXPECT_GE(w.len, cfg.write_behind_bytes) << name;
+      end = w.pos + w.len;
+    }
+    return end;
+  };
+  std::string first = segment_file_name(offset(0), ".log");
+  append_kib(1024);
+  uint64_t first_size = log->size_bytes();
+  ASSERT_TRUE(eventually([&] { return covered(first) + cfg.write_behind_bytes > first_size; }));
+  EXPECT_LE(covered(first), first_size);
+  EXPECT_EQ(fs.syncs(), syncs_before);  // write-behind is not a sync
+
+  // After a roll the new file's requests start at its position 0.
+  ASSERT_TRUE(log->roll());
+  offset second_base = log->log_end();
+  log->wait_for_rolls();
+  append_kib(512);
+  std::string second = segment_file_name(second_base, ".log");
+  uint64_t second_size = log->size_bytes() - first_size;
+  ASSERT_TRUE(eventually([&] { return covered(second) + cfg.write_behind_bytes > second_size; }));
+  EXPECT_LE(covered(second), second_size);
+  // None for the closed file once the roll is done.
+  uint64_t first_requests = 0;
+  for (auto& w : fs.writebacks()) first_requests += w.path.find(first) != std::string::npos;
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  uint64_t first_requests_later = 0;
+  for (auto& w : fs.writebacks()) first_requests_later += w.path.find(first) != std::string::npos;
+  EXPECT_EQ(first_requests_later, first_requests);
+
+  ASSERT_TRUE(log->flush());
+  EXPECT_TRUE(log->close());
+}
+
+// A write-behind request that fails costs nothing but the head start: the log does not fail,
+// and the data written is made durable by the next sync as ever (a power cut after flush()
+// keeps all of it).
+TEST_F(group_commit_test, failed_write_behind_neither_fails_the_log_nor_loses_data) {
+  io::fault_injecting_filesystem fs(_posix);
+  log_config cfg;
+  cfg.flush = flush_policy::interval;
+  cfg.flush_interval_ms = 3'600'000;
+  cfg.write_behind_bytes = 32 * 1024;
+  auto log = open(fs, "t-0", cfg);
+  ASSERT_TRUE(log);
+  fs.set_path_filter(".log");
+  fs.fail_writeback(EIO);
+  offset end;
+  for (int n = 0; n < 40; ++n) {
+    auto b = test::make_batch(16, 1000);
+    auto a = log->append(b, now);
+    ASSERT_TRUE(a) << a.error().message();
+    end = a->next_offset;
+  }
+  ASSERT_TRUE(eventually([&] { return fs.writebacks().size() >= 2; }));
+  EXPECT_FALSE(log->failure());
+  auto more = test::make_batch(1, 10);
+  auto last = log->append(more, now);
+  ASSERT_TRUE(last) << last.error().message();
+  end = last->next_offset;
+  ASSERT_TRUE(log->flush());
+  fs.clear_faults();
+  test::crash(log);
+  ASSERT_TRUE(fs.simulate_power_loss());
+  auto reopened = partition_log::open(_posix, _dir / "t-0", cfg, _flusher);
+  ASSERT_TRUE(reopened) << reopened.error().message();
+  EXPECT_EQ((*reopened)->log_end(), end);
+}
+
+// The interval timer still syncs a log whose write-behind is running: its waiters are completed
+// from disk without a flush().
+TEST_F(group_commit_test, interval_timer_syncs_alongside_write_behind) {
+  io::fault_injecting_filesystem fs(_posix);
+  log_config cfg;
+  cfg.flush = flush_policy::interval;
+  cfg.flush_interval_ms = 20;
+  cfg.write_behind_bytes = 16 * 1024;
+  auto log = open(fs, "t-0", cfg);
+  ASSERT_TRUE(log);
+  fs.set_path_filter(".log");
+  completions done;
+  constexpr int batches = 200;
+  for (int n = 0; n < batches; ++n) {
+    auto b = test::make_batch(16, 1000);
+    auto a = log->append(b, now);
+    ASSERT_TRUE(a) << a.error().message();
+    log->when_durable(a->next_offset, [&done, end = a->next_offset](status s, durability d) {
+      done.add(0, end, std::move(s), d);
+    });
+  }
+  ASSERT_TRUE(done.wait_for(batches));
+  EXPECT_TRUE(done.errors().empty());
+  EXPECT_EQ(done.not_disk(), 0u);
+  EXPECT_FALSE(fs.writebacks().empty());
+  EXPECT_TRUE(log->close());
+}
+
 }  // namespace
 }  // namespace spate::storage

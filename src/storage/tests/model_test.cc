@@ -492,6 +492,8 @@ void model_run::choose_config() {
   _config.retention_bytes = -1;
   _config.retention_ms = -1;
   _config.flush_interval_ms = uniform(1, 20);
+  // Write-behind in steps of a few batches (interval policy only), or off.
+  _config.write_behind_bytes = one_in(2) ? static_cast<uint64_t>(uniform(512, 8192)) : 0;
   // Sometimes segments also roll by age (batch timestamps advance about 20 ms a record).
   if (one_in(3)) _config.segment_ms = uniform(200, 20'000);
   // By seed rather than at random, so that a default run covers every policy and both
@@ -508,6 +510,7 @@ void model_run::choose_config() {
        ", index_interval_bytes " + std::to_string(_config.index_interval_bytes) +
        ", max_batch_bytes " + std::to_string(_config.max_batch_bytes) + ", segment_ms " +
        std::to_string(_config.segment_ms) + ", flush " + to_string(_config.flush) +
+       ", write_behind_bytes " + std::to_string(_config.write_behind_bytes) +
        (_config.message_timestamp_type == timestamp_type::log_append_time ? ", LogAppendTime"
                                                                           : ", CreateTime"));
 }
