@@ -65,18 +65,26 @@ class file {
   // fdatasync of that file. Call it off any thread that serves requests. The default does
   // nothing (a file with no page cache).
   virtual status drop_cache(uint64_t pos, uint64_t len);
-  // Starts writing [pos, pos + len) back to disk and returns without waiting for it (Linux
-  // sync_file_range with SYNC_FILE_RANGE_WRITE only): write-behind, so that a later fdatasync
-  // finds little left to write. Makes nothing durable and consumes no writeback error (the
-  // flag that waits would; this one does not), so a later sync_data on any descriptor still
-  // reports an error of these pages. It may block while the device's queue is full: call it
-  // off any thread that serves requests. The default does nothing (a file with no page cache).
+  // Starts writing [pos, pos + len) back to disk without waiting for that I/O to complete
+  // (Linux sync_file_range with SYNC_FILE_RANGE_WRITE only): write-behind, so that a later
+  // fdatasync finds less left to write. Makes nothing durable and consumes no writeback error
+  // of a completed write (only the flags that wait would), so a later sync_data on any
+  // descriptor still reports one. But the call returns the error of starting the write-back
+  // itself, and when that is a write-back failure (is_writeback_failure) the pages may not be
+  // dirty any more for a later sync to write: the caller must treat it as a failed fdatasync.
+  // It may block while the device's queue is full: call it off any thread that serves
+  // requests. The default does nothing (a file with no page cache).
   virtual status start_writeback(uint64_t pos, uint64_t len);
   virtual result<uint64_t> size() = 0;
   // The OS descriptor for zero-copy sendfile, or -1 if this file has none.
   virtual int native_handle() const { return -1; }
   virtual const std::string& path() const = 0;
 };
+
+// Whether a failed drop_cache or start_writeback means data may not reach the disk (the
+// write-back itself failed: EIO, ENOSPC, EDQUOT, EROFS), not that a hint was refused. The
+// caller treats the first kind as a failed fdatasync of the file.
+bool is_writeback_failure(const error& e);
 
 using file_ptr = std::shared_ptr<file>;
 

@@ -270,6 +270,12 @@ status file::start_writeback(uint64_t, uint64_t) {
   return ok();
 }
 
+bool is_writeback_failure(const error& e) {
+  int v = e.code.value();
+  return e.code.category() == std::generic_category() &&
+         (v == EIO || v == ENOSPC || v == EDQUOT || v == EROFS);
+}
+
 status write_file_atomically(filesystem& fs, const std::string& path, bytes_view data) {
   std::string tmp = path + ".tmp";
   {

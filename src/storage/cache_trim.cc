@@ -11,14 +11,6 @@ namespace spate::storage {
 namespace {
 // The largest folio the page cache uses (a PMD on x86-64).
 constexpr uint64_t folio_max = 2 << 20;
-
-// Whether a failed drop_cache means data did not reach the disk (the writeback failed), not a
-// refused hint.
-bool is_writeback_error(const error& e) {
-  int v = e.code.value();
-  return e.code.category() == std::generic_category() &&
-         (v == EIO || v == ENOSPC || v == EDQUOT || v == EROFS);
-}
 }  // namespace
 
 cache_trimmer::cache_trimmer()
@@ -78,7 +70,7 @@ void cache_trimmer::trim(const job& j) {
     return;
   }
   metrics.page_cache_drop_failures.inc();
-  if (!is_writeback_error(dropped.error())) return;
+  if (!io::is_writeback_failure(dropped.error())) return;
   // This descriptor has taken the error, and Linux has marked it seen: the log must fail
   // here, as on a failed fdatasync, or data lost on the disk could later count as durable.
   if (auto t = j.log.lock()) {

@@ -39,15 +39,15 @@ std::vector<durability_callback> sync_target::take_satisfied() {
 }
 
 bool sync_target::write_behind_due_locked() const {
-  return policy == flush_policy::interval && write_behind_bytes > 0 && !behind_running &&
-         !sync_files.empty() && written_pos >= behind_pos + write_behind_bytes;
+  return !failed && pending_rolls == 0 && policy == flush_policy::interval &&
+         write_behind_bytes > 0 && !behind_running && !sync_files.empty() &&
+         written_pos > behind_pos && written_pos - behind_pos >= write_behind_bytes;
 }
 
 bool sync_target::has_startable_work_locked(bool any_policy) const {
   if (failed) return false;
   if (!before_sync.empty()) return !roll_running;  // a roll happened, whatever the policy
   if (pending_rolls > 0) return false;             // its work is running: syncs wait for it
-  if (write_behind_due_locked()) return true;
   if (!any_policy && policy != flush_policy::always) return false;
   if (written_end <= started_end) return false;
   for (size_t i = 0; i < sync_files.size(); ++i) {
@@ -57,7 +57,7 @@ bool sync_target::has_startable_work_locked(bool any_policy) const {
 }
 
 bool sync_target::wants_sync_locked() {
-  if (queued || !has_startable_work_locked()) return false;
+  if (queued || !(has_startable_work_locked() || write_behind_due_locked())) return false;
   queued = true;
   return true;
 }
@@ -124,7 +124,8 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
       t.roll_running = true;
       t.started_end = std::max(t.started_end, roll->end);
     } else if (t.pending_rolls == 0 && sync_active && t.written_end > t.started_end &&
-               (forced || t.policy != flush_policy::interval || t.interval_due)) {
+               (forced || t.policy != flush_policy::interval || t.interval_due) &&
+               t.busy_files != (1u << t.sync_files.size()) - 1) {
       // No roll work is left, so everything below `end` is either in the active file or in
       // a segment whose roll work synced it: one fdatasync of the active file covers it all.
       for (size_t i = 0; i < t.sync_files.size(); ++i) {
@@ -134,7 +135,6 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
           break;
         }
       }
-      if (!file) return {step_kind::busy, t.steps_finished};
       t.busy_files |= 1u << slot;
       ++t.syncs_in_flight;
       end = t.written_end;
@@ -142,7 +142,9 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
       t.interval_due = false;
       // The sync writes everything back: write-behind resumes from here.
       t.behind_pos = std::max(t.behind_pos, t.written_pos);
-    } else if (t.pending_rolls == 0 && t.write_behind_due_locked()) {
+    } else if (!forced && t.write_behind_due_locked()) {
+      // Only on a worker: sync_now's callers (close, flush, a roll's wait on the owner's
+      // thread) must not wait for a request's I/O submission, and a sync covers it anyway.
       // Any descriptor of the active file will do: starting write-back consumes no error.
       behind_file = t.sync_files.front();
       behind_from = t.behind_pos;
@@ -157,8 +159,9 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
     ++t.active_steps;
   }
   if (behind_file) {
-    // Best-effort: a request that fails leaves the pages dirty for the timer's fdatasync,
-    // which writes them and reports any error of theirs. Nothing waits for it.
+    // A refused request (say EINVAL) only loses the head start: the pages stay dirty for the
+    // timer's fdatasync. But a failed write-back may have left them clean without their data
+    // on disk, where no later sync would notice: that fails the log, as a failed fdatasync.
     auto st = behind_file->start_writeback(behind_from, behind_to - behind_from);
     auto& metrics = storage_metrics::get();
     if (st) {
@@ -169,6 +172,9 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
     std::lock_guard lock(t.mu);
     t.behind_running = false;
     ++t.steps_finished;
+    if (!st && io::is_writeback_failure(st.error())) {
+      fail_locked(t, st.error().with_context("starting write-back"));
+    }
   } else if (roll) {
     // The closed segment's sync (and the rest of the roll, partition_log::roll_locked).
     status st = roll->run();
@@ -193,6 +199,8 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
     --t.syncs_in_flight;
     ++t.steps_finished;
     t.last_sync = mono_clock::now();
+    // A tick seen while this sync ran is answered by it: the timer decides afresh from here.
+    t.interval_due = false;
     if (st) {
       // This descriptor saw every writeback error since its own last sync, so ok means all
       // written before this sync began is on disk, even if an earlier sync is still running.
@@ -290,7 +298,9 @@ void flusher::run(std::stop_token stop) {
         // the lock order holds and no append queues it meanwhile.
         {
           std::lock_guard tl(t->mu);
-          if (t->queued || !t->has_startable_work_locked()) break;
+          if (t->queued || !(t->has_startable_work_locked() || t->write_behind_due_locked())) {
+            break;
+          }
           t->queued = true;
         }
         {

@@ -31,12 +31,17 @@
 //
 // Write-behind, for the interval policy: once `write_behind_bytes` more of the active file
 // have been written since the last request, the owner queues the target and a worker starts
-// their write-back (io::file::start_writeback, which does not wait and consumes no error).
-// The timer's fdatasync then has at most about that much left to write. Without it, the
-// timer's sync wrote a whole interval's data (a second at GB/s: 0.4-0.8 s) and, for as long
-// as it ran, appends to the same file took ~15 times as long on this machine's ext4
-// (bench/RESULTS.md, session 12). A worker taking an interval target syncs it only when its
-// timer is due (`interval_due`), so a queue entry for write-behind never becomes a sync.
+// their write-back (io::file::start_writeback: it does not wait for the I/O, and consumes no
+// error of it). The timer's fdatasync then finds little left to write: what came since the
+// last request, and write-back still in flight. Without it, the timer's sync wrote a whole
+// interval's data (0.3-0.9 s at 700 MB/s here), and while it ran, appends to the same file
+// took ~15 times as long on this machine's ext4 (bench/RESULTS.md, session 12). Only workers
+// start write-back (never sync_now, which may run on an owner's thread). A worker syncs an
+// interval target only when the timer found it due (`interval_due`, cleared when a sync
+// starts or ends) or from sync_now, so a queue entry for write-behind never becomes a sync,
+// and the timer looks for a free descriptor before it asks for one. A request that fails
+// with a write-back failure (EIO, ENOSPC, ...) fails the target like a failed fdatasync: the
+// pages may be clean without their data on disk.
 //
 // A roll leaves work on the target (`before_sync`): fdatasync of the segment it closed (on
 // the segment's own descriptor, which no other sync uses), its index, the directory entry of

@@ -42,9 +42,9 @@ struct log_config {
   int64_t flush_interval_ms = 1000;  // flush.ms (for the interval policy)
   // spate, not a topic config (RocksDB's bytes_per_sync plays the same part): with `interval`,
   // the flusher starts the write-back of every this many new bytes of the active segment
-  // without waiting for it (0: off), so that the timer's fdatasync finds at most about this
-  // much still to write and appends do not crawl behind a sync of a whole interval's data
-  // (storage/flusher.h).
+  // without waiting for it (0: off), so that the timer's fdatasync finds little still to
+  // write, and appends do not crawl behind a sync of a whole interval's data
+  // (storage/flusher.h). Above the disk's rate it paces appends toward the disk's.
   uint64_t write_behind_bytes = 8ull << 20;
   timestamp_type message_timestamp_type = timestamp_type::create_time;  // message.timestamp.type
   int64_t message_timestamp_difference_max_ms = INT64_MAX;  // message.timestamp.difference.max.ms

@@ -78,8 +78,9 @@ struct storage_metrics {
                   "Bytes of interval-policy logs whose write-back the flusher started ahead of "
                   "the timer's fdatasync (log_config::write_behind_bytes)"),
         r.counter("spate_storage_write_behind_failures_total",
-                  "Write-behind requests that failed to start (the timer's fdatasync writes those "
-                  "pages instead, and reports any error of them)"),
+                  "Write-behind requests that failed to start (refused: the timer's fdatasync "
+                  "writes those pages instead; a write-back failure such as EIO or ENOSPC fails "
+                  "the log, as a failed fdatasync does)"),
         r.counter("spate_storage_cleaner_passes_total",
                   "Compaction passes that rewrote or checked a log's closed segments"),
         r.counter("spate_storage_cleaner_failures_total",

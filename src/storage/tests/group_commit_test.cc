@@ -62,6 +62,21 @@ class completions {
   std::vector<std::string> _errors;
 };
 
+// Appends `batches` batches of `records` records of `value_size` bytes, each with a durability
+// callback counted by `done` under log 0, and waits for every callback.
+void append_durably(partition_log& log, completions& done, int batches, int records,
+                    size_t value_size) {
+  for (int n = 0; n < batches; ++n) {
+    auto b = test::make_batch(records, value_size);
+    auto a = log.append(b, now);
+    ASSERT_TRUE(a) << a.error().message();
+    log.when_durable(a->next_offset, [&done, end = a->next_offset](status s, durability d) {
+      done.add(0, end, std::move(s), d);
+    });
+  }
+  ASSERT_TRUE(done.wait_for(static_cast<size_t>(batches)));
+}
+
 // A filesystem that records on which threads files and directories were synced, so a test
 // can check that a roll leaves its syncs to the flusher.
 class sync_recording_filesystem final : public io::filesystem {
@@ -182,16 +197,7 @@ TEST_F(group_commit_test, roll_under_concurrent_durable_appends_loses_nothing_ac
   auto log = open(fs, "t-0", cfg);
   ASSERT_TRUE(log);
   completions done;
-  constexpr int batches = 300;
-  for (int n = 0; n < batches; ++n) {
-    auto b = test::make_batch(2, 150);
-    auto a = log->append(b, now);
-    ASSERT_TRUE(a) << a.error().message();
-    log->when_durable(a->next_offset, [&done, end = a->next_offset](status s, durability d) {
-      done.add(0, end, std::move(s), d);
-    });
-  }
-  ASSERT_TRUE(done.wait_for(batches));
+  ASSERT_NO_FATAL_FAILURE(append_durably(*log, done, 300, 2, 150));
   EXPECT_TRUE(done.errors().empty());
   EXPECT_EQ(done.not_disk(), 0u);
   auto ends = done.seen()[0];
@@ -577,10 +583,10 @@ TEST_F(group_commit_test, interval_write_behind_starts_writeback_without_syncing
   EXPECT_TRUE(log->close());
 }
 
-// A write-behind request that fails costs nothing but the head start: the log does not fail,
-// and the data written is made durable by the next sync as ever (a power cut after flush()
-// keeps all of it).
-TEST_F(group_commit_test, failed_write_behind_neither_fails_the_log_nor_loses_data) {
+// A refused write-behind request (EINVAL) costs nothing but the head start: the log does not
+// fail, and the data written is made durable by the next sync as ever (a power cut after
+// flush() keeps all of it).
+TEST_F(group_commit_test, refused_write_behind_neither_fails_the_log_nor_loses_data) {
   io::fault_injecting_filesystem fs(_posix);
   log_config cfg;
   cfg.flush = flush_policy::interval;
@@ -589,7 +595,7 @@ TEST_F(group_commit_test, failed_write_behind_neither_fails_the_log_nor_loses_da
   auto log = open(fs, "t-0", cfg);
   ASSERT_TRUE(log);
   fs.set_path_filter(".log");
-  fs.fail_writeback(EIO);
+  fs.fail_writeback(EINVAL);
   offset end;
   for (int n = 0; n < 40; ++n) {
     auto b = test::make_batch(16, 1000);
@@ -597,7 +603,13 @@ TEST_F(group_commit_test, failed_write_behind_neither_fails_the_log_nor_loses_da
     ASSERT_TRUE(a) << a.error().message();
     end = a->next_offset;
   }
-  ASSERT_TRUE(eventually([&] { return fs.writebacks().size() >= 2; }));
+  // Every request was made (and refused): together they reach within a step of the end.
+  uint64_t size = log->size_bytes();
+  ASSERT_TRUE(eventually([&] {
+    uint64_t asked = 0;
+    for (auto& w : fs.writebacks()) asked += w.len;
+    return asked + cfg.write_behind_bytes > size;
+  }));
   EXPECT_FALSE(log->failure());
   auto more = test::make_batch(1, 10);
   auto last = log->append(more, now);
@@ -612,6 +624,55 @@ TEST_F(group_commit_test, failed_write_behind_neither_fails_the_log_nor_loses_da
   EXPECT_EQ((*reopened)->log_end(), end);
 }
 
+// A write-back that fails to start with EIO may leave its pages clean without their data on
+// disk, where the timer's fdatasync would find nothing to write and succeed. So it fails the
+// log like a failed fdatasync: the waiter hears of it, appends are refused, and what was
+// synced before survives a power cut.
+TEST_F(group_commit_test, failed_write_behind_fails_the_log_like_a_failed_sync) {
+  io::fault_injecting_filesystem fs(_posix);
+  log_config cfg;
+  cfg.flush = flush_policy::interval;
+  cfg.flush_interval_ms = 3'600'000;
+  cfg.write_behind_bytes = 32 * 1024;
+  auto log = open(fs, "t-0", cfg);
+  ASSERT_TRUE(log);
+  auto first = test::make_batch(2, 100);
+  auto synced = log->append(first, now);
+  ASSERT_TRUE(synced);
+  ASSERT_TRUE(log->flush());
+  fs.set_path_filter(".log");
+  fs.fail_writeback(EIO);
+  completions done;
+  offset end;
+  for (int n = 0; n < 40; ++n) {
+    auto b = test::make_batch(16, 1000);
+    auto a = log->append(b, now);
+    if (!a) {
+      EXPECT_EQ(a.error().code, make_error_code(errc::log_failed));  // failed meanwhile
+      break;
+    }
+    end = a->next_offset;
+  }
+  log->when_durable(end,
+                    [&done, end](status s, durability d) { done.add(0, end, std::move(s), d); });
+  ASSERT_TRUE(done.wait_for(1));
+  auto errors = done.errors();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("starting write-back"), std::string::npos) << errors[0];
+  ASSERT_TRUE(log->failure());
+  auto b = test::make_batch(1, 10);
+  auto refused = log->append(b, now);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, make_error_code(errc::log_failed));
+
+  fs.clear_faults();
+  test::crash(log);
+  ASSERT_TRUE(fs.simulate_power_loss());
+  auto reopened = partition_log::open(_posix, _dir / "t-0", cfg, _flusher);
+  ASSERT_TRUE(reopened) << reopened.error().message();
+  EXPECT_GE((*reopened)->log_end(), synced->next_offset);
+}
+
 // The interval timer still syncs a log whose write-behind is running: its waiters are completed
 // from disk without a flush().
 TEST_F(group_commit_test, interval_timer_syncs_alongside_write_behind) {
@@ -624,16 +685,7 @@ TEST_F(group_commit_test, interval_timer_syncs_alongside_write_behind) {
   ASSERT_TRUE(log);
   fs.set_path_filter(".log");
   completions done;
-  constexpr int batches = 200;
-  for (int n = 0; n < batches; ++n) {
-    auto b = test::make_batch(16, 1000);
-    auto a = log->append(b, now);
-    ASSERT_TRUE(a) << a.error().message();
-    log->when_durable(a->next_offset, [&done, end = a->next_offset](status s, durability d) {
-      done.add(0, end, std::move(s), d);
-    });
-  }
-  ASSERT_TRUE(done.wait_for(batches));
+  ASSERT_NO_FATAL_FAILURE(append_durably(*log, done, 200, 16, 1000));
   EXPECT_TRUE(done.errors().empty());
   EXPECT_EQ(done.not_disk(), 0u);
   EXPECT_FALSE(fs.writebacks().empty());
