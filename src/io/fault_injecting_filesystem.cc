@@ -106,6 +106,7 @@ class faulty_file final : public file {
 
   // Passed through and counted, and not a sync either: write-behind makes nothing durable.
   status start_writeback(uint64_t pos, uint64_t len) override {
+    _fs.wait_if_held(_fs._writeback_gate, path(), 0);
     {
       std::lock_guard lock(_fs._mu);
       if (_fs.applies(path())) {
@@ -198,6 +199,19 @@ int fault_injecting_filesystem::held_writes() const {
   return held(_write_gate);
 }
 
+void fault_injecting_filesystem::hold_writebacks(int count) {
+  hold(_writeback_gate, count, 0);
+}
+
+void fault_injecting_filesystem::release_writebacks() {
+  std::lock_guard lock(_mu);
+  release(_writeback_gate);
+}
+
+int fault_injecting_filesystem::held_writebacks() const {
+  return held(_writeback_gate);
+}
+
 void fault_injecting_filesystem::fail_reads(int err) {
   std::lock_guard lock(_mu);
   _read_err = err;
@@ -247,6 +261,7 @@ void fault_injecting_filesystem::clear_faults() {
   _writeback_err = 0;
   release(_sync_gate);
   release(_write_gate);
+  release(_writeback_gate);
 }
 
 bool fault_injecting_filesystem::applies(const std::string& path) const {

@@ -61,6 +61,11 @@ class fault_injecting_filesystem final : public filesystem {
   void fail_drop_cache(int err);
   // Every start_writeback fails with `err`, starting nothing.
   void fail_writeback(int err);
+  // The next `count` start_writeback calls wait, before anything else, until
+  // release_writebacks() (a request held in progress while a sync runs and ends).
+  void hold_writebacks(int count);
+  void release_writebacks();
+  int held_writebacks() const;
   void clear_faults();
 
   // Drops, in every file written through this filesystem, what was written after its last
@@ -139,6 +144,7 @@ class fault_injecting_filesystem final : public filesystem {
   void wait_if_held(hold_gate& g, const std::string& path, uint64_t size);
   hold_gate _sync_gate;
   hold_gate _write_gate;
+  hold_gate _writeback_gate;
 };
 
 }  // namespace spate::io

@@ -20,6 +20,16 @@ void fail_locked(sync_target& t, const error& e) {
   t.before_sync.clear();
 }
 
+// A sync or roll step proved everything below `end` durable. While a write-behind request
+// runs, that waits for its outcome (sync_target::durable_after_behind). Requires t.mu held.
+void note_durable_locked(sync_target& t, offset end) {
+  if (t.behind_running) {
+    t.durable_after_behind = std::max(t.durable_after_behind.value_or(end), end);
+  } else {
+    t.durable_end = std::max(t.durable_end, end);
+  }
+}
+
 void record_sync(std::chrono::microseconds took, bool failed) {
   auto& metrics = storage_metrics::get();
   metrics.fdatasync_micros.record(static_cast<uint64_t>(took.count()));
@@ -173,7 +183,11 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
     t.behind_running = false;
     ++t.steps_finished;
     if (!st && io::is_writeback_failure(st.error())) {
+      t.durable_after_behind.reset();
       fail_locked(t, st.error().with_context("starting write-back"));
+    } else if (t.durable_after_behind) {
+      t.durable_end = std::max(t.durable_end, *t.durable_after_behind);
+      t.durable_after_behind.reset();
     }
   } else if (roll) {
     // The closed segment's sync (and the rest of the roll, partition_log::roll_locked).
@@ -184,7 +198,7 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
     ++t.steps_finished;
     if (st) {
       // Earlier rolls' work ran before this one's, so all below the roll point is on disk.
-      t.durable_end = std::max(t.durable_end, roll->end);
+      note_durable_locked(t, roll->end);
     } else {
       fail_locked(t, st.error());
     }
@@ -204,7 +218,7 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
     if (st) {
       // This descriptor saw every writeback error since its own last sync, so ok means all
       // written before this sync began is on disk, even if an earlier sync is still running.
-      t.durable_end = std::max(t.durable_end, end);
+      note_durable_locked(t, end);
     } else {
       fail_locked(t, st.error());
     }

@@ -41,7 +41,9 @@
 // starts or ends) or from sync_now, so a queue entry for write-behind never becomes a sync,
 // and the timer looks for a free descriptor before it asks for one. A request that fails
 // with a write-back failure (EIO, ENOSPC, ...) fails the target like a failed fdatasync: the
-// pages may be clean without their data on disk.
+// pages may be clean without their data on disk. A sync that ends while a request runs may
+// have found those pages clean, so what it proved becomes durable only once the request has
+// ended well (`durable_after_behind`).
 //
 // A roll leaves work on the target (`before_sync`): fdatasync of the segment it closed (on
 // the segment's own descriptor, which no other sync uses), its index, the directory entry of
@@ -102,7 +104,11 @@ struct sync_target {
   uint64_t written_pos = 0;
   uint64_t behind_pos = 0;
   bool behind_running = false;  // a worker is in start_writeback now
-  bool interval_due = false;    // the timer found this interval target due: a worker syncs it
+  // The end a sync or roll step proved durable while a write-behind request was running:
+  // applied to durable_end when that request ends without a write-back failure (a failed one
+  // may have dropped pages that the sync then found clean), dropped when it fails the target.
+  std::optional<offset> durable_after_behind;
+  bool interval_due = false;  // the timer found this interval target due: a worker syncs it
   mono_clock::time_point last_sync = mono_clock::now();
   // In the flusher's queue: append does not queue it again. A worker clears it when it takes
   // the target out.

@@ -825,12 +825,18 @@ void partition_log::wait_for_rolls() {
     // wait for that work. Nobody else would sync them until the next append, so an acks=all
     // produce could wait for its request timeout (integration.retention, whose retention
     // pass runs rolls' work on the owner thread).
+    // Under `interval` the timer's scan skipped this target while its roll work ran here
+    // (no sync could start), and appends to a dirty target do not wake it: ask it to look
+    // again, or the sync would wait for the next wake-up of any kind.
     bool schedule;
+    bool interval;
     {
       std::lock_guard lock(_sync->mu);
       schedule = _sync->wants_sync_locked();
+      interval = _sync->policy == flush_policy::interval;
     }
     if (schedule) _flusher.schedule(_sync);
+    if (interval) _flusher.wake();
   }
   prune_producer_snapshots();
 }

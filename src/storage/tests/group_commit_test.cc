@@ -62,6 +62,16 @@ class completions {
   std::vector<std::string> _errors;
 };
 
+// The interval policy with its timer an hour away: nothing syncs the active segment during a
+// test but flush(), a roll's work and close; with write-behind after every `write_behind` bytes.
+log_config timer_never_fires(uint64_t write_behind = 0) {
+  log_config cfg;
+  cfg.flush = flush_policy::interval;
+  cfg.flush_interval_ms = 3'600'000;
+  cfg.write_behind_bytes = write_behind;
+  return cfg;
+}
+
 // Appends `batches` batches of `records` records of `value_size` bytes, each with a durability
 // callback counted by `done` under log 0, and waits for every callback.
 void append_durably(partition_log& log, completions& done, int batches, int records,
@@ -75,6 +85,20 @@ void append_durably(partition_log& log, completions& done, int batches, int reco
     });
   }
   ASSERT_TRUE(done.wait_for(static_cast<size_t>(batches)));
+}
+
+// The log's one durability waiter was told of a failure that mentions `why`; the log says it
+// failed and refuses appends.
+void expect_failed(partition_log& log, completions& done, const std::string& why) {
+  ASSERT_TRUE(done.wait_for(1));
+  auto errors = done.errors();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find(why), std::string::npos) << errors[0];
+  ASSERT_TRUE(log.failure());
+  auto b = test::make_batch(1, 10);
+  auto refused = log.append(b, now);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, make_error_code(errc::log_failed));
 }
 
 // A filesystem that records on which threads files and directories were synced, so a test
@@ -279,15 +303,7 @@ TEST_F(group_commit_test, failed_roll_sync_fails_waiters_and_keeps_what_was_ackn
   fs.set_path_filter(segment_file_name(offset(0), ".log"));
   fs.fail_syncs(EIO, -1);
   ASSERT_TRUE(log->roll());  // the sync is the flusher's; the roll itself succeeds
-  ASSERT_TRUE(done.wait_for(1));
-  auto errors = done.errors();
-  ASSERT_EQ(errors.size(), 1u);
-  EXPECT_NE(errors[0].find("syncing segment at roll"), std::string::npos) << errors[0];
-  ASSERT_TRUE(log->failure());
-  auto b = test::make_batch(1, 10);
-  auto refused = log->append(b, now);
-  ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code, make_error_code(errc::log_failed));
+  ASSERT_NO_FATAL_FAILURE(expect_failed(*log, done, "syncing segment at roll"));
 
   fs.clear_faults();
   test::crash(log);
@@ -307,9 +323,7 @@ TEST_F(group_commit_test, failed_roll_sync_fails_waiters_and_keeps_what_was_ackn
 // where its data does.
 TEST_F(group_commit_test, power_cut_after_a_failed_roll_leaves_no_hole) {
   io::fault_injecting_filesystem fs(_posix);
-  log_config cfg;
-  cfg.flush = flush_policy::interval;
-  cfg.flush_interval_ms = 3'600'000;
+  log_config cfg = timer_never_fires();
   {
     auto log = open(fs, "t-0", cfg);
     ASSERT_TRUE(log);
@@ -526,10 +540,7 @@ TEST(group_commit_handoff, an_append_after_a_roll_the_owner_completed_is_still_s
 // the segment happens until flush().
 TEST_F(group_commit_test, interval_write_behind_starts_writeback_without_syncing) {
   io::fault_injecting_filesystem fs(_posix);
-  log_config cfg;
-  cfg.flush = flush_policy::interval;
-  cfg.flush_interval_ms = 3'600'000;
-  cfg.write_behind_bytes = 64 * 1024;
+  log_config cfg = timer_never_fires(64 * 1024);
   auto log = open(fs, "t-0", cfg);
   ASSERT_TRUE(log);
   fs.set_path_filter(".log");
@@ -588,10 +599,7 @@ TEST_F(group_commit_test, interval_write_behind_starts_writeback_without_syncing
 // flush() keeps all of it).
 TEST_F(group_commit_test, refused_write_behind_neither_fails_the_log_nor_loses_data) {
   io::fault_injecting_filesystem fs(_posix);
-  log_config cfg;
-  cfg.flush = flush_policy::interval;
-  cfg.flush_interval_ms = 3'600'000;
-  cfg.write_behind_bytes = 32 * 1024;
+  log_config cfg = timer_never_fires(32 * 1024);
   auto log = open(fs, "t-0", cfg);
   ASSERT_TRUE(log);
   fs.set_path_filter(".log");
@@ -630,10 +638,7 @@ TEST_F(group_commit_test, refused_write_behind_neither_fails_the_log_nor_loses_d
 // synced before survives a power cut.
 TEST_F(group_commit_test, failed_write_behind_fails_the_log_like_a_failed_sync) {
   io::fault_injecting_filesystem fs(_posix);
-  log_config cfg;
-  cfg.flush = flush_policy::interval;
-  cfg.flush_interval_ms = 3'600'000;
-  cfg.write_behind_bytes = 32 * 1024;
+  log_config cfg = timer_never_fires(32 * 1024);
   auto log = open(fs, "t-0", cfg);
   ASSERT_TRUE(log);
   auto first = test::make_batch(2, 100);
@@ -655,15 +660,7 @@ TEST_F(group_commit_test, failed_write_behind_fails_the_log_like_a_failed_sync) 
   }
   log->when_durable(end,
                     [&done, end](status s, durability d) { done.add(0, end, std::move(s), d); });
-  ASSERT_TRUE(done.wait_for(1));
-  auto errors = done.errors();
-  ASSERT_EQ(errors.size(), 1u);
-  EXPECT_NE(errors[0].find("starting write-back"), std::string::npos) << errors[0];
-  ASSERT_TRUE(log->failure());
-  auto b = test::make_batch(1, 10);
-  auto refused = log->append(b, now);
-  ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code, make_error_code(errc::log_failed));
+  ASSERT_NO_FATAL_FAILURE(expect_failed(*log, done, "starting write-back"));
 
   fs.clear_faults();
   test::crash(log);
@@ -671,6 +668,43 @@ TEST_F(group_commit_test, failed_write_behind_fails_the_log_like_a_failed_sync) 
   auto reopened = partition_log::open(_posix, _dir / "t-0", cfg, _flusher);
   ASSERT_TRUE(reopened) << reopened.error().message();
   EXPECT_GE((*reopened)->log_end(), synced->next_offset);
+}
+
+// A sync that ends while a failing write-behind request is still in progress may have found
+// the request's pages clean without their data on disk: what it proved waits for the request,
+// and when that fails, nothing it covered is reported durable.
+TEST_F(group_commit_test, a_sync_during_a_failing_write_behind_reports_nothing_durable) {
+  io::fault_injecting_filesystem fs(_posix);
+  log_config cfg = timer_never_fires(32 * 1024);
+  auto log = open(fs, "t-0", cfg);
+  ASSERT_TRUE(log);
+  fs.set_path_filter(".log");
+  fs.fail_writeback(EIO);
+  fs.hold_writebacks(1);
+  completions done;
+  offset end;
+  for (int n = 0; n < 4; ++n) {
+    auto b = test::make_batch(16, 1000);
+    auto a = log->append(b, now);
+    ASSERT_TRUE(a) << a.error().message();
+    end = a->next_offset;
+  }
+  log->when_durable(end,
+                    [&done, end](status s, durability d) { done.add(0, end, std::move(s), d); });
+  ASSERT_TRUE(eventually([&] { return fs.held_writebacks() == 1; }));
+  // flush() syncs the file (successfully) while the request is held, then waits for it.
+  uint64_t syncs_before = fs.syncs();
+  std::thread flusher_call([&] { EXPECT_FALSE(log->flush()); });
+  ASSERT_TRUE(eventually([&] { return fs.syncs() > syncs_before; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(done.errors().size() + done.not_disk(), 0u);  // nothing completed yet
+  fs.release_writebacks();
+  flusher_call.join();
+  ASSERT_TRUE(done.wait_for(1));
+  ASSERT_EQ(done.errors().size(), 1u);
+  EXPECT_NE(done.errors()[0].find("starting write-back"), std::string::npos) << done.errors()[0];
+  EXPECT_TRUE(log->failure());
+  fs.clear_faults();
 }
 
 // The interval timer still syncs a log whose write-behind is running: its waiters are completed
