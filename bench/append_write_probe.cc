@@ -2,11 +2,12 @@
 // cache, by each way a log could do it, beside the 1 MiB pwrite that storage_bench's W_buf
 // floor uses. Issue 2's buffered aim (16 KiB appends at 0.8 x W_buf) is out of reach while a
 // bare pwrite of one batch's size reaches about half of W_buf on this kernel; this program
-// shows that and measures the one alternative that gets past it here: writing through a shared
-// mapping whose pages a second thread has faulted in ahead. Built into the log (branch
-// mapped-appends) that way lost to pwrite on this VM, whose host takes back freed memory, so
-// the large folios the faulting allocates are sometimes slow to touch (bench/RESULTS.md,
-// "Session 11"); run this to see what a machine does.
+// shows that and measures the two alternatives that get past it here: writing through a shared
+// mapping whose pages a second thread has faulted in ahead, and staging the pieces in a
+// mapped ring that a second thread writes out in aligned MiBs. Both need the VM's free page
+// reporting stopped to measure the write path and not the host's reclaim (bench/README.md).
+// Built into the log (branch mapped-appends), the mapped way lost to pwrite either way
+// (bench/RESULTS.md, "Session 11" and "Session 13"); the ring is not built.
 //
 //   build/release/bench/append_write_probe --dir /var/tmp/probe [--mb 1024] [--piece 16243]
 //                                          [--rounds 3] [--ahead-mb 4]
@@ -20,6 +21,13 @@
 //                   takes every page fault itself
 //   mmap_populate   the same, while a second thread faults the pages in --ahead-mb ahead of
 //                   the writer with MADV_POPULATE_WRITE (which returns an error, not SIGBUS)
+//   ring            the writer copies each piece into a 64 MiB shared mapping of a second
+//                   file (a staging ring, faulted in before the clock starts and reused lap
+//                   after lap, so no copy takes a fault), and a second thread pwrites the ring
+//                   to the file in 1 MiB pieces at 1 MiB-aligned offsets, W_buf's pattern. A
+//                   log built this way would acknowledge a buffered append once it is in the
+//                   ring: a MAP_SHARED page is in the page cache, so a process crash keeps it,
+//                   and recovery would copy the ring's tail into the segment (session 13)
 // Printed: MB/s, the writer's CPU per MB, the helper's, and MB/s over pwrite_1m's.
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -71,7 +79,7 @@ struct options {
 struct outcome {
   double mb_s = 0;
   double writer_us_per_mb = 0;
-  double helper_us_per_mb = 0;  // mmap_populate only
+  double helper_us_per_mb = 0;  // mmap_populate and ring
 };
 
 void pwrite_all(int fd, const char* p, size_t n, off_t pos) {
@@ -162,6 +170,59 @@ outcome run_mmap(int fd, const options& o, bool populate, const std::vector<char
   return {mbs / s, writer_cpu * 1e6 / mbs, helper_cpu * 1e6 / mbs};
 }
 
+// The clock covers the copies and the helper's writes until the last byte is in the file; the
+// ring's set-up (ftruncate, mmap, faulting it in) comes before it, as a log would do once.
+outcome run_ring(int fd, const options& o, const std::vector<char>& src) {
+  const size_t ring = 64 * mib;
+  size_t total = o.mb * mib / o.piece * o.piece;
+  if (o.piece > ring) die("--piece larger than the 64 MiB ring");
+  std::string path = o.dir + "/ring.dat";
+  int rfd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
+  if (rfd < 0) die("open " + path);
+  if (::ftruncate(rfd, static_cast<off_t>(ring)) != 0) die("ftruncate");
+  auto* r = static_cast<char*>(::mmap(nullptr, ring, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0));
+  if (r == MAP_FAILED) die("mmap");
+  if (::madvise(r, ring, MADV_POPULATE_WRITE) != 0) die("madvise(MADV_POPULATE_WRITE)");
+  std::atomic<size_t> head{0};  // bytes copied into the ring (the writer's)
+  std::atomic<size_t> tail{0};  // bytes written from it to the file (the helper's)
+  double helper_cpu = 0;
+  double c0 = thread_cpu_s();
+  auto t0 = clock_type::now();
+  std::thread helper([&] {
+    double c0 = thread_cpu_s();
+    size_t pos = 0;
+    while (pos < total) {
+      size_t h = head.load(std::memory_order_acquire);
+      // A whole aligned MiB, or the rest once the writer is done.
+      if (h - pos < mib && h < total) {
+        std::this_thread::yield();
+        continue;
+      }
+      size_t n = std::min({h - pos, mib, ring - pos % ring});
+      pwrite_all(fd, r + pos % ring, n, static_cast<off_t>(pos));
+      pos += n;
+      tail.store(pos, std::memory_order_release);
+    }
+    helper_cpu = thread_cpu_s() - c0;
+  });
+  for (size_t pos = 0; pos < total; pos += o.piece) {
+    while (pos + o.piece - tail.load(std::memory_order_acquire) > ring) std::this_thread::yield();
+    size_t at = pos % ring;
+    size_t first = std::min(o.piece, ring - at);
+    std::memcpy(r + at, src.data(), first);
+    if (first < o.piece) std::memcpy(r, src.data() + first, o.piece - first);
+    head.store(pos + o.piece, std::memory_order_release);
+  }
+  double writer_cpu = thread_cpu_s() - c0;
+  helper.join();
+  double s = since_s(t0);
+  ::munmap(r, ring);
+  ::close(rfd);
+  ::unlink(path.c_str());
+  double mbs = static_cast<double>(total) / 1e6;
+  return {mbs / s, writer_cpu * 1e6 / mbs, helper_cpu * 1e6 / mbs};
+}
+
 outcome run_one(const options& o, const std::string& kind) {
   std::vector<char> src(std::max(o.piece, mib));
   uint64_t x = 0x9e3779b97f4a7c15ull;
@@ -182,6 +243,7 @@ outcome run_one(const options& o, const std::string& kind) {
   if (kind == "pwrite_reserve") r = run_pwrite(fd, o, o.piece, true, src);
   if (kind == "mmap") r = run_mmap(fd, o, false, src);
   if (kind == "mmap_populate") r = run_mmap(fd, o, true, src);
+  if (kind == "ring") r = run_ring(fd, o, src);
   ::close(fd);
   ::unlink(path.c_str());  // drops the dirty pages: no writeback charged to the next step
   return r;
@@ -221,7 +283,7 @@ int main(int argc, char** argv) {
   }
   std::printf("| round | way            |  MB/s | writer us/MB | helper us/MB | x pwrite_1m |\n");
   std::printf("|------:|----------------|------:|-------------:|-------------:|------------:|\n");
-  const char* kinds[] = {"pwrite_1m", "pwrite", "pwrite_reserve", "mmap", "mmap_populate"};
+  const char* kinds[] = {"pwrite_1m", "pwrite", "pwrite_reserve", "mmap", "mmap_populate", "ring"};
   for (int round = 1; round <= o.rounds; ++round) {
     double floor = 0;
     for (const char* k : kinds) {

@@ -74,7 +74,8 @@ struct options {
   uint64_t page_cache_budget_mb = 0;  // partition_log::set_page_cache_budget (0: off)
   // log_config::write_behind_bytes for `interval` cases, in MiB (default: the log's own).
   std::optional<uint64_t> write_behind_mb;
-  double rate_mb = 0;  // pace one-appender cases to this many MB/s (0: unpaced)
+  double rate_mb = 0;                 // pace one-appender cases to this many MB/s (0: unpaced)
+  bool pause_page_reporting = false;  // see page_reporting below
 };
 
 void usage() {
@@ -103,7 +104,12 @@ void usage() {
       "                 log's default, 8)\n"
       "  --rate-mb R    one-appender cases append at most R MB/s (paced; 0: as fast as they\n"
       "                 can, the default). For latency and sync figures at a rate the disk\n"
-      "                 can sustain; the MB/s column is then the pace, not a capacity\n");
+      "                 can sustain; the MB/s column is then the pace, not a capacity\n"
+      "  --pause-page-reporting  on a VM whose balloon reports free pages to the host, stop\n"
+      "                 the reporting while the bench runs and restore it at exit (root).\n"
+      "                 Memory handed back to the host costs several times more to write\n"
+      "                 into the next time it is used, so without this a case or floor\n"
+      "                 that happens to get such pages runs far slower than its neighbours\n");
 }
 
 std::optional<options> parse_args(int argc, char** argv) {
@@ -142,6 +148,8 @@ std::optional<options> parse_args(int argc, char** argv) {
       o.floors_only = true;
     } else if (a == "--no-fio") {
       o.fio = false;
+    } else if (a == "--pause-page-reporting") {
+      o.pause_page_reporting = true;
     } else if (a == "--preallocate-mb") {
       if (!number(d, true)) return std::nullopt;  // 0: off, as by default
       o.preallocate_mb = static_cast<uint64_t>(d);
@@ -475,6 +483,7 @@ struct case_result {
   uint64_t batches = 0;
   uint64_t syncs = 0;
   double batches_per_turn = 0;  // per append_all of the owner (one pwritev), 16 producers
+  double owner_idle = -1;       // share of wall time the owner waited for posts (16 producers)
   double sync_p50_us = 0;       // fdatasync duration, median (histogram bucket bound, <= +12.5 %)
   double cpu_s = 0;
   double p50_us = 0;
@@ -662,6 +671,10 @@ class append_run {
   const std::vector<ack_slot>& slots() const { return _slots; }
   // Owner turns (append_all calls) with more than one producer; 0 with one.
   uint64_t turns() const { return _turns; }
+  // With more than one producer, the share of the case's wall time the owner spent waiting
+  // for posts (its loop idle): what the closed loop's hand-offs cost the owner, as against
+  // the log's own work. 0 with one producer, where the owner is the producer.
+  double owner_idle() const { return _wall_s > 0 ? _owner_idle_s / _wall_s : 0; }
 
  private:
   // One producer with a single request in flight: append, and unless the policy is
@@ -719,6 +732,7 @@ class append_run {
     double s = elapsed_s(start);
     _to_owner.close();
     owner.join();
+    _wall_s = s;
     return s;
   }
 
@@ -762,7 +776,9 @@ class append_run {
     std::vector<size_t> taken;
     std::vector<mutable_bytes> batches;
     for (;;) {
+      auto waiting = mono_clock::now();
       if (!_to_owner.take(taken)) return;
+      _owner_idle_s += elapsed_s(waiting);
       batches.clear();
       for (size_t i : taken) batches.push_back(_slots[i].batch);
       auto results = _log->append_all(batches, wall_now());
@@ -801,8 +817,10 @@ class append_run {
   uint64_t _cap;
   double _rate;  // MB/s for the single producer (0: as fast as it goes)
   storage::partition_log* _log = nullptr;
-  uint64_t _appended = 0;  // owner thread only
-  uint64_t _turns = 0;     // owner thread only; read after it joined
+  uint64_t _appended = 0;    // owner thread only
+  uint64_t _turns = 0;       // owner thread only; read after it joined
+  double _owner_idle_s = 0;  // owner thread only; read after it joined
+  double _wall_s = 0;
   std::atomic<bool> _stop{false};
   failure_box _failed;
   mailbox _to_owner;    // batches to append (producer indexes, in arrival order)
@@ -867,6 +885,7 @@ case_result run_append_case(const options& o, io::filesystem& fs, const batch_sh
     r.bytes = r.batches * batch.size();
     if (run.turns() > 0) {
       r.batches_per_turn = static_cast<double>(r.batches) / static_cast<double>(run.turns());
+      r.owner_idle = run.owner_idle();
     }
     r.p50_us = percentile(lat, 0.5) / 1e3;
     r.p99_us = percentile(lat, 0.99) / 1e3;
@@ -954,6 +973,67 @@ case_result run_read_case(const options& o, io::filesystem& fs, const batch_shap
 }
 
 // ---------------------------------------------------------------------------------------
+// Free page reporting (virtio-balloon), which warm_page_cache works around: the guest tells the
+// host which free pages it may take back, and a page allocated again afterwards faults on the
+// host and is zeroed there first. The warm-up races the reporting, which on these VMs starts
+// about two seconds after memory is freed (page_reporting's min_free_ms is 0): 1 GiB of 1 MiB
+// pwrites ran at 5.5 GB/s right after a delete and at 0.35-0.64 GB/s ten seconds later, and at
+// 4.8-5.3 GB/s either way with reporting stopped (bench/RESULTS.md, session 13). So the bench
+// prints how much the host took back during the run, and --pause-page-reporting stops the
+// reporting (page_reporting_order above the largest buddy order, so that no free block
+// qualifies) and restores the setting at exit.
+struct page_reporting {
+  static constexpr const char* order_path =
+      "/sys/module/page_reporting/parameters/page_reporting_order";
+  static constexpr const char* reported_path = "/sys/module/page_reporting/parameters/reported_kib";
+
+  static std::optional<uint64_t> read_number(const char* path) {
+    FILE* f = std::fopen(path, "r");
+    if (!f) return std::nullopt;
+    unsigned long long v = 0;
+    bool ok = std::fscanf(f, "%llu", &v) == 1;
+    std::fclose(f);
+    if (!ok) return std::nullopt;
+    return static_cast<uint64_t>(v);
+  }
+  static bool write_number(const char* path, uint64_t v) {
+    FILE* f = std::fopen(path, "w");
+    if (!f) return false;
+    bool ok = std::fprintf(f, "%llu\n", static_cast<unsigned long long>(v)) > 0;
+    // sysfs reports a rejected value when the buffer is written out.
+    ok = (std::fclose(f) == 0) && ok;
+    return ok;
+  }
+
+  // The order set before the bench paused reporting; restored at exit (die() exits too).
+  static std::optional<uint64_t>& paused_from() {
+    static std::optional<uint64_t> v;
+    return v;
+  }
+  static void restore() {
+    if (auto v = paused_from()) {
+      write_number(order_path, *v);
+      paused_from().reset();
+    }
+  }
+  // Stops reporting: 11 is above the largest buddy order (10 on x86-64), and where the kernel
+  // refuses it, 10 leaves only 4 MiB free blocks to report. Returns what it did, for the header.
+  static std::string pause() {
+    auto order = read_number(order_path);
+    if (!order) return "not available here (no page_reporting module)";
+    for (uint64_t v : {11, 10}) {
+      if (write_number(order_path, v)) {
+        paused_from() = *order;
+        std::atexit(restore);
+        return "paused (page_reporting_order " + std::to_string(*order) + " -> " +
+               std::to_string(v) + ", restored at exit)";
+      }
+    }
+    return "could not be paused (writing " + std::string(order_path) + " failed: not root?)";
+  }
+};
+
+// ---------------------------------------------------------------------------------------
 // Report.
 
 std::string shell_line(const std::string& cmd) {
@@ -967,7 +1047,7 @@ std::string shell_line(const std::string& cmd) {
   return out;
 }
 
-void print_machine(const options& o) {
+void print_machine(const options& o, const std::string& reporting) {
   std::printf("# storage_bench\n\n");
   std::printf("date:      %s\n", shell_line("date -u '+%Y-%m-%d %H:%M UTC'").c_str());
   std::printf("machine:   %u cpus (%s), %s\n", std::thread::hardware_concurrency(),
@@ -981,6 +1061,7 @@ void print_machine(const options& o) {
                          "\" free, mounted on\", $7}'")
                   .c_str());
   std::printf("load:      %s (at the start)\n", shell_line("cat /proc/loadavg").c_str());
+  std::printf("page reporting: %s\n", reporting.c_str());
   std::printf(
       "options:   --size-mb %" PRIu64 " --seconds %.1f --floor-seconds %.1f%s%s%s%s%s\n", o.size_mb,
       o.seconds, o.floor_seconds, o.filter.empty() ? "" : (" --filter " + o.filter).c_str(),
@@ -1150,10 +1231,10 @@ void print_detail(const std::vector<case_result>& results) {
   std::printf("\n## Detail (append cases)\n\n");
   std::printf(
       "| case                   | ack mean us | ack p90 us | ack p99.9 us | ack max us | sync p90 "
-      "us | sync p99 us | sync max us | shape floor MB/s   | ratio to it |\n");
+      "us | sync p99 us | sync max us | owner idle %% | shape floor MB/s   | ratio to it |\n");
   std::printf(
       "|------------------------|------------:|-----------:|-------------:|-----------:|---------"
-      "---:|------------:|------------:|--------------------|------------:|\n");
+      "---:|------------:|------------:|-------------:|--------------------|------------:|\n");
   for (auto& r : results) {
     if (r.name.rfind("append/", 0) != 0) continue;
     double mbs = static_cast<double>(r.bytes) / r.seconds / mb;
@@ -1169,16 +1250,21 @@ void print_detail(const std::vector<case_result>& results) {
       std::snprintf(ratio, sizeof ratio, "%.2f", mbs / r.shape_floor_mb_s);
     }
     bool synced = r.syncs > 0;
+    char idle[16] = "-";
+    if (r.owner_idle >= 0) std::snprintf(idle, sizeof idle, "%.0f", 100 * r.owner_idle);
     std::printf(
-        "| %-22s | %11.0f | %10.0f | %12.0f | %10.0f | %11s | %11s | %11s | %-18s | %11s |\n",
+        "| %-22s | %11.0f | %10.0f | %12.0f | %10.0f | %11s | %11s | %11s | %12s | %-18s | %11s "
+        "|\n",
         r.name.c_str(), r.mean_us, r.p90_us, r.p999_us, r.max_us, us(r.sync_p90_us, synced).c_str(),
-        us(r.sync_p99_us, synced).c_str(), us(r.sync_max_us, synced).c_str(), shape, ratio);
+        us(r.sync_p99_us, synced).c_str(), us(r.sync_max_us, synced).c_str(), idle, shape, ratio);
   }
   std::printf(
       "\nWith one request in flight per producer, MB/s = bytes in flight / mean acknowledgement,\n"
       "so the mean, not the p50, sets a durable case's rate, and a few slow fdatasyncs (every\n"
       "producer waits on them) cost in proportion to their share of it. The sync columns are\n"
-      "histogram buckets (at most 12.5 %% high).\n");
+      "histogram buckets (at most 12.5 %% high). owner idle is the share of a 16-producer\n"
+      "case's wall time its owner thread waited for posts: time the closed loop's hand-offs\n"
+      "left the log with nothing to do.\n");
 }
 
 std::vector<std::string> name_parts(const std::string& s) {
@@ -1206,7 +1292,17 @@ bool selected(const options& o, const std::string& name) {
 int run(const options& o) {
   std::filesystem::create_directories(o.dir);
   storage::partition_log::set_page_cache_budget(o.page_cache_budget_mb << 20);
-  print_machine(o);
+  std::string reporting =
+      "none (no page_reporting module: the host does not take back free memory)";
+  if (o.pause_page_reporting) {
+    reporting = page_reporting::pause();
+  } else if (auto order = page_reporting::read_number(page_reporting::order_path)) {
+    reporting = "on (order " + std::to_string(*order) +
+                "): the host takes back free memory, and the next write into it costs more; "
+                "see the end of the report, and --pause-page-reporting";
+  }
+  auto reported_before = page_reporting::read_number(page_reporting::reported_path);
+  print_machine(o, reporting);
   std::fflush(stdout);
 
   std::fprintf(stderr, "measuring floors\n");
@@ -1245,8 +1341,15 @@ int run(const options& o) {
     if (std::string(r.shape_floor_name) == "W_gc16") r.shape_floor_mb_s = used.w_gc16.mb_s;
   }
 
-  std::printf("load:      %s (at the end; other processes on these cores skew every figure)\n\n",
+  std::printf("load:      %s (at the end; other processes on these cores skew every figure)\n",
               shell_line("cat /proc/loadavg").c_str());
+  if (auto after_kib = page_reporting::read_number(page_reporting::reported_path);
+      after_kib && reported_before) {
+    std::printf("page reporting: %" PRIu64
+                " MiB of free memory handed back to the host during the run\n",
+                (*after_kib - *reported_before) >> 10);
+  }
+  std::printf("\n");
   print_floors(before, after, used, fio, o.size_mb);
   if (!results.empty()) {
     print_results(results);
