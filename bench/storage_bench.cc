@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -978,7 +979,7 @@ case_result run_read_case(const options& o, io::filesystem& fs, const batch_shap
 // host and is zeroed there first. The warm-up races the reporting, which on these VMs starts
 // about two seconds after memory is freed (page_reporting's min_free_ms is 0): 1 GiB of 1 MiB
 // pwrites ran at 5.5 GB/s right after a delete and at 0.35-0.64 GB/s ten seconds later, and at
-// 4.8-5.3 GB/s either way with reporting stopped (bench/RESULTS.md, session 13). So the bench
+// 4.2-5.6 GB/s either way with reporting stopped (bench/RESULTS.md, session 13). So the bench
 // prints how much the host took back during the run, and --pause-page-reporting stops the
 // reporting (page_reporting_order above the largest buddy order, so that no free block
 // qualifies) and restores the setting at exit.
@@ -1005,7 +1006,8 @@ struct page_reporting {
     return ok;
   }
 
-  // The order set before the bench paused reporting; restored at exit (die() exits too).
+  // The order set before the bench paused reporting; restored at exit (die() exits too) and on
+  // SIGINT or SIGTERM, so that an interrupted run does not leave the VM's setting changed.
   static std::optional<uint64_t>& paused_from() {
     static std::optional<uint64_t> v;
     return v;
@@ -1016,6 +1018,19 @@ struct page_reporting {
       paused_from().reset();
     }
   }
+  // The old value as text, for the signal handler (which may only use open/write/close).
+  static inline char saved_text[24] = {};
+  static inline size_t saved_len = 0;
+  static void restore_on_signal(int sig) {
+    int fd = ::open(order_path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ssize_t n = ::write(fd, saved_text, saved_len);
+      (void)n;
+      ::close(fd);
+    }
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+  }
   // Stops reporting: 11 is above the largest buddy order (10 on x86-64), and where the kernel
   // refuses it, 10 leaves only 4 MiB free blocks to report. Returns what it did, for the header.
   static std::string pause() {
@@ -1025,6 +1040,10 @@ struct page_reporting {
       if (write_number(order_path, v)) {
         paused_from() = *order;
         std::atexit(restore);
+        saved_len = static_cast<size_t>(std::snprintf(saved_text, sizeof saved_text, "%llu\n",
+                                                      static_cast<unsigned long long>(*order)));
+        ::signal(SIGINT, restore_on_signal);
+        ::signal(SIGTERM, restore_on_signal);
         return "paused (page_reporting_order " + std::to_string(*order) + " -> " +
                std::to_string(v) + ", restored at exit)";
       }
