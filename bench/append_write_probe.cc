@@ -23,7 +23,8 @@
 //                   the writer with MADV_POPULATE_WRITE (which returns an error, not SIGBUS)
 //   ring            the writer copies each piece into a 64 MiB shared mapping of a second
 //                   file (a staging ring, faulted in before the clock starts and reused lap
-//                   after lap, so no copy takes a fault), and a second thread pwrites the ring
+//                   after lap, so no copy takes a fault until write-back cleans the ring's
+//                   pages: at --mb 1024 it does not start), and a second thread pwrites the ring
 //                   to the file in 1 MiB pieces at 1 MiB-aligned offsets, W_buf's pattern. A
 //                   log built this way would acknowledge a buffered append once it is in the
 //                   ring: a MAP_SHARED page is in the page cache, so a process crash keeps it,
@@ -175,7 +176,6 @@ outcome run_mmap(int fd, const options& o, bool populate, const std::vector<char
 outcome run_ring(int fd, const options& o, const std::vector<char>& src) {
   const size_t ring = 64 * mib;
   size_t total = o.mb * mib / o.piece * o.piece;
-  if (o.piece > ring) die("--piece larger than the 64 MiB ring");
   std::string path = o.dir + "/ring.dat";
   int rfd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
   if (rfd < 0) die("open " + path);
@@ -275,9 +275,13 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (o.dir.empty() || o.mb == 0 || o.piece == 0 || o.rounds <= 0 || o.ahead == 0) {
+  // At most half the ring way's 64 MiB ring: its helper writes whole MiBs until the writer is
+  // done, so the writer's wait for room ends only if a piece leaves a MiB of the ring free.
+  if (o.dir.empty() || o.mb == 0 || o.piece == 0 || o.piece > 32 * mib || o.rounds <= 0 ||
+      o.ahead == 0) {
     std::fprintf(stderr,
-                 "usage: append_write_probe --dir DIR [--mb 1024] [--piece 16243] [--rounds 3] "
+                 "usage: append_write_probe --dir DIR [--mb 1024] [--piece 16243 (at most 32 MiB)] "
+                 "[--rounds 3] "
                  "[--ahead-mb 4]\n");
     return 2;
   }

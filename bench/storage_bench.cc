@@ -34,6 +34,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <mutex>
 #include <numeric>
@@ -673,8 +674,9 @@ class append_run {
   // Owner turns (append_all calls) with more than one producer; 0 with one.
   uint64_t turns() const { return _turns; }
   // With more than one producer, the share of the case's wall time the owner spent waiting
-  // for posts (its loop idle): what the closed loop's hand-offs cost the owner, as against
-  // the log's own work. 0 with one producer, where the owner is the producer.
+  // for posts (its loop idle): under os and interval, what the closed loop's hand-offs cost
+  // the owner, as against the log's own work; under always, mostly the syncs' time. 0 with
+  // one producer, where the owner is the producer.
   double owner_idle() const { return _wall_s > 0 ? _owner_idle_s / _wall_s : 0; }
 
  private:
@@ -979,8 +981,8 @@ case_result run_read_case(const options& o, io::filesystem& fs, const batch_shap
 // host and is zeroed there first. The warm-up races the reporting, which on these VMs starts
 // about two seconds after memory is freed (page_reporting's min_free_ms is 0): 1 GiB of 1 MiB
 // pwrites ran at 5.5 GB/s right after a delete and at 0.35-0.64 GB/s ten seconds later, and at
-// 4.2-5.6 GB/s either way with reporting stopped (bench/RESULTS.md, session 13). So the bench
-// prints how much the host took back during the run, and --pause-page-reporting stops the
+// 4.2-5.6 GB/s either way with reporting stopped (order 10) (bench/RESULTS.md, session 13). So the
+// bench prints how much the host took back during the run, and --pause-page-reporting stops the
 // reporting (page_reporting_order above the largest buddy order, so that no free block
 // qualifies) and restores the setting at exit.
 struct page_reporting {
@@ -1006,47 +1008,61 @@ struct page_reporting {
     return ok;
   }
 
-  // The order set before the bench paused reporting; restored at exit (die() exits too) and on
-  // SIGINT or SIGTERM, so that an interrupted run does not leave the VM's setting changed.
-  static std::optional<uint64_t>& paused_from() {
-    static std::optional<uint64_t> v;
-    return v;
-  }
-  static void restore() {
-    if (auto v = paused_from()) {
-      write_number(order_path, *v);
-      paused_from().reset();
-    }
-  }
-  // The old value as text, for the signal handler (which may only use open/write/close).
-  static inline char saved_text[24] = {};
+  // Restoring: the old value goes back at exit (die() exits too), on a fatal signal, and from
+  // std::terminate, so that an interrupted run does not leave the VM's setting changed; and
+  // only if the value is still the one this run wrote, so that a second run started meanwhile
+  // (which took our value for the old one) is not undone under it. The signal handler may use
+  // only async-signal-safe calls, hence the texts prepared before the setting is changed.
+  static inline char saved_text[24] = {};  // the old value, "9\n"
   static inline size_t saved_len = 0;
-  static void restore_on_signal(int sig) {
-    int fd = ::open(order_path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      ssize_t n = ::write(fd, saved_text, saved_len);
-      (void)n;
-      ::close(fd);
+  static inline char written_text[24] = {};  // ours, as the file reads it back
+  static inline size_t written_len = 0;
+  static inline volatile sig_atomic_t paused = 0;
+
+  static void restore_raw() {
+    if (!paused) return;
+    paused = 0;
+    char now[24];
+    int fd = ::open(order_path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t n = ::read(fd, now, sizeof now);
+    if (n == static_cast<ssize_t>(written_len) &&
+        std::memcmp(now, written_text, written_len) == 0) {
+      n = ::pwrite(fd, saved_text, saved_len, 0);
     }
+    (void)n;
+    ::close(fd);
+  }
+  static void restore_on_signal(int sig) {
+    restore_raw();
     ::signal(sig, SIG_DFL);
     ::raise(sig);
   }
-  // Stops reporting: 11 is above the largest buddy order (10 on x86-64), and where the kernel
-  // refuses it, 10 leaves only 4 MiB free blocks to report. Returns what it did, for the header.
+  // Stops reporting: 11 is above the largest buddy order (10 on x86-64), so no free block
+  // qualifies. Where the kernel refuses 11, 10 leaves only free 4 MiB blocks to report (none
+  // were reported at 10 in a 40 s test here). Returns what it did, for the header.
   static std::string pause() {
     auto order = read_number(order_path);
     if (!order) return "not available here (no page_reporting module)";
+    saved_len = static_cast<size_t>(std::snprintf(saved_text, sizeof saved_text, "%llu\n",
+                                                  static_cast<unsigned long long>(*order)));
+    std::atexit([] { restore_raw(); });
+    std::set_terminate([] {
+      restore_raw();
+      std::abort();
+    });
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGABRT}) {
+      ::signal(sig, restore_on_signal);
+    }
     for (uint64_t v : {11, 10}) {
+      written_len = static_cast<size_t>(std::snprintf(written_text, sizeof written_text, "%llu\n",
+                                                      static_cast<unsigned long long>(v)));
+      paused = 1;  // before the write: a signal right after it must restore
       if (write_number(order_path, v)) {
-        paused_from() = *order;
-        std::atexit(restore);
-        saved_len = static_cast<size_t>(std::snprintf(saved_text, sizeof saved_text, "%llu\n",
-                                                      static_cast<unsigned long long>(*order)));
-        ::signal(SIGINT, restore_on_signal);
-        ::signal(SIGTERM, restore_on_signal);
         return "paused (page_reporting_order " + std::to_string(*order) + " -> " +
                std::to_string(v) + ", restored at exit)";
       }
+      paused = 0;
     }
     return "could not be paused (writing " + std::string(order_path) + " failed: not root?)";
   }
@@ -1282,8 +1298,9 @@ void print_detail(const std::vector<case_result>& results) {
       "so the mean, not the p50, sets a durable case's rate, and a few slow fdatasyncs (every\n"
       "producer waits on them) cost in proportion to their share of it. The sync columns are\n"
       "histogram buckets (at most 12.5 %% high). owner idle is the share of a 16-producer\n"
-      "case's wall time its owner thread waited for posts: time the closed loop's hand-offs\n"
-      "left the log with nothing to do.\n");
+      "case's wall time its owner thread waited for posts: under os and interval, time the\n"
+      "closed loop's hand-offs left the log with nothing to do; under always, mostly the\n"
+      "wait for the fdatasync that acknowledges a turn, which is the log's own work.\n");
 }
 
 std::vector<std::string> name_parts(const std::string& s) {
@@ -1315,7 +1332,10 @@ int run(const options& o) {
       "none (no page_reporting module: the host does not take back free memory)";
   if (o.pause_page_reporting) {
     reporting = page_reporting::pause();
-  } else if (auto order = page_reporting::read_number(page_reporting::order_path)) {
+  } else if (auto order = page_reporting::read_number(page_reporting::order_path);
+             order && *order > 10) {
+    reporting = "off (order " + std::to_string(*order) + ": above the largest, no block qualifies)";
+  } else if (order) {
     reporting = "on (order " + std::to_string(*order) +
                 "): the host takes back free memory, and the next write into it costs more; "
                 "see the end of the report, and --pause-page-reporting";
