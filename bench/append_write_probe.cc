@@ -75,6 +75,8 @@ struct options {
   size_t piece = 16243;  // storage_bench's 16 KiB batch: 16 records of 1000-byte values
   int rounds = 3;
   size_t ahead = 4 * mib;
+  size_t ring = 64 * mib;  // the ring way's staging ring
+  std::string ways;        // comma-separated ways to run besides pwrite_1m; empty: all
 };
 
 struct outcome {
@@ -174,7 +176,7 @@ outcome run_mmap(int fd, const options& o, bool populate, const std::vector<char
 // The clock covers the copies and the helper's writes until the last byte is in the file; the
 // ring's set-up (ftruncate, mmap, faulting it in) comes before it, as a log would do once.
 outcome run_ring(int fd, const options& o, const std::vector<char>& src) {
-  const size_t ring = 64 * mib;
+  const size_t ring = o.ring;
   size_t total = o.mb * mib / o.piece * o.piece;
   std::string path = o.dir + "/ring.dat";
   int rfd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
@@ -268,6 +270,10 @@ int main(int argc, char** argv) {
       o.piece = std::strtoul(v.c_str(), nullptr, 10);
     } else if (a == "--rounds") {
       o.rounds = std::atoi(v.c_str());
+    } else if (a == "--ring-mb") {
+      o.ring = std::strtoul(v.c_str(), nullptr, 10) * mib;
+    } else if (a == "--ways") {
+      o.ways = v;
     } else if (a == "--ahead-mb") {
       o.ahead = std::strtoul(v.c_str(), nullptr, 10) * mib;
     } else {
@@ -277,7 +283,7 @@ int main(int argc, char** argv) {
   }
   // At most half the ring way's 64 MiB ring: its helper writes whole MiBs until the writer is
   // done, so the writer's wait for room ends only if a piece leaves a MiB of the ring free.
-  if (o.dir.empty() || o.mb == 0 || o.piece == 0 || o.piece > 32 * mib || o.rounds <= 0 ||
+  if (o.dir.empty() || o.mb == 0 || o.piece == 0 || o.ring < 2 * mib || o.piece > o.ring / 2 || o.rounds <= 0 ||
       o.ahead == 0) {
     std::fprintf(stderr,
                  "usage: append_write_probe --dir DIR [--mb 1024] [--piece 16243 (at most 32 MiB)] "
@@ -291,6 +297,10 @@ int main(int argc, char** argv) {
   for (int round = 1; round <= o.rounds; ++round) {
     double floor = 0;
     for (const char* k : kinds) {
+      if (std::string(k) != "pwrite_1m" && !o.ways.empty() &&
+          ("," + o.ways + ",").find("," + std::string(k) + ",") == std::string::npos) {
+        continue;
+      }
       outcome r = run_one(o, k);
       if (std::string(k) == "pwrite_1m") floor = r.mb_s;
       char helper[32] = "-";
