@@ -283,8 +283,8 @@ int main(int argc, char** argv) {
   }
   // At most half the ring way's 64 MiB ring: its helper writes whole MiBs until the writer is
   // done, so the writer's wait for room ends only if a piece leaves a MiB of the ring free.
-  if (o.dir.empty() || o.mb == 0 || o.piece == 0 || o.ring < 2 * mib || o.piece > o.ring / 2 || o.rounds <= 0 ||
-      o.ahead == 0) {
+  if (o.dir.empty() || o.mb == 0 || o.piece == 0 || o.ring < 2 * mib || o.piece > o.ring / 2 ||
+      o.rounds <= 0 || o.ahead == 0) {
     std::fprintf(stderr,
                  "usage: append_write_probe --dir DIR [--mb 1024] [--piece 16243 (at most 32 MiB)] "
                  "[--rounds 3] "

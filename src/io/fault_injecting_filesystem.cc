@@ -370,4 +370,18 @@ uint64_t fault_injecting_filesystem::syncs() const {
   return _syncs;
 }
 
+void fault_injecting_filesystem::allow_mapping(bool on) {
+  std::lock_guard lock(_mu);
+  _allow_mapping = on;
+}
+
+result<std::unique_ptr<mapped_file>> fault_injecting_filesystem::map_shared(const std::string& path,
+                                                                            uint64_t size) {
+  {
+    std::lock_guard lock(_mu);
+    if (!_allow_mapping) return filesystem::map_shared(path, size);
+  }
+  return _base.map_shared(path, size);
+}
+
 }  // namespace spate::io

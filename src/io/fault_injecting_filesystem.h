@@ -67,6 +67,11 @@ class fault_injecting_filesystem final : public filesystem {
   void release_writebacks();
   int held_writebacks() const;
   void clear_faults();
+  // map_shared passes through to the wrapped filesystem (off by default: it answers ENOTSUP,
+  // so a log under test writes every append through this filesystem's files, where the faults
+  // are; storage's append ring needs it on). A mapping is outside the faults and outside
+  // simulate_power_loss: stores into it behave as on the wrapped filesystem.
+  void allow_mapping(bool on);
 
   // Drops, in every file written through this filesystem, what was written after its last
   // successful sync_data; keeps `keep_unsynced_bytes` of the unsynced tail (a torn write).
@@ -97,6 +102,7 @@ class fault_injecting_filesystem final : public filesystem {
   result<std::unique_ptr<dir_lock>> lock_file(const std::string& path) override {
     return _base.lock_file(path);
   }
+  result<std::unique_ptr<mapped_file>> map_shared(const std::string& path, uint64_t size) override;
 
  private:
   friend class faulty_file;
@@ -114,6 +120,7 @@ class fault_injecting_filesystem final : public filesystem {
 
   filesystem& _base;
   mutable std::mutex _mu;
+  bool _allow_mapping = false;
   std::string _filter;
   std::optional<uint64_t> _write_budget;
   int _write_err = 0;

@@ -88,6 +88,18 @@ bool is_writeback_failure(const error& e);
 
 using file_ptr = std::shared_ptr<file>;
 
+// A file mapped shared into memory at a fixed size (mmap MAP_SHARED). Stores into bytes()
+// land in the file's page cache as they are made: a process that dies keeps every byte it
+// stored (the kernel writes the pages back), though nothing is durable against a power cut
+// until the file is synced. Unmapped and closed on destruction. Any thread may store into
+// disjoint parts at once.
+class mapped_file {
+ public:
+  virtual ~mapped_file() = default;
+  virtual mutable_bytes bytes() = 0;
+  virtual const std::string& path() const = 0;
+};
+
 // Held while a data folder is in use; released on destruction.
 class dir_lock {
  public:
@@ -113,6 +125,10 @@ class filesystem {
   // An exclusive advisory lock on `path` (created if missing); fails at once if another
   // process holds it.
   virtual result<std::unique_ptr<dir_lock>> lock_file(const std::string& path) = 0;
+  // Opens `path` (created if missing), sets its size to `size` and maps it shared, with every
+  // page faulted in and writable, so that stores into it take no fault until the kernel's
+  // write-back cleans a page. Fails with ENOTSUP where the file system cannot (the default).
+  virtual result<std::unique_ptr<mapped_file>> map_shared(const std::string& path, uint64_t size);
 };
 
 // Writes `data` to `path` so that a crash leaves either the old or the new content: a

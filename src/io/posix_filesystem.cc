@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -248,6 +249,61 @@ result<std::unique_ptr<dir_lock>> posix_filesystem::lock_file(const std::string&
     return errno_error(err, "flock " + path);
   }
   return std::unique_ptr<dir_lock>(std::make_unique<posix_dir_lock>(fd));
+}
+
+namespace {
+
+class posix_mapped_file final : public mapped_file {
+ public:
+  posix_mapped_file(uint8_t* p, size_t n, std::string path)
+      : _p(p), _n(n), _path(std::move(path)) {}
+  ~posix_mapped_file() override { ::munmap(_p, _n); }
+  mutable_bytes bytes() override { return {_p, _n}; }
+  const std::string& path() const override { return _path; }
+
+ private:
+  uint8_t* _p;
+  size_t _n;
+  std::string _path;
+};
+
+}  // namespace
+
+result<std::unique_ptr<mapped_file>> posix_filesystem::map_shared(const std::string& path,
+                                                                  uint64_t size) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return errno_error(errno, "open " + path);
+  struct stat st {};
+  int err = 0;
+  if (::fstat(fd, &st) != 0) {
+    err = errno;
+  } else if (static_cast<uint64_t>(st.st_size) != size) {
+    // fallocate first, so that a full disk fails here rather than as SIGBUS on a later store
+    // into a hole; then the size, for a file that was longer.
+    err = ::posix_fallocate(fd, 0, static_cast<off_t>(size));  // returns the error
+    if (err == 0 && ::ftruncate(fd, static_cast<off_t>(size)) != 0) err = errno;
+  }
+  void* p = MAP_FAILED;
+  if (err == 0) {
+    p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) err = errno;
+  }
+  ::close(fd);  // the mapping keeps the file
+  if (err != 0) return errno_error(err, "map " + path);
+    // Fault every page in, writable, now: a store into the ring must not take a fault on the
+    // owner's thread. MADV_POPULATE_WRITE (Linux 5.14); older kernels fault on first use.
+#ifdef MADV_POPULATE_WRITE
+  (void)::madvise(p, size, MADV_POPULATE_WRITE);
+#endif
+  return std::unique_ptr<mapped_file>(
+      std::make_unique<posix_mapped_file>(static_cast<uint8_t*>(p), size, path));
+}
+
+result<std::unique_ptr<mapped_file>> filesystem::map_shared(const std::string& path, uint64_t) {
+  return errno_error(ENOTSUP, "map " + path);
 }
 
 status file::write_gather_at(uint64_t pos, std::span<const bytes_view> parts) {

@@ -17,6 +17,7 @@ class posix_filesystem final : public filesystem {
   result<bool> exists(const std::string& path) override;
   status sync_dir(const std::string& path) override;
   result<std::unique_ptr<dir_lock>> lock_file(const std::string& path) override;
+  result<std::unique_ptr<mapped_file>> map_shared(const std::string& path, uint64_t size) override;
 };
 
 }  // namespace spate::io

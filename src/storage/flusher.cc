@@ -115,6 +115,7 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
                                 bool forced) {
   std::optional<sync_target::roll_work> roll;
   io::file_ptr file;
+  std::shared_ptr<append_ring> ring;
   size_t slot = 0;
   offset end;
   io::file_ptr behind_file;
@@ -148,6 +149,7 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
       t.busy_files |= 1u << slot;
       ++t.syncs_in_flight;
       end = t.written_end;
+      ring = t.ring;
       t.started_end = end;
       t.interval_due = false;
       // The sync writes everything back: write-behind resumes from here.
@@ -204,7 +206,10 @@ flusher::step flusher::run_step(sync_target& t, std::atomic<uint64_t>* counter, 
     }
   } else if (file) {
     auto began = mono_clock::now();
-    status st = file->sync_data();
+    // Everything below `end` was put into the ring before `end` was recorded, so writing the
+    // ring out now puts it all in the file this sync covers.
+    status st = ring ? ring->write_out() : ok();
+    if (st) st = file->sync_data();
     record_sync(std::chrono::duration_cast<std::chrono::microseconds>(mono_clock::now() - began),
                 !st);
     if (counter) counter->fetch_add(1, std::memory_order_relaxed);

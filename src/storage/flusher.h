@@ -74,6 +74,7 @@
 #include "base/result.h"
 #include "base/strong_id.h"
 #include "io/file.h"
+#include "storage/append_ring.h"
 #include "storage/cache_trim.h"
 #include "storage/log_config.h"
 #include "storage/zero_fill.h"
@@ -91,7 +92,10 @@ struct sync_target {
   // Descriptors of the active segment's log file, each opened separately, for its syncs: one
   // per sync in flight (see above). Replaced at a roll.
   std::vector<io::file_ptr> sync_files;
-  offset written_end;  // next offset after everything written
+  // The log's append ring (append_ring.h), or nullptr: a sync of the active file writes it
+  // out first, so that the sync covers everything appended before it began.
+  std::shared_ptr<append_ring> ring;
+  offset written_end;  // next offset after everything written (or put into the ring)
   offset durable_end;  // everything below is on disk
   // The largest end a sync of the active file (or a roll's work) has started to cover: the
   // target needs a new sync only once written_end passes it.
@@ -177,6 +181,8 @@ class flusher {
   zero_filler& zero_fill() { return _zero_filler; }
   // The thread that drops the page cache behind each log's window (cache_trim.h).
   cache_trimmer& cache_trim() { return _cache_trimmer; }
+  // The thread that writes the logs' append rings out into their segments (append_ring.h).
+  ring_writer& rings() { return _ring_writer; }
   size_t workers() const { return _threads.size(); }
 
   // Runs the target's roll work and syncs it now, on the calling thread, completing its
@@ -214,6 +220,7 @@ class flusher {
   std::atomic<uint64_t> _syncs{0};
   zero_filler _zero_filler;
   cache_trimmer _cache_trimmer;
+  ring_writer _ring_writer;
   std::vector<std::jthread> _threads;  // last: start after the members they use exist
 };
 

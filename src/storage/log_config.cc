@@ -46,6 +46,10 @@ status log_config::validate() const {
   if (!(min_cleanable_dirty_ratio >= 0 && min_cleanable_dirty_ratio <= 1)) {
     return error(errc::invalid_config, "min.cleanable.dirty.ratio must be in [0, 1]");
   }
+  if (append_ring_bytes != 0 &&
+      (append_ring_bytes < (256u << 10) || append_ring_bytes > (1ull << 30))) {
+    return error(errc::invalid_config, "the append ring must be 0 (off) or in [256 KiB, 1 GiB]");
+  }
   if (index_interval_bytes == 0) {
     return error(errc::invalid_config, "index.interval.bytes must be positive");
   }

@@ -46,6 +46,11 @@ struct log_config {
   // write, and appends do not crawl behind a sync of a whole interval's data
   // (storage/flusher.h). Above the disk's rate it paces appends toward the disk's.
   uint64_t write_behind_bytes = 8ull << 20;
+  // spate, not a topic config: under `os` and `interval`, a log that has appended this many
+  // bytes since it was opened copies its appends into a ring of this size, mapped from a file
+  // in its folder, and a thread of the flusher writes the ring into the segment in large
+  // pieces (storage/append_ring.h; 0: off). All rings of the process share a budget.
+  uint64_t append_ring_bytes = 4ull << 20;
   timestamp_type message_timestamp_type = timestamp_type::create_time;  // message.timestamp.type
   int64_t message_timestamp_difference_max_ms = INT64_MAX;  // message.timestamp.difference.max.ms
   // An idempotent producer's state is dropped this long after its newest batch's timestamp

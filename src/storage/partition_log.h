@@ -199,6 +199,16 @@ class partition_log {
   // config asks for it (the filling itself begins with the first append, zero_fill.h); under
   // the buffered policies, reserving blocks ahead (segment::set_reserve_ahead).
   void prepare_ahead();
+  // Under the buffered policies, gives a log that has appended a ring's worth of data since it
+  // was opened its append ring (append_ring.h), if the process's budget allows.
+  void maybe_start_ring();
+  // Writes the ring out, detaches it and removes its file (close, a switch to `always`). The
+  // caller syncs the segment first when its data must be durable before the file goes.
+  status release_ring();
+  // Recovery: copies what the ring file holds past the active segment's valid end into the
+  // segment, and scans it again.
+  status restore_from_ring(offset base, std::unique_ptr<segment>& seg, log_recovery_report& report);
+  std::string ring_path() const { return _dir + "/" + append_ring::file_name; }
   status write_meta();
   status fail(const error& e);
   segment& active() { return *_segments.rbegin()->second; }
@@ -222,6 +232,8 @@ class partition_log {
   offset _log_start;
   offset _log_end;
   std::shared_ptr<sync_target> _sync;
+  std::shared_ptr<append_ring> _ring;  // maybe_start_ring; bound to the active segment
+  bool _ring_refused = false;          // the filesystem cannot map it: never again
   std::optional<error> _failed;
   bool _closed = false;
   producer_state _producers;

@@ -223,6 +223,23 @@ status segment::append(std::span<const bytes_view> batches, std::span<const batc
   for (const auto& h : headers) end += h.total_size();
   if (_zero) zero_fill_before_write(*_zero, end);
   if (_reserve) reserve_for(end);
+  if (_ring && _ring->takes(end - _size)) {
+    // Into the ring: its writer puts the run in the file. A failure here is an earlier
+    // write of the ring that failed, after its appends were answered: the log must fail.
+    if (auto put = _ring->put(batches); !put) {
+      _broken = true;
+      return put;
+    }
+    record_run(headers);
+    return ok();
+  }
+  if (_ring) {
+    // Too large for the ring: written directly, after everything the ring holds.
+    if (auto out = _ring->write_out(); !out) {
+      _broken = true;
+      return out;
+    }
+  }
   auto written = _log->write_gather_at(_size, batches);
   if (!written) {
     if (_zero) zero_fill_after_cut(*_zero, _size);
@@ -234,6 +251,13 @@ status segment::append(std::span<const bytes_view> batches, std::span<const batc
     if (!_log->truncate(_size)) _broken = true;
     return written;
   }
+  record_run(headers);
+  // The ring's next put goes after this run.
+  if (_ring) _ring->bind(_log, _base, _size);
+  return ok();
+}
+
+void segment::record_run(std::span<const batch_header> headers) {
   uint64_t old_size = _size;
   uint64_t position = _size;
   for (const auto& h : headers) {
@@ -242,7 +266,16 @@ status segment::append(std::span<const bytes_view> batches, std::span<const batc
   }
   consume_reserved(old_size);
   if (_zero) _filler->maybe_fill(_zero, _size);
-  return ok();
+}
+
+status segment::write_out_ring() const {
+  if (!_ring || !_ring->pending()) return ok();
+  return _ring->write_out();
+}
+
+status segment::written_up_to(uint64_t end) const {
+  if (!_ring || _ring->written_end() >= end) return ok();
+  return _ring->write_out();
 }
 
 namespace {
@@ -328,6 +361,7 @@ void segment::free_reserved() {
 
 result<std::optional<batch_header>> segment::header_at(uint64_t position) const {
   if (position + batch_layout::header_size > _size) return std::optional<batch_header>{};
+  if (auto st = written_up_to(position + batch_layout::header_size); !st) return st.error();
   uint8_t buf[batch_layout::header_size];
   auto n = _log->read_at(position, buf);
   if (!n) return n.error();
@@ -389,6 +423,7 @@ result<file_slice> segment::slice_from(uint64_t position, uint64_t max_bytes) co
     if (auto* r = recent_at(pos)) {
       batch_size = r->header.total_size();
     } else {
+      if (auto st = written_up_to(pos + sizeof len_buf); !st) return st.error();
       auto n = _log->read_at(pos, len_buf);
       if (!n) return n.error();
       if (*n < sizeof len_buf) break;
@@ -399,6 +434,8 @@ result<file_slice> segment::slice_from(uint64_t position, uint64_t max_bytes) co
     s.size += batch_size;
     pos += batch_size;
   }
+  // The caller sends the slice from the file.
+  if (auto st = written_up_to(s.position + s.size); !st) return st.error();
   return s;
 }
 
@@ -406,6 +443,7 @@ result<std::optional<timestamp_and_offset>> segment::find_timestamp(timestamp_ms
                                                                     offset from) const {
   using found_t = std::optional<timestamp_and_offset>;
   if (_max_timestamp < t.value || from >= _next) return found_t{};
+  if (auto st = write_out_ring(); !st) return st.error();
   // Start after every batch known to be entirely older than t.
   offset start = _base;
   auto it =

@@ -24,6 +24,7 @@
 #include "base/result.h"
 #include "base/strong_id.h"
 #include "io/file.h"
+#include "storage/append_ring.h"
 #include "storage/record_batch.h"
 #include "storage/zero_fill.h"
 
@@ -120,6 +121,13 @@ class segment {
   // the file is cut back to its size before the run, so no batch of it stays, whole or torn.
   status append(std::span<const bytes_view> batches, std::span<const batch_header> headers);
   bool broken() const { return _broken; }
+  // The append ring the active segment's appends go through under the buffered policies
+  // (append_ring.h), already bound to this file at size(); nullptr: appends write the file
+  // directly. A run larger than half the ring is written directly once the ring is written
+  // out. Reads of the file write the ring out first. Owner thread.
+  void set_ring(std::shared_ptr<append_ring> ring) { _ring = std::move(ring); }
+  // Writes out what the ring holds for this segment, so that the file has every batch.
+  status write_out_ring() const;
 
   // Zero-fills the file ahead of the appends, in chunks of `chunk` bytes on `filler`'s
   // thread, never at or past `limit` (zero_fill.h), from the first append on: nothing is
@@ -184,7 +192,10 @@ class segment {
   // order (what the producer-state replay after a restart reads: 61 bytes per batch).
   status for_each_header(offset from, const std::function<void(const batch_header&)>& fn) const;
 
-  status sync() { return _log->sync_data(); }
+  status sync() {
+    SPATE_TRY(write_out_ring());
+    return _log->sync_data();
+  }
   // Writes the .index file (both indexes) and syncs it.
   status persist_index();
   // The same in two steps: the bytes (taken on the owner thread) and writing them (on any
@@ -205,6 +216,8 @@ class segment {
   status cut_tail(uint64_t pos, uint64_t file_size, const std::string& stop_reason,
                   segment_open_report& report);
   void note_batch(uint64_t position, const batch_header& h);
+  // Records a run just written (or put into the ring): indexes, size, reservation, zero-fill.
+  void record_run(std::span<const batch_header> headers);
   std::string path(const char* extension) const;
 
   io::filesystem& _fs;
@@ -244,6 +257,9 @@ class segment {
   bool _reserve_failed = false;  // a reservation failed: never again for this segment
   bool _trim_needed = false;     // blocks may lie past the data that _reserved_end does not cover
   uint64_t _reserved_end = 0;    // blocks reserved up to here (0: none past the data)
+  std::shared_ptr<append_ring> _ring;  // set_ring
+  // Writes the ring out if it has not yet written the file up to `end`.
+  status written_up_to(uint64_t end) const;
 };
 
 }  // namespace spate::storage

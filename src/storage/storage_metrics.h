@@ -34,6 +34,9 @@ struct storage_metrics {
   observe::counter& cleaner_bytes_written;
   observe::counter& cleaner_records_removed;
   observe::counter& cleaner_tombstones_removed;
+  observe::gauge& append_ring_bytes;
+  observe::counter& append_ring_written_bytes;
+  observe::counter& append_ring_failures;
 
   static storage_metrics& get() {
     auto& r = observe::registry::global();
@@ -94,6 +97,14 @@ struct storage_metrics {
                   "Records removed by compaction because a newer record has the same key"),
         r.counter("spate_storage_cleaner_tombstones_removed_total",
                   "Tombstones removed by compaction after delete.retention.ms"),
+        r.gauge("spate_storage_append_ring_bytes",
+                "Bytes of append rings mapped by busy logs under flush.policy os or interval "
+                "(storage/append_ring.h; at most the process's ring budget)"),
+        r.counter("spate_storage_append_ring_written_bytes_total",
+                  "Bytes the append rings wrote into their segments"),
+        r.counter("spate_storage_append_ring_failures_total",
+                  "Writes of an append ring into its segment that failed (the log became "
+                  "read-only; the ring file keeps the data for the next open)"),
     };
     return m;
   }

@@ -4,7 +4,11 @@
 // once its durability callback has reported the disk. It never stops by itself; the test
 // kills it, or it dies of SIGPIPE (or PR_SET_PDEATHSIG) when the test is gone.
 //
-//   storage_crash_child <data_dir> <partitions> <seed>
+//   storage_crash_child <data_dir> <partitions> <seed> [os]
+//
+// With `os` the logs use that flush policy and the append ring (crash_workload::config), and
+// a batch is acknowledged as soon as its append returns; appends are paced (a few tens of MB/s
+// per partition) so that a round's data stays small.
 //
 // Errors go to stderr and end the process with a non-zero status, which the test reports:
 // a child that exits on its own is a failure, not a crash.
@@ -13,6 +17,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -51,9 +56,10 @@ void emit(const std::string& line) {
 }
 
 // The owner thread of one partition: appends forever.
-void append_loop(std::shared_ptr<partition_log> log, partition_id p, uint64_t seed) {
+void append_loop(std::shared_ptr<partition_log> log, partition_id p, uint64_t seed, bool os) {
   std::atomic<int> in_flight{0};
   for (;;) {
+    if (os) std::this_thread::sleep_for(std::chrono::microseconds(50));
     for (int n = in_flight.load(); n >= max_in_flight; n = in_flight.load()) in_flight.wait(n);
     offset base = log->log_end();
     byte_buffer batch = crash_workload::make_batch(seed, p, base);
@@ -69,9 +75,9 @@ void append_loop(std::shared_ptr<partition_log> log, partition_id p, uint64_t se
                        std::to_string(a->next_offset.value) + " " + std::to_string(crc) + "\n";
     // The callback runs on the flusher thread (or here, if already durable). `in_flight` is
     // safe to reference: this loop never returns while the process lives.
-    log->when_durable(a->next_offset, [line, &in_flight](status s, durability d) {
+    log->when_durable(a->next_offset, [line, &in_flight, os](status s, durability d) {
       if (!s) die("durability failed: " + s.error().message());
-      if (d != durability::disk) die("flush policy always acknowledged short of the disk");
+      if (!os && d != durability::disk) die("flush policy always acknowledged short of the disk");
       emit(line);
       in_flight.fetch_sub(1);
       in_flight.notify_one();
@@ -80,10 +86,11 @@ void append_loop(std::shared_ptr<partition_log> log, partition_id p, uint64_t se
 }
 
 int run(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s <data_dir> <partitions> <seed>\n", argv[0]);
+  if (argc != 4 && !(argc == 5 && std::string(argv[4]) == "os")) {
+    std::fprintf(stderr, "usage: %s <data_dir> <partitions> <seed> [os]\n", argv[0]);
     return 1;
   }
+  bool os = argc == 5;
   // If the test dies without killing us, we go too, rather than fill the disk (and a write
   // to the closed pipe would end us anyway).
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -93,7 +100,9 @@ int run(int argc, char** argv) {
   if (partitions < 1 || partitions > 64) die("bad partition count");
 
   io::posix_filesystem fs;
-  log_manager::options opts{.data_dir = dir, .defaults = crash_workload::config()};
+  log_manager::options opts{
+      .data_dir = dir,
+      .defaults = crash_workload::config(os ? flush_policy::os : flush_policy::always)};
   auto lm = log_manager::open(fs, opts);
   if (!lm) die("opening " + dir + ": " + lm.error().message());
   std::vector<std::shared_ptr<partition_log>> logs;
@@ -105,7 +114,7 @@ int run(int argc, char** argv) {
   emit("ready\n");
   std::vector<std::jthread> threads;
   for (int p = 0; p < partitions; ++p) {
-    threads.emplace_back(append_loop, logs[p], partition_id(p), seed);
+    threads.emplace_back(append_loop, logs[p], partition_id(p), seed, os);
   }
   // The threads never end; the process ends by SIGKILL.
   for (;;) ::pause();

@@ -10,7 +10,8 @@
 // The child reports on stdout, one write(2) per line (each shorter than PIPE_BUF, so lines from
 // different threads never interleave):
 //   ready                                   the logs are open and appends start
-//   ack <partition> <base> <next> <crc>    the batch at <base> reached the disk
+//   ack <partition> <base> <next> <crc>    the batch at <base> reached the disk (under `os`:
+//                                           the append returned)
 #pragma once
 
 #include <cstdint>
@@ -31,12 +32,18 @@ inline const std::string topic = "crash";
 // preallocation chunks (zero_fill.h), so that kills also land while zeros are written ahead
 // of the appends and before a roll or close has cut them: recovery must find the end of the
 // data behind them and keep every acknowledged batch.
-inline log_config config() {
+//
+// With `os` (the ring round, crash_test's second test) an acknowledgement means the append
+// returned: the batch is in the page cache, or in the log's append ring (append_ring.h), which
+// the log takes once it has appended a ring's worth since it was opened. A small ring, so that
+// it wraps many times a round, and kills land while it holds a tail the segment has not.
+inline log_config config(flush_policy policy = flush_policy::always) {
   log_config c;
   c.segment_bytes = 64 * 1024;
   c.index_interval_bytes = 1024;
-  c.flush = flush_policy::always;
-  c.preallocate_bytes = 16 * 1024;
+  c.flush = policy;
+  c.preallocate_bytes = policy == flush_policy::always ? 16 * 1024 : 0;
+  c.append_ring_bytes = 256 * 1024;
   return c;
 }
 
