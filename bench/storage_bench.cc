@@ -76,6 +76,9 @@ struct options {
   uint64_t page_cache_budget_mb = 0;  // partition_log::set_page_cache_budget (0: off)
   // log_config::write_behind_bytes for `interval` cases, in MiB (default: the log's own).
   std::optional<uint64_t> write_behind_mb;
+  // log_config::append_ring_bytes for `os` and `interval` cases, in MiB (default: the log's
+  // own, 4; 0: off, every append written by the owner as before session 14).
+  std::optional<uint64_t> append_ring_mb;
   double rate_mb = 0;                 // pace one-appender cases to this many MB/s (0: unpaced)
   bool pause_page_reporting = false;  // see page_reporting below
 };
@@ -101,6 +104,9 @@ void usage() {
       "  --zero-filled-segment  experiment: before each append case, write zeros over the\n"
       "                 case's segment file ahead of the log (synced, not timed), so appends\n"
       "                 overwrite allocated blocks (the upper bound of --preallocate-mb)\n"
+      "  --append-ring-mb N  `os` and `interval` cases: the log's append ring, N MiB (1-1024;\n"
+      "                 0: off, the owner writes every append itself; default: the log's\n"
+      "                 default, 4; storage/append_ring.h)\n"
       "  --write-behind-mb N  `interval` cases: the flusher starts the write-back of every N MiB\n"
       "                 of new data (log_config::write_behind_bytes; 0: off; default: the\n"
       "                 log's default, 8)\n"
@@ -158,6 +164,10 @@ std::optional<options> parse_args(int argc, char** argv) {
     } else if (a == "--rate-mb") {
       if (!number(d, true)) return std::nullopt;
       o.rate_mb = d;
+    } else if (a == "--append-ring-mb") {
+      if (!number(d, true)) return std::nullopt;
+      if (d != 0 && (d < 1 || d > 1024)) return std::nullopt;
+      o.append_ring_mb = static_cast<uint64_t>(d);
     } else if (a == "--write-behind-mb") {
       if (!number(d, true)) return std::nullopt;
       o.write_behind_mb = static_cast<uint64_t>(d);
@@ -525,6 +535,7 @@ storage::log_config case_config(const options& o, flush_policy p) {
   cfg.flush = p;
   cfg.preallocate_bytes = o.preallocate_mb * mib;
   if (o.write_behind_mb) cfg.write_behind_bytes = *o.write_behind_mb * mib;
+  if (o.append_ring_mb) cfg.append_ring_bytes = *o.append_ring_mb * mib;
   // One segment per case: a case writes at most --size-mb (1 GiB by default), and a roll
   // syncs the closed segment whole, which would land in a short run by accident (once per
   // GiB in a long one) rather than measure the steady state. The largest segment allowed;
@@ -1098,13 +1109,14 @@ void print_machine(const options& o, const std::string& reporting) {
   std::printf("load:      %s (at the start)\n", shell_line("cat /proc/loadavg").c_str());
   std::printf("page reporting: %s\n", reporting.c_str());
   std::printf(
-      "options:   --size-mb %" PRIu64 " --seconds %.1f --floor-seconds %.1f%s%s%s%s%s\n", o.size_mb,
-      o.seconds, o.floor_seconds, o.filter.empty() ? "" : (" --filter " + o.filter).c_str(),
-      o.fio ? "" : " --no-fio",
+      "options:   --size-mb %" PRIu64 " --seconds %.1f --floor-seconds %.1f%s%s%s%s%s%s\n",
+      o.size_mb, o.seconds, o.floor_seconds,
+      o.filter.empty() ? "" : (" --filter " + o.filter).c_str(), o.fio ? "" : " --no-fio",
       o.page_cache_budget_mb == 0
           ? ""
           : (" --page-cache-budget-mb " + std::to_string(o.page_cache_budget_mb)).c_str(),
       o.write_behind_mb ? (" --write-behind-mb " + std::to_string(*o.write_behind_mb)).c_str() : "",
+      o.append_ring_mb ? (" --append-ring-mb " + std::to_string(*o.append_ring_mb)).c_str() : "",
       o.rate_mb > 0 ? (" --rate-mb " + std::to_string(static_cast<int>(o.rate_mb))).c_str() : "");
   struct statfs sf {};
   if (::statfs(o.dir.c_str(), &sf) == 0 && sf.f_type == 0x01021994) {

@@ -58,6 +58,13 @@ int main(int argc, char** argv) {
                    "disk every this many new bytes, without waiting (0: off), so that the "
                    "timer's fdatasync has little left to write and appends do not stall behind it")
       ->capture_default_str();
+  broker_cmd
+      ->add_option("--append-ring-bytes", cfg.log_defaults.append_ring_bytes,
+                   "Under --flush-policy os or interval, a partition that has taken this many "
+                   "bytes since it was opened copies its appends into a ring of this size in its "
+                   "folder (append.ring), written into the segment in large pieces by a "
+                   "background thread (0: off; not while --page-cache-budget-mb is set)")
+      ->capture_default_str();
   broker_cmd->add_option("--segment-bytes", cfg.log_defaults.segment_bytes, "Default segment.bytes")
       ->capture_default_str();
   broker_cmd

@@ -428,6 +428,10 @@ uint64_t partition_log::size_bytes() const {
 
 std::optional<error> partition_log::failure() const {
   if (_failed) return _failed;
+  // A ring write that failed after its appends were answered (append_ring.h).
+  if (_ring) {
+    if (auto f = _ring->failure()) return f;
+  }
   std::lock_guard lock(_sync->mu);
   return _sync->failed;
 }
