@@ -44,6 +44,47 @@ TEST_F(filesystem_test, positioned_write_read_truncate) {
   EXPECT_EQ(*(*f)->size(), 5u);
 }
 
+// A shared mapping is the file's page cache: stores show in reads of the file at once, and
+// stay after the mapping is gone. A mapped file of another size is resized, keeping its start.
+TEST_F(filesystem_test, shared_mapping_stores_reach_the_file) {
+  auto m = _real.map_shared(path("ring"), 8192);
+  ASSERT_TRUE(m) << m.error().message();
+  ASSERT_EQ((*m)->bytes().size(), 8192u);
+  EXPECT_EQ((*m)->path(), path("ring"));
+  (*m)->bytes()[0] = 'a';
+  (*m)->bytes()[8191] = 'z';
+  auto f = _real.open(path("ring"), open_mode::read_only);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(*(*f)->size(), 8192u);
+  uint8_t buf[1];
+  ASSERT_TRUE((*f)->read_at(8191, buf));
+  EXPECT_EQ(buf[0], 'z');
+  m->reset();
+  auto again = _real.map_shared(path("ring"), 16384);
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ((*again)->bytes()[0], 'a');
+  EXPECT_EQ((*again)->bytes()[16383], 0);
+  EXPECT_EQ(*(*f)->size(), 16384u);
+  // Where the folder is missing, the error names the path.
+  auto missing = _real.map_shared(path("no/such/ring"), 4096);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, std::errc::no_such_file_or_directory);
+  EXPECT_NE(missing.error().message().find("no/such/ring"), std::string::npos);
+}
+
+// The fault-injecting filesystem refuses mappings unless told, so that everything a log under
+// test writes goes through its faults.
+TEST_F(filesystem_test, fault_filesystem_maps_only_when_allowed) {
+  fault_injecting_filesystem fs(_real);
+  auto refused = fs.map_shared(path("ring"), 4096);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, std::errc::not_supported);
+  fs.allow_mapping(true);
+  auto m = fs.map_shared(path("ring"), 4096);
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ((*m)->bytes().size(), 4096u);
+}
+
 TEST_F(filesystem_test, open_missing_file_reports_path_and_errno) {
   auto f = _real.open(path("missing"), open_mode::read_only);
   ASSERT_FALSE(f);
