@@ -118,6 +118,7 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
     }
   }
   storage::partition_log::set_page_cache_budget(cache_budget);
+  storage::append_ring::set_budget(config.append_ring_budget_mb << 20);
   log->info("page-cache budget of the logs: {} MiB{}", cache_budget >> 20,
             cache_budget == 0 ? " (no limit)" : "");
   io::posix_filesystem fs;

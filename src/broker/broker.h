@@ -45,6 +45,8 @@ struct broker_config {
   // The page cache the logs keep of what they wrote (storage/cache_trim.h): -1, an eighth of
   // physical memory, at most 1 GiB; 0, no limit (everything the kernel keeps, as Kafka does).
   int64_t page_cache_budget_mb = -1;
+  // What all partitions' append rings may map together (storage/append_ring.h).
+  uint64_t append_ring_budget_mb = 32;
 };
 
 // The event loops of `cores = 0`: one per hardware thread but one, at least 1. The core left

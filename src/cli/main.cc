@@ -129,6 +129,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{-1}, int64_t{1} << 40))
       ->capture_default_str();
   broker_cmd
+      ->add_option("--append-ring-budget-mb", cfg.append_ring_budget_mb,
+                   "What the append rings of all partitions may map together "
+                   "(--append-ring-bytes each); past it, partitions append directly")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 20))
+      ->capture_default_str();
+  broker_cmd
       ->add_option("--metrics-port", cfg.metrics_port,
                    "Port of the Prometheus endpoint (GET /metrics); 0: an ephemeral port, "
                    "logged at start; -1: no endpoint")

@@ -125,9 +125,12 @@ class filesystem {
   // An exclusive advisory lock on `path` (created if missing); fails at once if another
   // process holds it.
   virtual result<std::unique_ptr<dir_lock>> lock_file(const std::string& path) = 0;
-  // Opens `path` (created if missing), sets its size to `size` and maps it shared, with every
-  // page faulted in and writable, so that stores into it take no fault until the kernel's
-  // write-back cleans a page. Fails with ENOTSUP where the file system cannot (the default).
+  // Opens `path` (created if missing), sets its size to `size` (allocating its blocks) and maps
+  // it shared, with every page faulted in and writable, so that stores into it take no fault
+  // until the kernel's write-back cleans a page, and locked in memory where RLIMIT_MEMLOCK
+  // allows. A store into a page the kernel cannot bring back (a read error, or no space on a
+  // copy-on-write file system) raises SIGBUS: use it on ext4 or xfs. Fails with ENOTSUP where
+  // the file system cannot map (the default).
   virtual result<std::unique_ptr<mapped_file>> map_shared(const std::string& path, uint64_t size);
 };
 

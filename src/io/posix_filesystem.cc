@@ -298,6 +298,10 @@ result<std::unique_ptr<mapped_file>> posix_filesystem::map_shared(const std::str
 #ifdef MADV_POPULATE_WRITE
   (void)::madvise(p, size, MADV_POPULATE_WRITE);
 #endif
+  // Kept in memory where RLIMIT_MEMLOCK allows (root: always): a page the kernel evicted after
+  // writing it back would be read in again on the next store, and a read error there is a
+  // SIGBUS, not an error code. Best effort: without the lock the mapping works as before.
+  (void)::mlock(p, size);
   return std::unique_ptr<mapped_file>(
       std::make_unique<posix_mapped_file>(static_cast<uint8_t*>(p), size, path));
 }

@@ -162,7 +162,7 @@ bool append_ring::write_piece() {
 }
 
 bool append_ring::write_piece_locked() {
-  if (_failed) return false;
+  if (_failed || _detached) return false;
   uint64_t t = _tail.load(std::memory_order_relaxed);
   uint64_t h = _head.load(std::memory_order_acquire);
   if (t == h) return false;
@@ -192,12 +192,20 @@ bool append_ring::write_piece_locked() {
 status append_ring::write_out() {
   uint64_t goal = _head.load(std::memory_order_acquire);
   std::lock_guard lock(_write_mu);
-  while (_tail.load(std::memory_order_relaxed) < goal) {
+  // Until the goal, or until nothing is left: a bind (a roll) between reading the goal and
+  // taking the lock moves the positions back to the new segment's start, and everything put
+  // before it is in the old segment's file already (the owner wrote it out before binding).
+  for (;;) {
     if (_failed) return *_failed;
+    uint64_t t = _tail.load(std::memory_order_relaxed);
+    if (_detached || t >= goal || t == _head.load(std::memory_order_acquire)) return ok();
     write_piece_locked();
   }
-  if (_failed) return *_failed;
-  return ok();
+}
+
+void append_ring::detach() {
+  std::lock_guard lock(_write_mu);
+  _detached = true;
 }
 
 result<byte_buffer> append_ring::saved_tail(io::filesystem& fs, const std::string& path,

@@ -92,6 +92,10 @@ class append_ring : public std::enable_shared_from_this<append_ring> {
   status put(std::span<const bytes_view> parts);
   // Any thread. Writes out everything put before the call; ok once it is in the file.
   status write_out();
+  // Owner. Stops every write of the ring into the file, for a log closed after a failure:
+  // what the ring holds stays in its file for the next open to restore, and nothing writes
+  // into the segment behind that open's back.
+  void detach();
   // Any thread. Whether bytes were put that are not yet in the file.
   bool pending() const {
     return _tail.load(std::memory_order_acquire) != _head.load(std::memory_order_acquire);
@@ -137,6 +141,7 @@ class append_ring : public std::enable_shared_from_this<append_ring> {
   mutable std::mutex _write_mu;    // held across a write of the ring into the file
   io::file_ptr _log;               // the file being written; guarded by _write_mu
   std::optional<error> _failed;    // guarded by _write_mu
+  bool _detached = false;          // guarded by _write_mu
   // Set with _failed, so that a put need not take _write_mu (which the ring writer holds
   // across its write) to see that the ring is healthy.
   std::atomic<bool> _has_failed{false};

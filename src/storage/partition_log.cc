@@ -523,7 +523,8 @@ std::vector<result<append_result>> partition_log::append_group(
         // it.
         wake = _config.flush == flush_policy::interval && _sync->written_end <= _sync->durable_end;
         _sync->written_end = _log_end;
-        _sync->written_pos = seg.size();
+        // What is in the file: write-behind of bytes still in the ring would start nothing.
+        _sync->written_pos = _ring ? std::min(seg.size(), _ring->written_end()) : seg.size();
         // A sync under `always`; under `interval`, write-behind once enough has accumulated.
         schedule = _sync->wants_sync_locked();
       }
@@ -728,7 +729,6 @@ status partition_log::roll_locked() {
     // The closed segment's data must all be in its file before its roll work syncs it. A
     // page-cache write of at most the ring's size, on this thread.
     if (auto out = _ring->write_out(); !out) return fail(out.error());
-    old.set_ring(nullptr);
   }
   // The closed segment is made durable once, so that recovery need only scan the active
   // segment (and closed ones without a valid index) and the flusher need only sync the active
@@ -764,6 +764,9 @@ status partition_log::roll_locked() {
   // segment's headers, the part recovery scans anyway.
   std::string snapshot_path = _dir + "/" + segment_file_name(_log_end, ".snapshot");
   byte_buffer snapshot = _producers.serialize(_log_end);
+  // The ring moves to the new segment in prepare_ahead below (a failed roll above keeps it
+  // on the active one).
+  old.set_ring(nullptr);
   _segments.emplace(_log_end, std::move(*seg));
   storage_metrics::get().segments_rolled.inc();
   // What the closed segment still has in the page cache is dropped as the new one grows
@@ -1022,8 +1025,21 @@ status partition_log::set_config(const log_config& config) {
 status partition_log::close() {
   if (_closed) return ok();
   _closed = true;
+  // The ring's bytes go into the segment before the file is cut back to its data (a truncate
+  // below the ring's last writes would extend the file instead, keeping the reservation).
+  if (_ring && !failure()) {
+    if (auto out = _ring->write_out(); !out) (void)fail(out.error());
+  }
   if (failure()) {
     (void)active().stop_zero_fill();  // the next open's scan removes any zeros left
+    // What the ring holds stays in its file for the next open; nothing more is written.
+    if (_ring) {
+      _ring->detach();
+      active().set_ring(nullptr);
+      std::lock_guard lock(_sync->mu);
+      _sync->ring = nullptr;
+    }
+    _ring.reset();
     flusher::quiesce(*_sync);
     // Leave no clean marker: the next open recovers by scanning.
     return ok();

@@ -35,11 +35,12 @@ inline const std::string topic = "crash";
 //
 // With `os` (the ring round, crash_test's second test) an acknowledgement means the append
 // returned: the batch is in the page cache, or in the log's append ring (append_ring.h), which
-// the log takes once it has appended a ring's worth since it was opened. A small ring, so that
-// it wraps many times a round, and kills land while it holds a tail the segment has not.
+// the log takes once it has appended a ring's worth since it was opened. A small ring in
+// segments four times its size, so that it wraps within a segment (a put, a piece and a
+// restore split at the ring's end), and kills land while it holds a tail the segment has not.
 inline log_config config(flush_policy policy = flush_policy::always) {
   log_config c;
-  c.segment_bytes = 64 * 1024;
+  c.segment_bytes = policy == flush_policy::always ? 64 * 1024 : 1024 * 1024;
   c.index_interval_bytes = 1024;
   c.flush = policy;
   c.preallocate_bytes = policy == flush_policy::always ? 16 * 1024 : 0;
