@@ -293,12 +293,8 @@ void ring_writer::run(std::stop_token stop) {
       if (!more) break;
     }
     lock.lock();
-    if (more && !_queue.empty()) {
-      _queue.push_back(std::move(ring));  // still `queued`
-      continue;
-    }
     if (more) {
-      _queue.push_front(std::move(ring));
+      _queue.push_back(std::move(ring));  // still `queued`; behind the others, if any
       continue;
     }
     // Done: an owner that put after the last piece saw `queued` set and did not schedule, so

@@ -1007,8 +1007,7 @@ status partition_log::set_config(const log_config& config) {
   if (_ring && (_config.flush == flush_policy::always || _config.append_ring_bytes == 0 ||
                 _config.append_ring_bytes != _ring->capacity())) {
     // Under `always` every append waits for its sync anyway: straight into the file. The
-    // data the ring held must be durable before its file goes.
-    if (auto out = _ring->write_out(); !out) return fail(out.error());
+    // data the ring held must be durable before its file goes (the sync writes it out).
     if (auto st = active().sync(); !st) return fail(st.error());
     SPATE_TRY(release_ring());
   }

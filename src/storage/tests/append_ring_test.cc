@@ -62,6 +62,10 @@ class append_ring_test : public ::testing::Test {
     set_base_offset(b, a->base_offset);
     append_bytes(expected, b);
   }
+  // 400 batches of ~2 KB: past the ring_bytes a log appends before it takes its ring.
+  void fill_past_the_ring_start(partition_log& log, byte_buffer& expected) {
+    for (int i = 0; i < 400; ++i) append_expecting(log, test::make_batch(2, 1000), expected);
+  }
   // Everything from `from` to the log end, read as a fetch does: slices sent from the file.
   static byte_buffer read_all(partition_log& log, offset from = offset(0)) {
     byte_buffer out;
@@ -159,7 +163,7 @@ TEST_F(append_ring_test, rolls_write_the_ring_out_into_the_segment_they_close) {
 TEST_F(append_ring_test, a_failed_ring_write_fails_the_log_and_the_next_open_restores_it) {
   auto log = open(ring_config());
   byte_buffer expected;
-  for (int i = 0; i < 400; ++i) append_expecting(*log, test::make_batch(2, 1000), expected);
+  fill_past_the_ring_start(*log, expected);
   ASSERT_TRUE(ring_file_exists());
   ASSERT_EQ(read_all(*log), expected);  // written out: the file has all so far
   auto failures_before = storage_metrics::get().append_ring_failures.value();
@@ -213,7 +217,7 @@ TEST_F(append_ring_test, a_failed_ring_write_fails_the_log_and_the_next_open_res
 TEST_F(append_ring_test, a_process_that_dies_leaves_its_ring_for_the_next_open) {
   auto log = open(ring_config());
   byte_buffer expected;
-  for (int i = 0; i < 400; ++i) append_expecting(*log, test::make_batch(2, 1000), expected);
+  fill_past_the_ring_start(*log, expected);
   ASSERT_EQ(read_all(*log), expected);
   uint64_t in_file = log->size_bytes();
   _faulty.set_path_filter(".log");
@@ -256,7 +260,7 @@ TEST_F(append_ring_test, a_sync_writes_the_ring_out_before_it_syncs) {
   cfg.flush_interval_ms = 3'600'000;  // only flush() syncs here
   auto log = open(cfg);
   byte_buffer expected;
-  for (int i = 0; i < 400; ++i) append_expecting(*log, test::make_batch(2, 1000), expected);
+  fill_past_the_ring_start(*log, expected);
   ASSERT_TRUE(ring_file_exists());
   for (int i = 0; i < 30; ++i) append_expecting(*log, test::make_batch(1, 500), expected);
   std::promise<std::pair<bool, durability>> done;
@@ -275,7 +279,7 @@ TEST_F(append_ring_test, a_sync_writes_the_ring_out_before_it_syncs) {
 TEST_F(append_ring_test, switching_to_always_writes_the_ring_out_and_removes_it) {
   auto log = open(ring_config());
   byte_buffer expected;
-  for (int i = 0; i < 400; ++i) append_expecting(*log, test::make_batch(2, 1000), expected);
+  fill_past_the_ring_start(*log, expected);
   ASSERT_TRUE(ring_file_exists());
   ASSERT_TRUE(log->set_config(ring_config(flush_policy::always)));
   EXPECT_FALSE(ring_file_exists());
@@ -317,7 +321,7 @@ TEST_F(append_ring_test, without_mmap_logs_append_directly) {
   _faulty.allow_mapping(false);
   auto log = open(ring_config());
   byte_buffer expected;
-  for (int i = 0; i < 400; ++i) append_expecting(*log, test::make_batch(2, 1000), expected);
+  fill_past_the_ring_start(*log, expected);
   EXPECT_FALSE(ring_file_exists());
   EXPECT_EQ(read_all(*log), expected);
 }
@@ -330,7 +334,7 @@ TEST_F(append_ring_test, a_foreign_stale_or_garbage_ring_file_restores_nothing) 
   byte_buffer expected;
   {
     auto log = open(ring_config());
-    for (int i = 0; i < 400; ++i) append_expecting(*log, test::make_batch(2, 1000), expected);
+    fill_past_the_ring_start(*log, expected);
     ASSERT_TRUE(log->close());
   }
   std::filesystem::path ring = std::filesystem::path(dir()) / append_ring::file_name;
