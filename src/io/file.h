@@ -62,8 +62,9 @@ class file {
   // holds is unchanged, and nothing is made durable (no metadata, no device flush). But the
   // wait reports a writeback error of the file, and Linux then marks it seen, so that a
   // descriptor opened later is not told of it: the caller must treat a failure as a failed
-  // fdatasync of that file. Call it off any thread that serves requests. The default does
-  // nothing (a file with no page cache).
+  // fdatasync of that file. What a late release kept cached (a folio whose writeback had just
+  // ended) is evicted again after a pause of up to a few milliseconds. Call it off any thread
+  // that serves requests. The default does nothing (a file with no page cache).
   virtual status drop_cache(uint64_t pos, uint64_t len);
   // Starts writing [pos, pos + len) back to disk without waiting for that I/O to complete
   // (Linux sync_file_range with SYNC_FILE_RANGE_WRITE only): write-behind, so that a later

@@ -61,10 +61,6 @@ void cache_trimmer::trim(const job& j) {
   // Starting at a 2 MiB boundary takes them too; pages already evicted cost nothing.
   uint64_t from = j.from & ~(folio_max - 1);
   auto dropped = (*f)->drop_cache(from, j.to - from);
-  // Once more: a page whose writeback (ours, or a concurrent fdatasync's) had just ended could
-  // still be held for a moment and was skipped. The range is clean now, so this costs a walk
-  // over what is left.
-  if (dropped) dropped = (*f)->drop_cache(from, j.to - from);
   if (dropped) {
     metrics.page_cache_dropped_bytes.inc(j.to - j.from);
     return;

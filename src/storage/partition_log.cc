@@ -176,8 +176,7 @@ void partition_log::trim_cache() {
     if (c.from >= c.to) _cache_closed.reset();
   }
   // Only what is in the file: pages the ring writes after their range was evicted would stay
-  // cached. (A log takes no ring while a window is set, maybe_start_ring; this covers a budget
-  // set after the ring was taken.)
+  // cached.
   uint64_t in_file = _ring ? std::min(size, _ring->written_end()) : size;
   if (size >= keep) {
     uint64_t to = std::min(size - keep, in_file);
@@ -1072,13 +1071,8 @@ status partition_log::close() {
 }
 
 void partition_log::maybe_start_ring() {
-  // Not with a page-cache window (set_page_cache_budget): evicting close behind a ring's
-  // writes left runs of 1-3 MiB of closed segments cached (partition_log_test's window cases
-  // failed in 14 of 40 runs with rings, none of 25 without), for a cause not yet found. Such
-  // a log appends directly, as before.
   if (_ring || _ring_refused || _config.flush == flush_policy::always ||
-      _config.append_ring_bytes == 0 || _appended_bytes < _config.append_ring_bytes ||
-      cache_window() > 0) {
+      _config.append_ring_bytes == 0 || _appended_bytes < _config.append_ring_bytes) {
     return;
   }
   auto ring = append_ring::create(_fs, ring_path(), _config.append_ring_bytes, _flusher.rings());
