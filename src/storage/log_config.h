@@ -51,6 +51,9 @@ struct log_config {
   // in its folder, and a thread of the flusher writes the ring into the segment in large
   // pieces (storage/append_ring.h; 0: off). All rings of the process share a budget.
   uint64_t append_ring_bytes = 4ull << 20;
+  // How much a log appends after it was opened before it takes its ring (0: append_ring_bytes),
+  // so that only busy logs hold one. Tests set it low to put small logs through the ring.
+  uint64_t append_ring_after_bytes = 0;
   timestamp_type message_timestamp_type = timestamp_type::create_time;  // message.timestamp.type
   int64_t message_timestamp_difference_max_ms = INT64_MAX;  // message.timestamp.difference.max.ms
   // An idempotent producer's state is dropped this long after its newest batch's timestamp

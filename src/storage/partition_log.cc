@@ -1072,7 +1072,9 @@ status partition_log::close() {
 
 void partition_log::maybe_start_ring() {
   if (_ring || _ring_refused || _config.flush == flush_policy::always ||
-      _config.append_ring_bytes == 0 || _appended_bytes < _config.append_ring_bytes) {
+      _config.append_ring_bytes == 0 ||
+      _appended_bytes < (_config.append_ring_after_bytes != 0 ? _config.append_ring_after_bytes
+                                                              : _config.append_ring_bytes)) {
     return;
   }
   auto ring = append_ring::create(_fs, ring_path(), _config.append_ring_bytes, _flusher.rings());
