@@ -240,8 +240,27 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
   });
 
   auto next_retention = mono_clock::now() + config.retention_check_interval;
+  auto next_ring_check = mono_clock::now() + config.append_ring_idle;
   while (!stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (config.append_ring_idle.count() > 0 && mono_clock::now() >= next_ring_check) {
+      next_ring_check = mono_clock::now() + config.append_ring_idle;
+      // On each owner core, without waiting: a partition that appended nothing since the
+      // last round gives its ring back, so that the budget follows the busy partitions.
+      for (const auto& t : topics.all()) {
+        for (const auto& p : t->partitions) {
+          asio::post(cores.context(p->owner), [p] {
+            auto r = p->log->release_idle_ring();
+            if (!r) {
+              log->warn("{}: releasing an idle append ring: {}", p->tp.dir_name(),
+                        r.error().message());
+            } else if (*r) {
+              log->debug("{}: idle append ring released", p->tp.dir_name());
+            }
+          });
+        }
+      }
+    }
     if (mono_clock::now() < next_retention) continue;
     next_retention = mono_clock::now() + config.retention_check_interval;
     // Each partition's retention runs on its owner core, like every other use of its log.

@@ -47,6 +47,10 @@ struct broker_config {
   int64_t page_cache_budget_mb = -1;
   // What all partitions' append rings may map together (storage/append_ring.h).
   uint64_t append_ring_budget_mb = 32;
+  // How often each partition is asked to give back an append ring it did not use since the
+  // last time (partition_log::release_idle_ring): an idle ring is released after one to two
+  // of these. 0: never.
+  std::chrono::milliseconds append_ring_idle{10'000};
 };
 
 // The event loops of `cores = 0`: one per hardware thread but one, at least 1. The core left

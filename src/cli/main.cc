@@ -134,6 +134,13 @@ int main(int argc, char** argv) {
                    "(--append-ring-bytes each); past it, partitions append directly")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 20))
       ->capture_default_str();
+  int64_t append_ring_idle_ms = 10'000;
+  broker_cmd
+      ->add_option("--append-ring-idle-ms", append_ring_idle_ms,
+                   "A partition that appended nothing for one to two of these gives its "
+                   "append ring back to the budget (0: never)")
+      ->check(CLI::Range(int64_t{0}, int64_t{86'400'000}))
+      ->capture_default_str();
   broker_cmd
       ->add_option("--metrics-port", cfg.metrics_port,
                    "Port of the Prometheus endpoint (GET /metrics); 0: an ephemeral port, "
@@ -163,6 +170,7 @@ int main(int argc, char** argv) {
   }
   cfg.retention_check_interval = std::chrono::milliseconds(retention_check_ms);
   cfg.cleaner_backoff = std::chrono::milliseconds(cleaner_backoff_ms);
+  cfg.append_ring_idle = std::chrono::milliseconds(append_ring_idle_ms);
 
   if (log_level.empty()) log_level = broker_cmd->parsed() ? "info" : "error";
   if (auto s = spate::observe::set_log_level(log_level); !s) {

@@ -31,9 +31,10 @@
 // ring file, and the next open copies them into the segment if the disk takes them then.
 //
 // Memory: each ring is `capacity` bytes of page cache (plus one 4 KiB header page) for as long
-// as the log is open, so only logs that have appended a ring's worth of data since they were
-// opened take one, and all rings of the process together stay within a budget (32 MiB by
-// default, set_budget): past it, logs append directly as before.
+// as its log holds it, so only logs that have appended a ring's worth of data since they were
+// opened take one, a log that goes idle gives it back (partition_log::release_idle_ring), and
+// all rings of the process together stay within a budget (32 MiB by default, set_budget):
+// past it, logs append directly as before.
 //
 // Threading: put, bind and the checks before them are the owner's. write_piece runs on the
 // ring writer's thread, and write_out on any thread (the owner, a flusher worker); both write

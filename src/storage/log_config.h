@@ -47,7 +47,8 @@ struct log_config {
   // (storage/flusher.h). Above the disk's rate it paces appends toward the disk's.
   uint64_t write_behind_bytes = 8ull << 20;
   // spate, not a topic config: under `os` and `interval`, a log that has appended this many
-  // bytes since it was opened copies its appends into a ring of this size, mapped from a file
+  // bytes since it was opened (or last gave its ring back, partition_log::release_idle_ring)
+  // copies its appends into a ring of this size, mapped from a file
   // in its folder, and a thread of the flusher writes the ring into the segment in large
   // pieces (storage/append_ring.h; 0: off). All rings of the process share a budget.
   uint64_t append_ring_bytes = 4ull << 20;

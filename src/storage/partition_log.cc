@@ -513,6 +513,7 @@ std::vector<result<append_result>> partition_log::append_group(
       }
       _log_end = run_end;
       _appended_bytes += run_bytes;
+      _ring_credit += run_bytes;
       trim_cache();
       bool schedule = false;
       bool wake = false;
@@ -1073,8 +1074,8 @@ status partition_log::close() {
 void partition_log::maybe_start_ring() {
   if (_ring || _ring_refused || _config.flush == flush_policy::always ||
       _config.append_ring_bytes == 0 ||
-      _appended_bytes < (_config.append_ring_after_bytes != 0 ? _config.append_ring_after_bytes
-                                                              : _config.append_ring_bytes)) {
+      _ring_credit < (_config.append_ring_after_bytes != 0 ? _config.append_ring_after_bytes
+                                                           : _config.append_ring_bytes)) {
     return;
   }
   auto ring = append_ring::create(_fs, ring_path(), _config.append_ring_bytes, _flusher.rings());
@@ -1090,6 +1091,17 @@ void partition_log::maybe_start_ring() {
   active().set_ring(_ring);
   std::lock_guard lock(_sync->mu);
   _sync->ring = _ring;
+}
+
+result<bool> partition_log::release_idle_ring() {
+  if (_closed) return false;  // a deleted topic's: close() gave its ring back
+  const bool idle = _appended_bytes == _ring_idle_mark;
+  _ring_idle_mark = _appended_bytes;
+  if (!_ring || !idle) return false;
+  if (auto f = failure()) return *f;  // a failed ring keeps its file for the next open
+  SPATE_TRY(release_ring());
+  _ring_credit = 0;
+  return true;
 }
 
 status partition_log::release_ring() {

@@ -156,6 +156,15 @@ class partition_log {
   // Persists indexes, syncs, and marks the log as cleanly closed. Further calls fail.
   status close();
 
+  // Gives back the append ring of a log that appended nothing since the previous call: its
+  // data is written into the segment (the page cache, which a process crash keeps as the ring
+  // did), its file removed and its memory returned to the process's ring budget, so that
+  // the busy logs of the moment hold the rings, not the ones that were busy first. The log
+  // takes a ring again after another append_ring_bytes of appends. The broker calls it on
+  // each owner every few seconds (--append-ring-idle-ms). Whether a ring was released.
+  result<bool> release_idle_ring();
+  bool has_ring() const { return _ring != nullptr; }
+
   // Compaction (storage/log_cleaner.h). plan_clean returns nullptr when the log is not
   // compacted or not dirty enough (`force` ignores min.cleanable.dirty.ratio); commit_clean
   // swaps in what the job wrote if the segments it read are all still there.
@@ -234,6 +243,11 @@ class partition_log {
   std::shared_ptr<sync_target> _sync;
   std::shared_ptr<append_ring> _ring;  // maybe_start_ring; bound to the active segment
   bool _ring_refused = false;          // the filesystem cannot map it: never again
+  // Bytes appended since open or since the ring was last given back (release_idle_ring): a
+  // log takes its ring once this reaches append_ring_bytes (or append_ring_after_bytes).
+  uint64_t _ring_credit = 0;
+  // _appended_bytes when release_idle_ring last looked.
+  uint64_t _ring_idle_mark = 0;
   std::optional<error> _failed;
   bool _closed = false;
   producer_state _producers;

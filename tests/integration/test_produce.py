@@ -16,7 +16,7 @@ from confluent_kafka import Producer
 from kafka import KafkaProducer
 
 import kafka_wire as kw
-from helpers import consume_range, scrape_value, unique_topic
+from helpers import consume_range, scrape_value, unique_topic, wait_for
 
 ERR_CORRUPT_MESSAGE = 2
 ERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45
@@ -272,3 +272,45 @@ def test_idempotent_producers_pipelined_on_two_connections(make_broker):
             if kind == "new":
                 assert by_offset[base] == b"p%d-s%d" % (pids[c], seq)
                 assert by_offset[base + 1] == b"p%d-s%d" % (pids[c], seq + 1)
+
+
+def test_append_rings_keep_every_acknowledged_message_and_idle_ones_are_given_back(make_broker):
+    """A partition busy under `os` appends through its append ring (storage/append_ring.h):
+    after a SIGKILL every acknowledged message is there, in order; once the partition is idle
+    its ring goes back to the budget (the gauge falls to 0 and the ring file goes)."""
+    b = make_broker("--num-partitions", "1", "--flush-policy", "os",
+                    "--append-ring-bytes", str(256 * 1024), "--append-ring-idle-ms", "2000")
+    topic = unique_topic("ring")
+    ring_file = b.data_dir / f"{topic}-0" / "append.ring"
+    values = [f"{i:08d}".encode() * 128 for i in range(4000)]  # 1 KiB each, ~4 MB in all
+
+    def produce(chunk):
+        p = Producer({"bootstrap.servers": b.bootstrap, "acks": 1, "linger.ms": 1,
+                      "batch.size": 16384})
+        failed = []
+        for v in chunk:
+            p.produce(topic, v, partition=0,
+                      on_delivery=lambda err, msg: failed.append(err) if err else None)
+            p.poll(0)
+        assert p.flush(60) == 0, "messages left undelivered"
+        assert not failed, failed[:3]
+
+    def stored():
+        got = consume_range(b.bootstrap, topic, [0])[0]
+        return [m.value() for m in got]
+
+    produce(values[:2000])
+    # Busy a moment ago: it holds its ring (released only after 2-4 s without appends).
+    assert scrape_value(b, "spate_storage_append_ring_bytes") > 0, b.log()
+    assert ring_file.exists()
+    b.restart(how="sigkill")
+    assert stored() == values[:2000], "an acknowledged message is missing after SIGKILL"
+
+    produce(values[2000:])
+    wait_for(lambda: scrape_value(b, "spate_storage_append_ring_bytes") > 0, 10,
+             "the partition to take a ring again")
+    # Idle now: the ring is written into the segment and given back.
+    wait_for(lambda: scrape_value(b, "spate_storage_append_ring_bytes") == 0, 20,
+             "the idle partition to give its ring back")
+    wait_for(lambda: not ring_file.exists(), 10, "the ring file to go")
+    assert stored() == values, "the messages read back differ after the ring was given back"

@@ -317,6 +317,60 @@ TEST_F(append_ring_test, the_budget_bounds_the_rings_of_the_process) {
   append_ring::set_budget(old);
 }
 
+// A log that appended nothing between two looks gives its ring back (release_idle_ring): the
+// data stays readable, the file goes, the budget gets the ring back and another busy log takes
+// it; the idle log takes a ring again only after another ring's worth of appends.
+TEST_F(append_ring_test, an_idle_log_gives_its_ring_back_to_the_budget) {
+  const uint64_t others = append_ring::mapped_bytes();
+  uint64_t old = append_ring::set_budget(others + ring_bytes);
+  auto a = open(ring_config(flush_policy::interval), nullptr, "a-0");
+  auto b = open(ring_config(), nullptr, "b-0");
+  byte_buffer ea, eb;
+  fill_past_the_ring_start(*a, ea);
+  fill_past_the_ring_start(*b, eb);
+  ASSERT_TRUE(a->has_ring());
+  ASSERT_FALSE(b->has_ring());  // over the budget
+  // Busy between the looks: kept.
+  auto kept = a->release_idle_ring();
+  ASSERT_TRUE(kept && !*kept);
+  append_expecting(*a, test::make_batch(2, 1000), ea);
+  kept = a->release_idle_ring();
+  ASSERT_TRUE(kept && !*kept);
+  EXPECT_TRUE(a->has_ring());
+  // Idle since the last look: given back, with every byte in the segment.
+  auto released = a->release_idle_ring();
+  ASSERT_TRUE(released) << released.error().message();
+  EXPECT_TRUE(*released);
+  EXPECT_FALSE(a->has_ring());
+  EXPECT_FALSE(ring_file_exists("a-0"));
+  EXPECT_EQ(read_all(*a), ea);
+  for (int i = 0; i < 200 && append_ring::mapped_bytes() != others; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(append_ring::mapped_bytes(), others);
+  // The busy log takes it at its next append.
+  append_expecting(*b, test::make_batch(2, 1000), eb);
+  EXPECT_TRUE(b->has_ring());
+  // The idle log appends directly until another ring's worth, then tries again (and finds
+  // the budget taken).
+  append_expecting(*a, test::make_batch(2, 1000), ea);
+  EXPECT_FALSE(a->has_ring());
+  ASSERT_TRUE(b->close());
+  b.reset();
+  for (int i = 0; i < 200 && append_ring::mapped_bytes() != others; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  for (int i = 0; i < 20; ++i) append_expecting(*a, test::make_batch(2, 1000), ea);
+  EXPECT_FALSE(a->has_ring()) << "took a ring before another ring's worth of appends";
+  fill_past_the_ring_start(*a, ea);
+  EXPECT_TRUE(a->has_ring());
+  EXPECT_EQ(read_all(*a), ea);
+  // Under `interval` the data the ring held is made durable by the next sync, as before.
+  ASSERT_TRUE(a->flush());
+  ASSERT_TRUE(a->close());
+  append_ring::set_budget(old);
+}
+
 TEST_F(append_ring_test, without_mmap_logs_append_directly) {
   _faulty.allow_mapping(false);
   auto log = open(ring_config());
