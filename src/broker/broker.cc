@@ -243,7 +243,8 @@ status broker::run(const broker_config& config, const std::atomic<bool>& stop,
   auto next_ring_check = mono_clock::now() + config.append_ring_idle;
   while (!stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (config.append_ring_idle.count() > 0 && mono_clock::now() >= next_ring_check) {
+    if (config.append_ring_idle.count() > 0 && config.log_defaults.append_ring_bytes > 0 &&
+        mono_clock::now() >= next_ring_check) {
       next_ring_check = mono_clock::now() + config.append_ring_idle;
       // On each owner core, without waiting: a partition that appended nothing since the
       // last round gives its ring back, so that the budget follows the busy partitions.

@@ -2,9 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -123,7 +125,7 @@ class posix_file final : public file {
       int rc = ::posix_fadvise(_fd, static_cast<off_t>(pos), static_cast<off_t>(len),
                                POSIX_FADV_DONTNEED);
       if (rc != 0) return errno_error(rc, "posix_fadvise " + _path);
-      if (attempt == max_drop_retries || !any_cached(pos, len)) return ok();
+      if (attempt == max_drop_retries || keeps_pages() || !any_cached(pos, len)) return ok();
       ::usleep(200u << attempt);  // 0.2, 0.4, 0.8, 1.6 ms
     }
   }
@@ -152,6 +154,11 @@ class posix_file final : public file {
     return cached;
   }
   static constexpr int max_drop_retries = 4;
+  // tmpfs: its pages are the file, and DONTNEED never drops them (nothing to look for).
+  bool keeps_pages() const {
+    struct statfs info {};
+    return ::fstatfs(_fd, &info) == 0 && info.f_type == TMPFS_MAGIC;
+  }
 
   result<uint64_t> size() override {
     struct stat st;

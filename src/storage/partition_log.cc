@@ -1097,10 +1097,11 @@ result<bool> partition_log::release_idle_ring() {
   if (_closed) return false;  // a deleted topic's: close() gave its ring back
   const bool idle = _appended_bytes == _ring_idle_mark;
   _ring_idle_mark = _appended_bytes;
-  if (!_ring || !idle) return false;
-  if (auto f = failure()) return *f;  // a failed ring keeps its file for the next open
-  SPATE_TRY(release_ring());
+  // A failed log keeps its ring (and its file, for the next open to restore) until it is
+  // closed: the failure was reported by the operation that met it.
+  if (!_ring || !idle || failure()) return false;
   _ring_credit = 0;
+  SPATE_TRY(release_ring());
   return true;
 }
 
@@ -1111,6 +1112,8 @@ status partition_log::release_ring() {
   {
     std::lock_guard lock(_sync->mu);
     _sync->ring = nullptr;
+    // All of it is in the file now: write-behind may cover it.
+    if (out) _sync->written_pos = active().size();
   }
   _ring.reset();
   if (!out) return fail(out.error());

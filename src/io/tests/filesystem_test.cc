@@ -1,6 +1,12 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
@@ -83,6 +89,48 @@ TEST_F(filesystem_test, fault_filesystem_maps_only_when_allowed) {
   auto m = fs.map_shared(path("ring"), 4096);
   ASSERT_TRUE(m) << m.error().message();
   EXPECT_EQ((*m)->bytes().size(), 4096u);
+}
+
+// Whole pages of `file` in [from, to) that are in the page cache.
+size_t cached_pages(const std::string& file, uint64_t from, uint64_t to) {
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  int fd = ::open(file.c_str(), O_RDONLY);
+  EXPECT_GE(fd, 0);
+  void* map = ::mmap(nullptr, to - from, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(from));
+  ::close(fd);
+  EXPECT_NE(map, MAP_FAILED);
+  if (map == MAP_FAILED) return 0;
+  std::vector<unsigned char> in((to - from + page - 1) / page);
+  EXPECT_EQ(::mincore(map, to - from, in.data()), 0);
+  ::munmap(map, to - from);
+  return static_cast<size_t>(
+      std::count_if(in.begin(), in.end(), [](unsigned char c) { return (c & 1) != 0; }));
+}
+
+// drop_cache writes a range back and evicts it: large writes (large folios) included, with
+// the data unchanged and the rest of the file still cached.
+TEST_F(filesystem_test, drop_cache_evicts_the_range_and_keeps_the_data) {
+  struct statfs info {};
+  ASSERT_EQ(::statfs(_dir.c_str(), &info), 0);
+  if (info.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs keeps its pages";
+  auto f = _real.open(path("seg"), open_mode::read_write_create);
+  ASSERT_TRUE(f);
+  byte_buffer data(8 << 20);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 131 + (i >> 12));
+  // Written in 2 MiB pieces, dirty, so that the eviction must write them back first.
+  for (size_t p = 0; p < data.size(); p += 2 << 20) {
+    ASSERT_TRUE((*f)->write_at(p, bytes_view(data).subspan(p, 2 << 20)));
+  }
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  ASSERT_EQ(cached_pages(path("seg"), 0, data.size()), data.size() / page);
+  ASSERT_TRUE((*f)->drop_cache(0, 6 << 20));
+  EXPECT_EQ(cached_pages(path("seg"), 0, 6 << 20), 0u);
+  EXPECT_EQ(cached_pages(path("seg"), 6 << 20, data.size()), (2u << 20) / page);
+  byte_buffer back(data.size());
+  auto n = (*f)->read_at(0, back);
+  ASSERT_TRUE(n);
+  ASSERT_EQ(*n, data.size());
+  EXPECT_TRUE(back == data);
 }
 
 TEST_F(filesystem_test, open_missing_file_reports_path_and_errno) {

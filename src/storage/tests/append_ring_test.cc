@@ -371,6 +371,39 @@ TEST_F(append_ring_test, an_idle_log_gives_its_ring_back_to_the_budget) {
   append_ring::set_budget(old);
 }
 
+// Giving back a ring whose write-out fails (or whose writer failed first) fails the log and
+// keeps the ring file; the next open restores what it held.
+TEST_F(append_ring_test, an_idle_release_that_cannot_write_the_ring_out_keeps_its_file) {
+  auto log = open(ring_config());
+  byte_buffer expected;
+  fill_past_the_ring_start(*log, expected);
+  ASSERT_EQ(read_all(*log), expected);
+  ASSERT_TRUE(log->has_ring());
+  _faulty.set_path_filter(".log");
+  _faulty.fail_writes_after(0, EIO);
+  // Below the writer's wake-up mark: still in the ring for a few ms (its sweep).
+  for (int i = 0; i < 20; ++i) append_expecting(*log, test::make_batch(1, 1000), expected);
+  auto first = log->release_idle_ring();  // appended since the last look: kept
+  ASSERT_TRUE(first && !*first);
+  auto second = log->release_idle_ring();
+  // Either the release's own write-out failed, or the writer's sweep did just before and the
+  // failed log keeps its ring.
+  EXPECT_TRUE(!second || !*second);
+  ASSERT_TRUE(log->failure());
+  EXPECT_NE(log->failure()->message().find("append ring"), std::string::npos)
+      << log->failure()->message();
+  EXPECT_TRUE(ring_file_exists());
+  ASSERT_TRUE(log->close());
+  EXPECT_TRUE(ring_file_exists());
+  log.reset();
+  _faulty.clear_faults();
+  log_recovery_report report;
+  auto again = open(ring_config(), &report);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(read_all(*again), expected);
+  EXPECT_FALSE(ring_file_exists());
+}
+
 TEST_F(append_ring_test, without_mmap_logs_append_directly) {
   _faulty.allow_mapping(false);
   auto log = open(ring_config());

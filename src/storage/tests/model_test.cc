@@ -298,6 +298,7 @@ class model_run {
   void op_crash() { crash_and_reopen(false); }
   void op_power_loss() { crash_and_reopen(true); }
   void op_verify() { verify_all(); }
+  void op_release_idle_ring();
   void op_arm_write_fault();
   void op_arm_unundoable_write_fault();
   void op_arm_sync_fault();
@@ -584,6 +585,7 @@ void model_run::step(int64_t i) {
       {2 + recover, &model_run::op_reopen},
       {2 + recover, &model_run::op_crash},
       {2, &model_run::op_verify},
+      {2, &model_run::op_release_idle_ring},
       {f ? 3 : 0, &model_run::op_arm_write_fault},
       {f ? 1 : 0, &model_run::op_arm_unundoable_write_fault},
       {f ? 2 : 0, &model_run::op_arm_sync_fault},
@@ -1278,6 +1280,23 @@ void model_run::op_reopen() {
   EXPECT_EQ(report.log_start.value, _model.log_start.value);
   EXPECT_EQ(report.log_end.value, _model.log_end.value);
   verify_all();
+}
+
+// The broker's idle check, twice in a row: the second call finds nothing appended since the
+// first and gives the ring back (writing it into the segment first). A failed log keeps it.
+void model_run::op_release_idle_ring() {
+  bool had = _log->has_ring();
+  auto first = _log->release_idle_ring();
+  auto second = _log->release_idle_ring();
+  note(std::string("release idle ring") + (had ? "" : " (none held)") +
+       ((first && *first) || (second && *second) ? ": released" : ""));
+  if (_failed) return;
+  ASSERT_TRUE(first) << first.error().message();
+  ASSERT_TRUE(second) << second.error().message();
+  // The first look releases it if nothing was appended since the last one, else the second.
+  EXPECT_EQ(*first || *second, had);
+  EXPECT_FALSE(*first && *second);
+  EXPECT_FALSE(_log->has_ring());
 }
 
 void model_run::crash_and_reopen(bool power_loss) {
