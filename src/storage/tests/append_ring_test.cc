@@ -276,6 +276,62 @@ TEST_F(append_ring_test, a_sync_writes_the_ring_out_before_it_syncs) {
   EXPECT_EQ(read_all(*again), expected);
 }
 
+// The interval timer's sync held in flight (it has written the ring out and waits in
+// fdatasync) while the owner appends through the ring, rolls, and appends into the new
+// segment: every waiter is answered from disk once the syncs run, and a power cut then loses
+// nothing, with the ring file gone too.
+TEST_F(append_ring_test, an_interval_sync_in_flight_across_a_roll_covers_what_it_reports) {
+  log_config cfg = ring_config(flush_policy::interval);
+  cfg.flush_interval_ms = 5;
+  auto log = open(cfg);
+  byte_buffer expected;
+  fill_past_the_ring_start(*log, expected);
+  ASSERT_TRUE(log->flush());
+  struct release_on_exit {
+    io::fault_injecting_filesystem& fs;
+    ~release_on_exit() { fs.clear_faults(); }  // a held sync must not outlive a failed check
+  } guard{_faulty};
+  _faulty.set_path_filter(".log");
+  _faulty.hold_syncs(1);
+  std::vector<std::future<std::pair<bool, durability>>> answers;
+  auto wait_for_end = [&] {
+    auto done = std::make_shared<std::promise<std::pair<bool, durability>>>();
+    answers.push_back(done->get_future());
+    log->when_durable(log->log_end(), [done](status st, durability d) {
+      done->set_value({bool(st), d});
+    });
+  };
+  for (int i = 0; i < 30; ++i) append_expecting(*log, test::make_batch(1, 500), expected);
+  wait_for_end();
+  for (int i = 0; i < 2000 && _faulty.held_syncs() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(_faulty.held_syncs(), 1);
+  // The timer's sync waits in fdatasync; the owner goes on, through a roll.
+  for (int i = 0; i < 20; ++i) append_expecting(*log, test::make_batch(1, 700), expected);
+  wait_for_end();
+  const size_t segments = log->segment_count();
+  ASSERT_TRUE(log->roll());
+  ASSERT_EQ(log->segment_count(), segments + 1);
+  for (int i = 0; i < 20; ++i) append_expecting(*log, test::make_batch(1, 900), expected);
+  wait_for_end();
+  // (No read here: a read writes the ring out, which the syncs must do themselves.)
+  _faulty.release_syncs();
+  for (auto& a : answers) {
+    ASSERT_EQ(a.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+    auto [ok_, d] = a.get();
+    EXPECT_TRUE(ok_);
+    EXPECT_EQ(d, durability::disk);
+  }
+  EXPECT_FALSE(log->failure());
+  test::crash(log);
+  ASSERT_TRUE(_faulty.simulate_power_loss());
+  std::filesystem::remove(std::filesystem::path(dir()) / append_ring::file_name);
+  auto again = open(cfg);
+  EXPECT_EQ(read_all(*again), expected);
+  EXPECT_EQ(again->segment_count(), segments + 1);
+}
+
 TEST_F(append_ring_test, switching_to_always_writes_the_ring_out_and_removes_it) {
   auto log = open(ring_config());
   byte_buffer expected;
