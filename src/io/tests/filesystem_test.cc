@@ -1,12 +1,7 @@
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <linux/magic.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
@@ -16,6 +11,7 @@
 
 #include "io/fault_injecting_filesystem.h"
 #include "io/posix_filesystem.h"
+#include "support/page_cache.h"
 
 namespace spate::io {
 namespace {
@@ -91,28 +87,10 @@ TEST_F(filesystem_test, fault_filesystem_maps_only_when_allowed) {
   EXPECT_EQ((*m)->bytes().size(), 4096u);
 }
 
-// Whole pages of `file` in [from, to) that are in the page cache.
-size_t cached_pages(const std::string& file, uint64_t from, uint64_t to) {
-  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  int fd = ::open(file.c_str(), O_RDONLY);
-  EXPECT_GE(fd, 0);
-  void* map = ::mmap(nullptr, to - from, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(from));
-  ::close(fd);
-  EXPECT_NE(map, MAP_FAILED);
-  if (map == MAP_FAILED) return 0;
-  std::vector<unsigned char> in((to - from + page - 1) / page);
-  EXPECT_EQ(::mincore(map, to - from, in.data()), 0);
-  ::munmap(map, to - from);
-  return static_cast<size_t>(
-      std::count_if(in.begin(), in.end(), [](unsigned char c) { return (c & 1) != 0; }));
-}
-
 // drop_cache writes a range back and evicts it: large writes (large folios) included, with
 // the data unchanged and the rest of the file still cached.
 TEST_F(filesystem_test, drop_cache_evicts_the_range_and_keeps_the_data) {
-  struct statfs info {};
-  ASSERT_EQ(::statfs(_dir.c_str(), &info), 0);
-  if (info.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs keeps its pages";
+  if (test::on_tmpfs(_dir)) GTEST_SKIP() << "tmpfs keeps its pages";
   auto f = _real.open(path("seg"), open_mode::read_write_create);
   ASSERT_TRUE(f);
   byte_buffer data(8 << 20);
@@ -122,10 +100,10 @@ TEST_F(filesystem_test, drop_cache_evicts_the_range_and_keeps_the_data) {
     ASSERT_TRUE((*f)->write_at(p, bytes_view(data).subspan(p, 2 << 20)));
   }
   const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  ASSERT_EQ(cached_pages(path("seg"), 0, data.size()), data.size() / page);
+  ASSERT_EQ(test::resident_pages(path("seg"), 0, data.size()), data.size() / page);
   ASSERT_TRUE((*f)->drop_cache(0, 6 << 20));
-  EXPECT_EQ(cached_pages(path("seg"), 0, 6 << 20), 0u);
-  EXPECT_EQ(cached_pages(path("seg"), 6 << 20, data.size()), (2u << 20) / page);
+  EXPECT_EQ(test::resident_pages(path("seg"), 0, 6 << 20), 0u);
+  EXPECT_EQ(test::resident_pages(path("seg"), 6 << 20, data.size()), (2u << 20) / page);
   byte_buffer back(data.size());
   auto n = (*f)->read_at(0, back);
   ASSERT_TRUE(n);

@@ -87,6 +87,34 @@ class append_ring_test : public ::testing::Test {
     return out;
   }
 
+  // Closes a log that failed on a ring write (the ring file stays), lets the disk work again
+  // and reopens: the open restores what the ring held (`expected` reads back, the report says
+  // so) and removes the ring file, its bytes now synced in the segment.
+  std::unique_ptr<partition_log> close_failed_and_reopen(std::unique_ptr<partition_log>& log,
+                                                         const byte_buffer& expected) {
+    EXPECT_TRUE(log->close());
+    EXPECT_TRUE(ring_file_exists());
+    log.reset();
+    _faulty.clear_faults();
+    log_recovery_report report;
+    auto again = open(ring_config(), &report);
+    if (!again) return nullptr;
+    EXPECT_EQ(read_all(*again), expected);
+    bool restored = false;
+    for (auto& n : report.notes) restored |= n.find("restored") != std::string::npos;
+    EXPECT_TRUE(restored);
+    EXPECT_FALSE(ring_file_exists());
+    return again;
+  }
+  // What the process's rings map, once it is `target` or after a second: the ring writer may
+  // still hold a released ring for a moment after its last piece.
+  static uint64_t mapped_bytes_settled_at(uint64_t target) {
+    for (int i = 0; i < 200 && append_ring::mapped_bytes() != target; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return append_ring::mapped_bytes();
+  }
+
   test::temp_dir _dir;
   io::posix_filesystem _fs;
   io::fault_injecting_filesystem _faulty{_fs};
@@ -194,18 +222,8 @@ TEST_F(append_ring_test, a_failed_ring_write_fails_the_log_and_the_next_open_res
   EXPECT_EQ(refused.error().code, make_error_code(errc::log_failed));
   // Closed after the failure: nothing more is written (the ring is detached), and the ring
   // file stays for the next open. Then the disk works again.
-  ASSERT_TRUE(log->close());
-  EXPECT_TRUE(ring_file_exists());
-  log.reset();
-  _faulty.clear_faults();
-  log_recovery_report report;
-  auto again = open(ring_config(), &report);
+  auto again = close_failed_and_reopen(log, expected);
   ASSERT_TRUE(again);
-  EXPECT_EQ(read_all(*again), expected);
-  bool restored = false;
-  for (auto& n : report.notes) restored |= n.find("restored") != std::string::npos;
-  EXPECT_TRUE(restored);
-  EXPECT_FALSE(ring_file_exists());  // its bytes are in the segment, synced
   // And it appends again.
   append_expecting(*again, test::make_batch(1, 10), expected);
   EXPECT_EQ(read_all(*again), expected);
@@ -361,11 +379,7 @@ TEST_F(append_ring_test, the_budget_bounds_the_rings_of_the_process) {
   // The ring goes back to the budget at close, and the other log takes it.
   ASSERT_TRUE(a->close());
   a.reset();
-  // The ring writer may still hold the ring for a moment after its last piece.
-  for (int i = 0; i < 200 && append_ring::mapped_bytes() != others; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  EXPECT_EQ(append_ring::mapped_bytes(), others);
+  EXPECT_EQ(mapped_bytes_settled_at(others), others);
   for (int i = 0; i < 10; ++i) append_expecting(*b, test::make_batch(2, 1000), eb);
   EXPECT_TRUE(ring_file_exists("b-0"));
   EXPECT_EQ(read_all(*b), eb);
@@ -400,10 +414,7 @@ TEST_F(append_ring_test, an_idle_log_gives_its_ring_back_to_the_budget) {
   EXPECT_FALSE(a->has_ring());
   EXPECT_FALSE(ring_file_exists("a-0"));
   EXPECT_EQ(read_all(*a), ea);
-  for (int i = 0; i < 200 && append_ring::mapped_bytes() != others; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  EXPECT_EQ(append_ring::mapped_bytes(), others);
+  EXPECT_EQ(mapped_bytes_settled_at(others), others);
   // The busy log takes it at its next append.
   append_expecting(*b, test::make_batch(2, 1000), eb);
   EXPECT_TRUE(b->has_ring());
@@ -413,9 +424,7 @@ TEST_F(append_ring_test, an_idle_log_gives_its_ring_back_to_the_budget) {
   EXPECT_FALSE(a->has_ring());
   ASSERT_TRUE(b->close());
   b.reset();
-  for (int i = 0; i < 200 && append_ring::mapped_bytes() != others; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  mapped_bytes_settled_at(others);
   for (int i = 0; i < 20; ++i) append_expecting(*a, test::make_batch(2, 1000), ea);
   EXPECT_FALSE(a->has_ring()) << "took a ring before another ring's worth of appends";
   fill_past_the_ring_start(*a, ea);
@@ -449,15 +458,7 @@ TEST_F(append_ring_test, an_idle_release_that_cannot_write_the_ring_out_keeps_it
   EXPECT_NE(log->failure()->message().find("append ring"), std::string::npos)
       << log->failure()->message();
   EXPECT_TRUE(ring_file_exists());
-  ASSERT_TRUE(log->close());
-  EXPECT_TRUE(ring_file_exists());
-  log.reset();
-  _faulty.clear_faults();
-  log_recovery_report report;
-  auto again = open(ring_config(), &report);
-  ASSERT_TRUE(again);
-  EXPECT_EQ(read_all(*again), expected);
-  EXPECT_FALSE(ring_file_exists());
+  EXPECT_TRUE(close_failed_and_reopen(log, expected));
 }
 
 TEST_F(append_ring_test, without_mmap_logs_append_directly) {

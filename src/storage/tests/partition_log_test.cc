@@ -2,10 +2,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <linux/magic.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +18,7 @@
 #include "storage/storage_metrics.h"
 #include "support/batch_builder.h"
 #include "support/crash.h"
+#include "support/page_cache.h"
 #include "support/temp_dir.h"
 
 namespace spate::storage {
@@ -1442,30 +1440,8 @@ TEST_F(partition_log_test, reservations_stay_within_the_process_budget) {
   EXPECT_TRUE(holds_no_reservation(file1));
 }
 
-// Pages of [from, to) of `file` that are in the page cache (mincore).
-size_t resident_pages(const std::filesystem::path& file, uint64_t from, uint64_t to) {
-  int fd = ::open(file.c_str(), O_RDONLY);
-  EXPECT_GE(fd, 0) << file;
-  if (fd < 0) return 0;
-  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  from = from / page * page;
-  size_t len = static_cast<size_t>(to - from);
-  if (len == 0) return 0;
-  void* map = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(from));
-  ::close(fd);
-  EXPECT_NE(map, MAP_FAILED);
-  if (map == MAP_FAILED) return 0;
-  std::vector<unsigned char> in((len + page - 1) / page);
-  EXPECT_EQ(::mincore(map, len, in.data()), 0);
-  ::munmap(map, len);
-  return static_cast<size_t>(
-      std::count_if(in.begin(), in.end(), [](unsigned char c) { return (c & 1) != 0; }));
-}
-
-bool on_tmpfs(const std::string& dir) {
-  struct statfs info {};
-  return ::statfs(dir.c_str(), &info) == 0 && info.f_type == TMPFS_MAGIC;
-}
+using test::on_tmpfs;
+using test::resident_pages;
 
 // Sets the process's page-cache budget for one test and restores it after.
 struct cache_budget_guard {
